@@ -1,0 +1,323 @@
+"""halluview-cli: run attacks headless (attack, rerun), list and train models.
+
+Wrong arguments end in one clear line on stderr and exit code 2, before anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user mistake: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        raise CliError(f"{self.prog}: {message}")
+
+
+def _xywh(text: str) -> list[float]:
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise argparse.ArgumentTypeError(f"expected x,y,w,h (four numbers), got {text!r}")
+    try:
+        return [float(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected x,y,w,h (four numbers), got {text!r}") from None
+
+
+def _noise(text: str) -> dict:
+    kind, _, value = text.partition(":")
+    makers = {"gaussian": lambda v: {"kind": "gaussian", "sigma": v, "relative": True},
+              "poisson": lambda v: {"kind": "poisson-transmission", "incident_flux": v},
+              "poisson-image": lambda v: {"kind": "poisson-image", "peak": v}}
+    if kind not in makers or not value:
+        raise argparse.ArgumentTypeError(f"noise is gaussian:REL_SIGMA, poisson:INCIDENT_FLUX or poisson-image:PEAK,"
+                                         f" not {text!r}")
+    return makers[kind](float(value))
+
+
+def _add_attack_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("source")
+    src.add_argument("input", nargs="?", help="scan file or folder (DICOM, NIfTI, HDF5, NPY/NPZ)")
+    src.add_argument("--demo", nargs="?", const="brain", help="built-in example instead of a file (default brain)")
+    src.add_argument("--slice", type=int, help="slice index (default: the middle one)")
+    src.add_argument("--size", type=int, help="resize the slice to SIZE×SIZE before simulating the acquisition")
+    src.add_argument("--choice", action="append", default=[], metavar="KEY=VALUE",
+                     help="pick a series / volume / dataset in a file that holds several")
+    op = p.add_argument_group("operator")
+    op.add_argument("--operator", choices=["mri", "ct", "denoise"], default=None)
+    op.add_argument("--acceleration", type=float, default=4.0)
+    op.add_argument("--center-fraction", type=float, default=0.08)
+    op.add_argument("--mask", choices=["random", "equispaced", "full"], default="random")
+    op.add_argument("--mask-seed", type=int, default=0)
+    op.add_argument("--coils", type=int, default=1)
+    op.add_argument("--angles", choices=["full", "sparse", "limited"], default="full")
+    op.add_argument("--n-angles", type=int, default=180)
+    op.add_argument("--max-angle", type=float, default=180.0)
+    op.add_argument("--noise", type=_noise, help="gaussian:REL_SIGMA | poisson:INCIDENT_FLUX | poisson-image:PEAK")
+    rec = p.add_argument_group("reconstruction")
+    rec.add_argument("--recon", default=None, help="zero-filled, fbp, identity, tv, wavelet, checkpoint or a "
+                                                   "built-in model (halluview-cli models)")
+    rec.add_argument("--weights", help="state_dict for --recon checkpoint")
+    rec.add_argument("--arch", default="fastmri-unet")
+    rec.add_argument("--chans", type=int, default=32)
+    rec.add_argument("--pools", type=int, default=4)
+    rec.add_argument("--lam", type=float, default=0.01, help="TV weight λ")
+    rec.add_argument("--iters", type=int, default=100, help="TV / wavelet unrolled iterations")
+    rec.add_argument("--threshold", type=float, default=0.02, help="wavelet soft threshold")
+    rec.add_argument("--allow-pickle", action="store_true", help="allow a checkpoint with pickled code (trusted "
+                                                                 "files only)")
+    th = p.add_argument_group("threat")
+    th.add_argument("--norm", choices=["l2", "linf"], default="l2")
+    th.add_argument("--eps", type=float, default=0.01, help="budget: fraction of ‖y‖ (relative) or absolute")
+    th.add_argument("--eps-mode", choices=["relative", "absolute"], default="relative")
+    th.add_argument("--per-coil", action="store_true")
+    th.add_argument("--domain", choices=["measurement", "image", "patch"], default="measurement")
+    th.add_argument("--patch-area", type=int, help="patch threat: largest region area in pixels")
+    th.add_argument("--patch-linf", type=float, help="patch threat: |δ| bound inside the patch (default free)")
+    reg = th.add_mutually_exclusive_group()
+    reg.add_argument("--region", type=_xywh, metavar="X,Y,W,H", help="rectangular region (pixels)")
+    reg.add_argument("--region-ellipse", type=_xywh, metavar="X,Y,W,H")
+    reg.add_argument("--region-mask", metavar="MASK.npy")
+    ob = p.add_argument_group("objective")
+    ob.add_argument("--objective", choices=["untargeted", "region", "insert", "remove"], default="untargeted")
+    ob.add_argument("--against", choices=["clean", "reference"], default="clean")
+    ob.add_argument("--outside-weight", type=float, default=1.0)
+    ob.add_argument("--lesion", choices=["disc", "line"], default="disc")
+    ob.add_argument("--lesion-intensity", type=float)
+    opt = p.add_argument_group("optimiser")
+    opt.add_argument("--optimizer", choices=["pgd", "adam"], default="pgd")
+    opt.add_argument("--steps", type=int, default=100)
+    opt.add_argument("--step-size", type=float, help="fraction of the budget radius per step")
+    opt.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
+    opt.add_argument("--random-start", action="store_true")
+    opt.add_argument("--restarts", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, …")
+    p.add_argument("--out", help="output folder (default runs/<date-time>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def experiment_from_args(args: argparse.Namespace):
+    """The Experiment the arguments describe (no file is read here)."""
+    from .core.attacks.objectives import ObjectiveConfig
+    from .core.attacks.optimizers import OptimizerConfig
+    from .core.attacks.threat import ThreatConfig
+    from .core.experiment import Experiment, OperatorConfig, SourceConfig
+    from .core.recon.factory import ReconConfig
+    from .core.samples import SAMPLES
+
+    if args.input and args.demo:
+        raise CliError("give either an input file or --demo, not both")
+    demo = None if args.input else (args.demo or "brain")
+    if demo and demo not in SAMPLES:
+        raise CliError(f"no built-in example {demo!r}; available: {', '.join(SAMPLES)}")
+    if args.input and not Path(args.input).exists():
+        raise CliError(f"{args.input}: no such file or folder")
+    kind = args.operator or (SAMPLES[demo].modality if demo else "mri")
+    recon = args.recon or {"mri": "unet-mri-4x" if args.coils == 1 else "zero-filled", "ct": "fbp",
+                           "denoise": "identity"}[kind]
+    choices = dict(c.split("=", 1) for c in args.choice if "=" in c)
+    region = None
+    if args.region:
+        region = {"kind": "rect", "xywh": args.region}
+    elif args.region_ellipse:
+        region = {"kind": "ellipse", "xywh": args.region_ellipse}
+    elif args.region_mask:
+        region = {"kind": "file", "path": str(Path(args.region_mask).resolve())}
+    lesion = {"shape": args.lesion}
+    if args.lesion_intensity is not None:
+        lesion["intensity"] = args.lesion_intensity
+    try:
+        return Experiment(
+            source=SourceConfig(demo=demo, path=str(Path(args.input).resolve()) if args.input else None,
+                                slice=args.slice, choices=choices, image_size=args.size),
+            operator=OperatorConfig(kind=kind, acceleration=args.acceleration, center_fraction=args.center_fraction,
+                                    mask_type=args.mask, n_coils=args.coils, mask_seed=args.mask_seed,
+                                    angles=args.angles, n_angles=args.n_angles, max_angle_deg=args.max_angle,
+                                    noise=args.noise),
+            recon=ReconConfig(name=recon, weights=args.weights, allow_pickle=args.allow_pickle,
+                              params={"lam": args.lam, "n_iter": args.iters, "threshold": args.threshold,
+                                      "arch": args.arch, "chans": args.chans, "num_pool_layers": args.pools}),
+            threat=ThreatConfig(norm=args.norm, eps=args.eps, eps_mode=args.eps_mode, per_coil=args.per_coil,
+                                domain=args.domain, patch_area_px=args.patch_area, patch_linf=args.patch_linf),
+            objective=ObjectiveConfig(kind=args.objective, against=args.against,
+                                      outside_weight=args.outside_weight, lesion=lesion),
+            optimizer=OptimizerConfig(method=args.optimizer, steps=args.steps, step_size=args.step_size,
+                                      schedule=args.schedule, random_start=args.random_start,
+                                      restarts=args.restarts),
+            region=region, seed=args.seed, device=args.device)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+
+
+def _default_out() -> Path:
+    return Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _user_errors():
+    from .core.recon.checkpoints import CheckpointError
+
+    errors = [ValueError, KeyError, FileNotFoundError, CheckpointError]
+    try:
+        from .core.io import ScanReadError
+        errors.append(ScanReadError)
+    except ImportError:  # pragma: no cover - io is part of the package
+        pass
+    return tuple(errors)
+
+
+def _build(experiment):
+    from .core.problem import build_problem
+
+    try:
+        return build_problem(experiment)
+    except _user_errors() as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        raise CliError(message) from None
+
+
+def _run(problem, quiet: bool):
+    from .core.attacks.run import run_to_end
+
+    show = not quiet and sys.stderr.isatty()
+    if not show:
+        return run_to_end(problem)
+    from tqdm import tqdm
+
+    total = problem.optimizer.steps * problem.optimizer.restarts
+    with tqdm(total=total, unit="step", file=sys.stderr) as bar:
+        def on_step(step):
+            bar.set_postfix(ssim=f"{step.metrics['vs_clean']['ssim']:.3f}", eps=f"{step.realised_eps:.4g}")
+            bar.update(1)
+        return run_to_end(problem, on_step)
+
+
+def _summary(result) -> str:
+    attack, noise = result.metrics["vs_clean"], result.noise_metrics["vs_clean"]
+    n = result.norms
+    return (f"attack: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
+            f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); "
+            f"‖δ‖₂ = {n['delta_l2']:.4g} (ε realised {n['realised_eps']:.4g}), "
+            f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
+
+
+def cmd_attack(args) -> int:
+    from .core.report import write_outputs
+
+    experiment = experiment_from_args(args)
+    out = Path(args.out) if args.out else _default_out()
+    if out.exists() and any(out.iterdir()):
+        raise CliError(f"{out}: output folder exists and is not empty")
+    problem = _build(experiment)
+    result = _run(problem, args.quiet)
+    report = write_outputs(result, out)
+    print(_summary(result))
+    print(f"report: {report}")
+    return 0
+
+
+def _numbers(report: dict) -> dict:
+    return {"norms": report["norms"], "final": report["final"]}
+
+
+def cmd_rerun(args) -> int:
+    from .core.experiment import Experiment
+    from .core.report import report_dict, write_outputs
+
+    path = Path(args.report)
+    try:
+        saved = json.loads(path.read_text())
+        experiment = Experiment.from_dict(saved["config"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise CliError(f"{path}: not a HalluView report ({err})") from None
+    experiment.device = args.device
+    result = _run(_build(experiment), args.quiet)
+    fresh = report_dict(result)
+    out = Path(args.out) if args.out else path.parent / "rerun"
+    write_outputs(result, out)
+    same = _numbers(fresh) == _numbers(saved)
+    print(_summary(result))
+    print("identical numbers" if same else "numbers differ from the report", f"(rerun written to {out})")
+    return 0 if same else 1
+
+
+def cmd_models(args) -> int:
+    from .core.recon.factory import RECONSTRUCTORS
+    from .core.recon.zoo import MODELS
+
+    for name, entry in sorted(MODELS.items()):
+        card = entry.card()
+        metrics = card.get("clean_metrics", {})
+        trained = "weights shipped" if entry.weights_path.is_file() else "not trained"
+        print(f"{name}  [{entry.modality}]  {entry.title}  ({trained})")
+        if metrics:
+            print("    clean (held-out): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()
+                                                      if isinstance(v, (int, float))))
+        if args.verbose and card:
+            print("    " + json.dumps(card, indent=2).replace("\n", "\n    "))
+    print("classical: " + ", ".join(RECONSTRUCTORS))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .core.recon.train import train_model
+    from .core.recon.zoo import MODELS
+
+    if args.name not in MODELS:
+        raise CliError(f"no built-in model {args.name!r}; available: {', '.join(sorted(MODELS))}")
+    weights = train_model(args.name, args.out, steps=args.steps, seed=args.seed)
+    if args.evaluate:
+        from .core.recon.evaluate import write_card_metrics
+        write_card_metrics(args.name, weights.parent)
+    print(f"weights: {weights}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="halluview-cli", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    attack = sub.add_parser("attack", help="run one attack and write a report")
+    _add_attack_arguments(attack)
+    attack.set_defaults(func=cmd_attack)
+    rerun = sub.add_parser("rerun", help="repeat the attack recorded in a report.json and compare the numbers")
+    rerun.add_argument("report")
+    rerun.add_argument("--device", default="cpu")
+    rerun.add_argument("--out")
+    rerun.add_argument("--quiet", action="store_true")
+    rerun.set_defaults(func=cmd_rerun)
+    models = sub.add_parser("models", help="list the reconstructions with their model cards")
+    models.add_argument("--verbose", "-v", action="store_true")
+    models.set_defaults(func=cmd_models)
+    train = sub.add_parser("train", help="retrain a built-in model from generated data")
+    train.add_argument("name")
+    train.add_argument("--steps", type=int, default=1500)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="folder for weights.pt and card.json (default: the shipped model's)")
+    train.add_argument("--no-evaluate", dest="evaluate", action="store_false")
+    train.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except CliError as err:
+        print(str(err) if str(err).startswith("halluview-cli") else f"halluview-cli: error: {err}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("halluview-cli: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The one attack loop behind the GUI, the CLI and sweeps: a generator of step records that returns the result.
+
+    problem = build_problem(experiment)          # halluview.core.experiment
+    for step in (attack := run_attack(problem)): # each: AttackStep with CPU numpy only
+        ...                                      # stop iterating to cancel
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Generator
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .. import metrics
+from ..physics.base import Operator
+from .objectives import Objective
+from .optimizers import AscentRule, OptimizerConfig
+from .threat import Threat
+
+
+NEAR_ZERO_START = 1e-3  # without a random start, δ starts at this fraction of a random point of the budget
+
+
+@dataclass
+class AttackProblem:
+    """Everything one attack needs, built and on its device.
+
+    Attributes
+    ----------
+    op, recon : the operator and the reconstruction f (a differentiable module y -> (B, H, W)).
+    y : clean measurement (B, ...).
+    x_true : the image the measurement was simulated from (image / patch threats perturb it); may be None.
+    reference : image the "vs reference" metrics use (ground truth or the file's reference); may be None.
+    clean : f(y), computed once.
+    threat, objective, optimizer : bound to this problem.
+    region : bool (H, W) tensor or None: the drawn region (metrics in / out of it).
+    data_range : for SSIM / PSNR vs reference (fastMRI files: attrs['max']); None = reference max.
+    seed : random starts and noise baselines draw from it.
+    config : the full serialisable experiment, recorded in the result.
+    """
+
+    op: Operator
+    recon: nn.Module
+    y: Tensor
+    clean: Tensor
+    threat: Threat
+    objective: Objective
+    optimizer: OptimizerConfig
+    x_true: Tensor | None = None
+    reference: Tensor | None = None
+    region: Tensor | None = None
+    data_range: float | None = None
+    seed: int = 0
+    image_every: int = 1
+    noise_draws: int = 4
+    config: dict = field(default_factory=dict)
+
+    def perturbed_measurement(self, delta: Tensor) -> Tensor:
+        """y + δ, or y + Aδ for image-domain threats (the object changes, the measurement noise stays)."""
+        if self.threat.config.domain == "measurement":
+            return self.y + delta
+        return self.y + self.op(delta)
+
+
+@dataclass
+class AttackStep:
+    """One step's record (CPU only): what the GUI paints and the CLI logs."""
+
+    step: int
+    total: int
+    restart: int
+    objective: float
+    realised_eps: float
+    metrics: dict
+    elapsed_s: float
+    perturbed: np.ndarray | None = None
+    difference: np.ndarray | None = None
+
+    def summary(self) -> dict:
+        return {"step": self.step, "restart": self.restart, "objective": self.objective,
+                "realised_eps": self.realised_eps, "elapsed_s": round(self.elapsed_s, 4), "metrics": self.metrics}
+
+
+@dataclass
+class AttackResult:
+    """The worst case found, with the history and everything needed to repeat it."""
+
+    delta: np.ndarray
+    perturbed: np.ndarray
+    clean: np.ndarray
+    perturbation_image: np.ndarray
+    metrics: dict
+    noise_metrics: dict
+    norms: dict
+    history: list[dict]
+    config: dict
+    seconds: float
+    cancelled: bool = False
+
+
+def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
+    """‖δ‖ in the threat's own terms: relative to its reference (largest over coils when per coil) or absolute."""
+    threat = problem.threat
+    if threat.config.domain == "patch":
+        return float(delta.abs().max())
+    size = threat.group_norm(delta, threat.config.norm)
+    if threat.config.eps_mode == "relative":
+        size = size / (threat.radius / threat.config.eps)
+    return float(size.max())
+
+
+def _step_metrics(problem: AttackProblem, perturbed: Tensor) -> dict:
+    region = None if problem.region is None else problem.region.cpu()
+    out = {"vs_clean": metrics.compare(perturbed[0].cpu(), problem.clean[0].cpu(), region)}
+    if problem.reference is not None:
+        out["vs_reference"] = metrics.compare(perturbed[0].cpu(), problem.reference[0].cpu(), region,
+                                              problem.data_range)
+    return out
+
+
+def _image_delta(problem: AttackProblem, delta: Tensor) -> np.ndarray:
+    """What to paint for δ: the image-domain δ, or the coil-summed log-magnitude of a measurement δ."""
+    if problem.threat.config.domain != "measurement":
+        return delta[0].abs().cpu().numpy() if delta.is_complex() else delta[0].cpu().numpy()
+    magnitude = delta[0].abs()
+    if magnitude.dim() == 3:
+        magnitude = torch.sqrt(torch.sum(magnitude ** 2, dim=0))
+    return torch.log1p(magnitude / (magnitude.max() + 1e-30) * 1e3).cpu().numpy()
+
+
+def run_attack(problem: AttackProblem) -> Generator[AttackStep, None, AttackResult]:
+    """Maximise the objective over the threat's budget, yielding an :class:`AttackStep` every step.
+
+    The worst case over all steps and restarts is returned. Deterministic for a seed on the CPU. Stop iterating
+    (or ``close()`` the generator) to cancel.
+    """
+    started = time.perf_counter()
+    generator = torch.Generator().manual_seed(problem.seed)
+    config, total = problem.optimizer, problem.optimizer.steps * problem.optimizer.restarts
+    best_value, best_delta, history = -np.inf, problem.threat.zeros(), []
+    done = 0
+    for restart in range(config.restarts):
+        start_random = config.random_start or restart > 0
+        delta = problem.threat.random_start(generator)
+        if not start_random:  # δ = 0 is a stationary point of every quadratic objective: nudge off it
+            delta = delta * NEAR_ZERO_START
+        rule = AscentRule(config, problem.threat)
+        for index in range(config.steps):
+            delta.requires_grad_(True)
+            perturbed = problem.recon(problem.perturbed_measurement(delta))
+            value = problem.objective.value(perturbed).sum()
+            grad, = torch.autograd.grad(value, delta)
+            delta, perturbed, value = delta.detach(), perturbed.detach(), value.detach()
+            if float(value) > best_value:
+                best_value, best_delta = float(value), delta.clone()
+            done += 1
+            paint = done % problem.image_every == 0 or done == total
+            record = AttackStep(step=done, total=total, restart=restart, objective=float(value),
+                                realised_eps=realised_eps(problem, delta), metrics=_step_metrics(problem, perturbed),
+                                elapsed_s=time.perf_counter() - started,
+                                perturbed=perturbed[0].cpu().numpy() if paint else None,
+                                difference=(perturbed - problem.clean)[0].cpu().numpy() if paint else None)
+            history.append(record.summary())
+            yield record
+            delta = problem.threat.project(rule.step(delta, grad, index))
+    return finish(problem, best_delta, history, started, generator)
+
+
+def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,
+           generator: torch.Generator | None = None, cancelled: bool = False) -> AttackResult:
+    """The result for ``delta``: its reconstruction, metrics, the equal-norm noise baseline and raw norms."""
+    generator = generator or torch.Generator().manual_seed(problem.seed)
+    with torch.no_grad():
+        perturbed = problem.recon(problem.perturbed_measurement(delta))
+        noise_changes, noise_metrics = [], []
+        for _ in range(problem.noise_draws):
+            noise = problem.threat.random_like_norm(delta, generator)
+            noisy = problem.recon(problem.perturbed_measurement(noise))
+            noise_changes.append(float(torch.linalg.vector_norm(noisy - problem.clean)))
+            noise_metrics.append(_step_metrics(problem, noisy))
+    norms = {
+        "y_l2": float(torch.linalg.vector_norm(problem.y)),
+        "delta_l2": float(torch.linalg.vector_norm(delta)),
+        "delta_linf": float(delta.abs().max()),
+        "realised_eps": realised_eps(problem, delta),
+        "recon_change_l2": float(torch.linalg.vector_norm(perturbed - problem.clean)),
+        "noise_recon_change_l2_mean": float(np.mean(noise_changes)),
+        "clean_recon_l2": float(torch.linalg.vector_norm(problem.clean)),
+    }
+    return AttackResult(
+        delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),
+        perturbation_image=_image_delta(problem, delta), metrics=_step_metrics(problem, perturbed),
+        noise_metrics=_mean_metrics(noise_metrics), norms=norms, history=history, config=problem.config,
+        seconds=time.perf_counter() - started, cancelled=cancelled)
+
+
+def _mean_metrics(draws: list[dict]) -> dict:
+    """Average each metric over the noise draws (same nesting as one draw)."""
+    return {group: {key: float(np.mean([d[group][key] for d in draws])) for key in draws[0][group]}
+            for group in draws[0]}
+
+
+def run_to_end(problem: AttackProblem, on_step=None) -> AttackResult:
+    """Drive :func:`run_attack` to completion, calling ``on_step(step)`` for each record; return the result."""
+    attack = run_attack(problem)
+    while True:
+        try:
+            step = next(attack)
+        except StopIteration as stop:
+            return stop.value
+        if on_step is not None:
+            on_step(step)

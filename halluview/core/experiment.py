@@ -1,0 +1,100 @@
+"""One serialisable experiment (scan, slice, operator, reconstruction, threat, objective, optimiser, seed) and
+the code that turns it into an :class:`~halluview.core.attacks.run.AttackProblem`.
+
+``Experiment.to_dict()`` is what every report records; ``Experiment.from_dict()`` rebuilds it exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from .attacks.objectives import ObjectiveConfig
+from .attacks.optimizers import OptimizerConfig
+from .attacks.threat import ThreatConfig
+from .recon.factory import ReconConfig
+
+OPERATOR_KINDS = ("mri", "ct", "denoise")
+
+
+@dataclass
+class SourceConfig:
+    """Where the image comes from: a built-in example (``demo``) or a file (``path``), and which slice.
+
+    ``image_size`` resizes the slice to a square of that side before simulation (None: the built-in model's
+    training size when a built-in model is attacked, else the native size).
+    """
+
+    demo: str | None = "brain"
+    path: str | None = None
+    slice: int | None = None
+    choices: dict = field(default_factory=dict)
+    image_size: int | None = None
+
+
+@dataclass
+class OperatorConfig:
+    """The acquisition: MRI (acceleration, centre fraction, mask, coils), CT (angles) or denoising; noise.
+
+    ``noise``: None, {"kind": "gaussian", "sigma": s, "relative": bool}, {"kind": "poisson-transmission",
+    "incident_flux": I0, "mu_scale": m} (CT) or {"kind": "poisson-image", "peak": p} (denoising).
+    ``use_file_kspace``: attack the file's own k-space when it has one (fastMRI HDF5).
+    """
+
+    kind: str = "mri"
+    acceleration: float = 4.0
+    center_fraction: float = 0.08
+    mask_type: str = "random"
+    n_coils: int = 1
+    mask_seed: int = 0
+    angles: str = "full"
+    n_angles: int = 180
+    max_angle_deg: float = 180.0
+    noise: dict | None = None
+    noise_seed: int = 0
+    use_file_kspace: bool = True
+
+    def __post_init__(self):
+        if self.kind not in OPERATOR_KINDS:
+            raise ValueError(f"operator must be one of {OPERATOR_KINDS}, not {self.kind!r}")
+
+
+_SECTIONS = {"source": SourceConfig, "operator": OperatorConfig, "recon": ReconConfig, "threat": ThreatConfig,
+             "objective": ObjectiveConfig, "optimizer": OptimizerConfig}
+
+
+@dataclass
+class Experiment:
+    """Everything that determines an attack's numbers."""
+
+    source: SourceConfig = field(default_factory=SourceConfig)
+    operator: OperatorConfig = field(default_factory=OperatorConfig)
+    recon: ReconConfig = field(default_factory=ReconConfig)
+    threat: ThreatConfig = field(default_factory=ThreatConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    region: dict | None = None
+    seed: int = 0
+    device: str = "auto"
+    image_every: int = 1
+    noise_draws: int = 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Experiment:
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error (a typo must not pass silently)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown experiment settings: {sorted(unknown)}")
+        kwargs = {}
+        for name, value in data.items():
+            section = _SECTIONS.get(name)
+            if section is not None:
+                allowed = {f.name for f in fields(section)}
+                extra = set(value) - allowed
+                if extra:
+                    raise ValueError(f"unknown {name} settings: {sorted(extra)}")
+                value = section(**value)
+            kwargs[name] = value
+        return cls(**kwargs)

@@ -1,0 +1,152 @@
+"""DICOM pixel decoding into a float32 volume in physical units.
+
+Uncompressed little-endian data is read straight from the Pixel Data bytes (``np.frombuffer``), which is what
+pydicom's ``pixel_array`` returns for it, without its per-file overhead; everything else goes through
+``pixel_array`` after checking that pydicom has a decoder for the transfer syntax. A missing decoder is reported
+with the ``pip install`` line that provides one.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from pydicom import uid
+from pydicom.dataset import Dataset
+
+from .dicom_series import SliceRecord, frame_count
+from .errors import ScanReadError
+from .guards import check_volume_size
+from .registry import plain_reason
+
+NATIVE_LITTLE_ENDIAN = frozenset({uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian})
+NATIVE_DTYPES = {(8, 0): "u1", (8, 1): "i1", (16, 0): "<u2", (16, 1): "<i2", (32, 0): "<u4", (32, 1): "<i4"}
+LUMINANCE_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+_LIBJPEG = "pip install pylibjpeg pylibjpeg-libjpeg"
+_OPENJPEG = "pip install pylibjpeg pylibjpeg-openjpeg"
+#: What to install to decode each compressed transfer syntax that pydicom cannot decode on its own.
+DECODER_INSTALL_HINTS: dict[str, str] = {
+    uid.JPEGLSLossless: _LIBJPEG,
+    uid.JPEGLSNearLossless: _LIBJPEG,
+    uid.JPEGBaseline8Bit: _LIBJPEG,
+    uid.JPEGExtended12Bit: _LIBJPEG,
+    uid.JPEGLossless: _LIBJPEG,
+    uid.JPEGLosslessSV1: _LIBJPEG,
+    uid.JPEG2000Lossless: _OPENJPEG,
+    uid.JPEG2000: _OPENJPEG,
+    uid.HTJ2KLossless: _OPENJPEG,
+    uid.HTJ2KLosslessRPCL: _OPENJPEG,
+    uid.HTJ2K: _OPENJPEG,
+    uid.RLELossless: "pip install pylibjpeg pylibjpeg-rle",
+}
+
+
+def transfer_syntax(dataset: Dataset) -> uid.UID | None:
+    """The dataset's transfer syntax UID, or None when the file has no meta information."""
+    meta = getattr(dataset, "file_meta", None)
+    value = meta.get("TransferSyntaxUID") if meta is not None else None
+    return uid.UID(str(value)) if value else None
+
+
+def assemble_volume(path: str | os.PathLike, records: list[SliceRecord], max_bytes: int | None) -> np.ndarray:
+    """Decode and rescale sorted records into a float32 (n, rows, columns) volume (``slope * stored + intercept``).
+
+    Raises
+    ------
+    ScanReadError
+        If the volume is too large or too small, a decoder is missing, or pixel data is damaged.
+    """
+    n_slices, rows, columns = len(records), records[0].rows, records[0].columns
+    check_volume_size(path, (n_slices, rows, columns), max_bytes)
+    volume = np.empty((n_slices, rows, columns), dtype=np.float32)
+    multi_frame_cache: dict[int, np.ndarray] = {}
+    for index, record in enumerate(records):
+        try:
+            pixels = _record_pixels(path, record, multi_frame_cache)
+        except ScanReadError as error:
+            raise ScanReadError(path, _in_file(record, error.reason)) from error
+        except Exception as error:  # noqa: BLE001 - reading boundary: name the damaged file of a series
+            raise ScanReadError(path, _in_file(record, plain_reason(error))) from error
+        np.multiply(pixels, np.float32(record.slope), out=volume[index], casting="unsafe")
+        if record.intercept:
+            volume[index] += np.float32(record.intercept)
+    return volume
+
+
+def _record_pixels(path: str | os.PathLike, record: SliceRecord, cache: dict[int, np.ndarray]) -> np.ndarray:
+    """Stored values of one record; a multi-frame file is decoded once and its frames taken from ``cache``."""
+    if record.frame is None:
+        return decode_frames(path, record.dataset)[0]
+    key = id(record.dataset)
+    if key not in cache:
+        cache[key] = decode_frames(path, record.dataset)
+    return cache[key][record.frame]
+
+
+def _in_file(record: SliceRecord, reason: str) -> str:
+    filename = getattr(record.dataset, "filename", None)
+    if not isinstance(filename, str) or not filename:
+        return reason
+    return f"image file {os.path.basename(filename)}: {reason}"
+
+
+def decode_frames(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
+    """All frames of ``dataset`` as a numeric (frames, rows, columns) array; colour is converted to luminance."""
+    pixels = _native_pixels(dataset)
+    if pixels is None:
+        pixels = _decoded_pixels(path, dataset)
+    n_frames, rows, columns = frame_count(dataset), int(dataset.Rows), int(dataset.Columns)
+    if int(dataset.get("SamplesPerPixel") or 1) == 3 and pixels.shape[-1:] == (3,):
+        pixels = np.tensordot(pixels.astype(np.float32), LUMINANCE_WEIGHTS, axes=([-1], [0]))
+    if pixels.size != n_frames * rows * columns:
+        raise ScanReadError(
+            path, f"the pixel data holds {pixels.size} values, but the header describes {n_frames}×{rows}×{columns}"
+        )
+    return pixels.reshape(n_frames, rows, columns)
+
+
+def _native_pixels(dataset: Dataset) -> np.ndarray | None:
+    """Stored values read directly from uncompressed little-endian Pixel Data; None when that does not apply."""
+    key = (int(dataset.get("BitsAllocated") or 0), int(dataset.get("PixelRepresentation") or 0))
+    if (
+        transfer_syntax(dataset) not in NATIVE_LITTLE_ENDIAN
+        or int(dataset.get("SamplesPerPixel") or 1) != 1
+        or key not in NATIVE_DTYPES
+        or "PixelData" not in dataset
+    ):
+        return None
+    dtype = np.dtype(NATIVE_DTYPES[key])
+    n_values = frame_count(dataset) * int(dataset.Rows) * int(dataset.Columns)
+    data = dataset.PixelData
+    if data is None or len(data) < n_values * dtype.itemsize:
+        return None  # let pydicom report the short pixel data in its own words
+    return np.frombuffer(data, dtype=dtype, count=n_values)
+
+
+def _decoded_pixels(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
+    syntax = transfer_syntax(dataset)
+    hint = DECODER_INSTALL_HINTS.get(syntax or "", "")
+    if syntax is not None and syntax.is_compressed:
+        _require_decoder(path, syntax, hint)
+    try:
+        return np.asarray(dataset.pixel_array)
+    except (RuntimeError, NotImplementedError) as error:
+        detail = str(error).strip().splitlines()[0]
+        advice = f"; installing a decoder may help: {hint}" if hint else ""
+        raise ScanReadError(path, f"its pixel data could not be decoded ({detail}){advice}") from error
+
+
+def _require_decoder(path: str | os.PathLike, syntax: uid.UID, hint: str) -> None:
+    from pydicom.pixels import get_decoder
+
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError as error:
+        raise ScanReadError(path, f"its pixel data is compressed as '{syntax.name}', which pydicom cannot decode") from (
+            error
+        )
+    if not decoder.is_available:
+        advice = hint or "install one of: " + "; ".join(decoder.missing_dependencies)
+        raise ScanReadError(
+            path, f"its pixel data is compressed as '{syntax.name}' and no decoder for it is installed: {advice}"
+        )

@@ -1,0 +1,300 @@
+"""DICOM slice records: grouping into series, sorting along the slice normal, and the geometry of a sorted stack.
+
+Every image is turned into one :class:`SliceRecord` per frame (a classic file gives one, an enhanced multi-frame
+file or an RT dose grid gives one per frame), so single files, folders, DICOMDIRs and multi-frame files share the
+same grouping, sorting and geometry code.
+
+Sorting: by ``ImagePositionPatient`` projected on the slice normal (cross product of the two
+``ImageOrientationPatient`` direction cosines), ascending; when a position or orientation is missing, by
+``InstanceNumber``; otherwise in file-name order. Images of one series that differ in size or orientation are split
+into sub-series whose keys are ``"<SeriesInstanceUID>#<n>"``.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+LPS_AXIS_CODES = (("R", "L"), ("A", "P"), ("I", "S"))
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+@dataclass
+class SliceRecord:
+    """One 2-D image of a DICOM series: where its pixels are and what it needs for sorting and rescaling."""
+
+    dataset: Dataset
+    frame: int | None
+    rows: int
+    columns: int
+    position: np.ndarray | None
+    orientation: np.ndarray | None
+    instance: int | None
+    slope: float = 1.0
+    intercept: float = 0.0
+    pixel_spacing: tuple[float, float] | None = None
+
+
+@dataclass
+class SeriesGroup:
+    """The records of one (sub-)series, sorted; ``key`` is what ``read_scan(series=...)`` takes."""
+
+    key: str
+    records: list[SliceRecord]
+    description: str = ""
+    modality: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return len(self.records), self.records[0].rows, self.records[0].columns
+
+    @property
+    def label(self) -> str:
+        n_images, rows, columns = self.shape
+        named = f" '{self.description}'" if self.description else ""
+        return f"{self.modality or 'DICOM'} series{named}: {n_images} image(s) {rows}×{columns}"
+
+
+@lru_cache(maxsize=None)
+def _tag(keyword: str) -> int:
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        raise KeyError(f"unknown DICOM keyword {keyword}")
+    return int(tag)
+
+
+def header_text(item: Dataset | None, keyword: str) -> str | None:
+    """The value of a string-valued element (DS, IS, CS, ...) as text, backslash-separated when multi-valued.
+
+    Raw (not yet converted) elements are decoded directly: much faster than pydicom's value conversion, which
+    matters for folders of hundreds of files. None when absent or empty.
+    """
+    if item is None:
+        return None
+    element = item.get_item(_tag(keyword))
+    if element is None or element.value is None:
+        return None
+    value = element.value
+    if isinstance(value, bytes):
+        text = value.decode("latin-1")
+    elif isinstance(value, (list, tuple, MultiValue)):
+        text = "\\".join(str(part) for part in value)
+    else:
+        text = str(value)
+    text = text.strip("\x00 ")
+    return text or None
+
+
+def _floats(text: str | None, count: int) -> np.ndarray | None:
+    if text is None:
+        return None
+    try:
+        numbers = np.array([float(part) for part in text.split("\\")], dtype=np.float64)
+    except ValueError:
+        return None
+    return numbers if numbers.size == count and np.all(np.isfinite(numbers)) else None
+
+
+def first_number(text: str | None, default: float) -> float:
+    """First number of a DS / IS text value; ``default`` when absent or not a finite number."""
+    if text is None:
+        return default
+    try:
+        number = float(text.split("\\")[0])
+    except ValueError:
+        return default
+    return number if np.isfinite(number) else default
+
+
+def _first_item(dataset: Dataset | None, *path: str) -> Dataset | None:
+    """Follow ``path`` of sequence keywords, taking the first item of each; None if any is absent or empty."""
+    item = dataset
+    for keyword in path:
+        sequence = item.get(keyword) if item is not None else None
+        if not sequence:
+            return None
+        item = sequence[0]
+    return item
+
+
+@dataclass(frozen=True)
+class FunctionalGroups:
+    """Where an enhanced (multi-frame) file keeps per-frame and shared values; empty for classic files."""
+
+    per_frame: list[Dataset]
+    shared: Dataset | None
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> FunctionalGroups:
+        per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
+        return cls(list(per_frame or []), _first_item(dataset, "SharedFunctionalGroupsSequence"))
+
+    def value(self, dataset: Dataset, frame: int | None, sequence: str, keyword: str) -> str | None:
+        """Text of ``keyword`` in the frame's ``sequence``, else the shared one, else the top level."""
+        if frame is not None and frame < len(self.per_frame):
+            text = header_text(_first_item(self.per_frame[frame], sequence), keyword)
+            if text is not None:
+                return text
+        if self.shared is not None:
+            text = header_text(_first_item(self.shared, sequence), keyword)
+            if text is not None:
+                return text
+        return header_text(dataset, keyword)
+
+
+def frame_value(dataset: Dataset, frame: int | None, sequence: str, keyword: str) -> str | None:
+    """Text of a value from the functional groups of ``frame`` (see ``FunctionalGroups.value``)."""
+    return FunctionalGroups.of(dataset).value(dataset, frame, sequence, keyword)
+
+
+def frame_count(dataset: Dataset) -> int:
+    """``NumberOfFrames`` (1 when absent or not a positive number)."""
+    return max(int(first_number(header_text(dataset, "NumberOfFrames"), 1.0)), 1)
+
+
+def records_of(dataset: Dataset) -> list[SliceRecord]:
+    """One record per frame of ``dataset`` (which must hold pixel data)."""
+    n_frames = frame_count(dataset)
+    groups = FunctionalGroups.of(dataset)
+    offsets = _floats(header_text(dataset, "GridFrameOffsetVector"), n_frames) if n_frames > 1 else None
+    dose_scaling = header_text(dataset, "DoseGridScaling")
+    rows, columns = int(dataset.get("Rows") or 0), int(dataset.get("Columns") or 0)
+    records = []
+    for frame in [None] if n_frames == 1 else range(n_frames):
+        orientation = _floats(groups.value(dataset, frame, "PlaneOrientationSequence", "ImageOrientationPatient"), 6)
+        position = _floats(groups.value(dataset, frame, "PlanePositionSequence", "ImagePositionPatient"), 3)
+        if offsets is not None and position is not None and orientation is not None:
+            position = position + offsets[frame] * slice_normal(orientation)
+        spacing = _floats(groups.value(dataset, frame, "PixelMeasuresSequence", "PixelSpacing")
+                          or header_text(dataset, "ImagerPixelSpacing"), 2)
+        if dose_scaling is not None:
+            slope, intercept = first_number(dose_scaling, 1.0), 0.0
+        else:
+            slope = first_number(groups.value(dataset, frame, "PixelValueTransformationSequence", "RescaleSlope"), 1.0)
+            intercept = first_number(
+                groups.value(dataset, frame, "PixelValueTransformationSequence", "RescaleIntercept"), 0.0)
+        records.append(SliceRecord(
+            dataset, frame, rows, columns, position, orientation, _instance_number(dataset, frame), slope, intercept,
+            (float(spacing[0]), float(spacing[1])) if spacing is not None and np.all(spacing > 0) else None,
+        ))
+    return records
+
+
+def _instance_number(dataset: Dataset, frame: int | None) -> int | None:
+    number = first_number(header_text(dataset, "InstanceNumber"), np.nan)
+    if not np.isfinite(number):
+        return frame
+    return int(number) if frame is None else int(number) * 100000 + frame
+
+
+def slice_normal(orientation: np.ndarray) -> np.ndarray:
+    """Unit normal (row cosines × column cosines) of an ``ImageOrientationPatient``."""
+    normal = np.cross(orientation[:3], orientation[3:])
+    length = np.linalg.norm(normal)
+    return normal / length if length > 0 else np.array([0.0, 0.0, 1.0])
+
+
+def group_series(datasets: list[Dataset]) -> list[SeriesGroup]:
+    """Group the images by series (split by image size and orientation), each sorted; largest first."""
+    by_series: dict[str, list[SliceRecord]] = defaultdict(list)
+    for dataset in datasets:
+        by_series[header_text(dataset, "SeriesInstanceUID") or "unknown-series"].extend(records_of(dataset))
+    groups: list[SeriesGroup] = []
+    for uid, records in by_series.items():
+        parts: dict[tuple, list[SliceRecord]] = defaultdict(list)
+        for record in records:
+            orientation = tuple(np.round(record.orientation, 2)) if record.orientation is not None else None
+            parts[(record.rows, record.columns, orientation)].append(record)
+        ordered_parts = sorted(parts.values(), key=len, reverse=True)
+        for number, part in enumerate(ordered_parts, start=1):
+            key = uid if len(ordered_parts) == 1 else f"{uid}#{number}"
+            groups.append(_make_group(key, part))
+    return sorted(groups, key=lambda group: (-len(group.records), group.key))
+
+
+def _make_group(key: str, records: list[SliceRecord]) -> SeriesGroup:
+    first = records[0].dataset
+    group = SeriesGroup(key, records, str(first.get("SeriesDescription") or ""), str(first.get("Modality") or ""))
+    group.records, notes = sort_records(records)
+    group.notes.extend(notes)
+    return group
+
+
+def sort_records(records: list[SliceRecord]) -> tuple[list[SliceRecord], list[str]]:
+    """Records sorted along the slice normal, else by instance number, else as given; with notes on fallbacks."""
+    if len(records) < 2:
+        return list(records), []
+    if all(r.position is not None and r.orientation is not None for r in records):
+        normal = slice_normal(records[0].orientation)
+        return sorted(records, key=lambda r: (float(r.position @ normal), r.instance or 0)), []
+    if all(r.instance is not None for r in records):
+        return sorted(records, key=lambda r: r.instance), [
+            "images have no ImagePositionPatient / ImageOrientationPatient: sorted by InstanceNumber"]
+    return list(records), ["images have no position and no InstanceNumber: kept in file-name order"]
+
+
+@dataclass(frozen=True)
+class StackGeometry:
+    """Spacing (slice, row, column) in mm, orientation codes, and the (slice, row, column) -> RAS mm affine."""
+
+    spacing_mm: tuple[float, float, float]
+    orientation: str
+    affine: np.ndarray | None
+    notes: tuple[str, ...] = ()
+
+
+def stack_geometry(records: list[SliceRecord]) -> StackGeometry:
+    """Geometry of sorted records (see ``StackGeometry``); missing tags fall back to 1 mm with a note."""
+    notes: list[str] = []
+    first = records[0]
+    row_spacing, column_spacing = first.pixel_spacing or (1.0, 1.0)
+    if first.pixel_spacing is None:
+        notes.append("no PixelSpacing: 1 mm pixels assumed")
+    slice_spacing = _slice_spacing(records, notes)
+    if first.orientation is None or first.position is None:
+        return StackGeometry((slice_spacing, row_spacing, column_spacing), "", None, tuple(notes))
+    row_cosines, column_cosines = first.orientation[:3], first.orientation[3:]
+    normal = slice_normal(first.orientation)
+    lps = np.eye(4)
+    lps[:3, 0] = normal * slice_spacing
+    lps[:3, 1] = column_cosines * row_spacing
+    lps[:3, 2] = row_cosines * column_spacing
+    lps[:3, 3] = first.position
+    codes = "".join(axis_code(direction) for direction in (normal, column_cosines, row_cosines))
+    return StackGeometry((slice_spacing, row_spacing, column_spacing), codes, LPS_TO_RAS @ lps, tuple(notes))
+
+
+def _slice_spacing(records: list[SliceRecord], notes: list[str]) -> float:
+    first = records[0].dataset
+    fallback = first_number(header_text(first, "SpacingBetweenSlices"), 0.0) or first_number(
+        header_text(first, "SliceThickness"), 0.0)
+    positioned = [r for r in records if r.position is not None and r.orientation is not None]
+    if len(positioned) == len(records) > 1:
+        normal = slice_normal(records[0].orientation)
+        steps = np.diff([float(r.position @ normal) for r in records])
+        if np.any(steps < 1e-4):
+            notes.append(f"{int(np.sum(steps < 1e-4))} image(s) share a slice position (echoes or time points?)")
+        moving = steps[steps >= 1e-4]
+        if moving.size:
+            if moving.max() > 1.1 * moving.min():
+                notes.append(f"slice spacing varies from {moving.min():.3g} to {moving.max():.3g} mm; "
+                             f"the median {np.median(moving):.3g} mm is used")
+            return float(np.median(moving))
+    if fallback > 0:
+        return fallback
+    if len(records) > 1:
+        notes.append("no slice positions, SpacingBetweenSlices or SliceThickness: 1 mm slice spacing assumed")
+    return 1.0
+
+
+def axis_code(direction: np.ndarray) -> str:
+    """Patient-axis letter (LPS convention) a direction vector mostly points to, e.g. (0, 0, 1) -> "S"."""
+    axis = int(np.argmax(np.abs(direction)))
+    return LPS_AXIS_CODES[axis][int(direction[axis] > 0)]

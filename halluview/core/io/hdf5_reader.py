@@ -1,0 +1,211 @@
+"""HDF5 reader: fastMRI files (``kspace`` + reference) and, for any other file, one numeric 2-D / 3-D dataset.
+
+fastMRI layout
+--------------
+``kspace``: complex (slices, coils, H, W) or (slices, H, W); ``reconstruction_rss`` or ``reconstruction_esc``:
+reference (slices, h, w); optional ``mask``; attributes ``max``, ``norm``, ``acquisition`` (``patient_id`` is
+identifying and never copied); ``ismrmrd_header`` XML (see ``ismrmrd``).
+
+Nothing is read whole: ``scan.kspace`` is a :class:`LazyH5Dataset` (the file stays open read-only; index it by
+slice) and ``scan.volume`` is the reference read slice by slice (``LazyH5Image``), or, when the file has no
+reference, the root-sum-of-squares of the inverse FFT of each zero-filled k-space slice, centre-cropped to the
+recon size (``LazyZeroFilledRSS``), computed when the slice is indexed. ``scan.reference`` is the reference (or
+None). fastMRI-specific values are in ``scan.meta``: ``encoding_size``, ``recon_size``, ``padding_left``,
+``padding_right``, ``max``, ``norm``, ``acquisition``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..scan import Scan
+from .errors import ContentChoice, ScanReadError
+from .guards import check_volume_size, default_window, format_shape, sanitise, to_float32
+from .ismrmrd import IsmrmrdGeometry, parse_ismrmrd_header
+from .lazy import LazyH5Dataset, LazyH5Image, LazyZeroFilledRSS
+from .registry import FileHead, FormatReader, ReadRequest, register_reader
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: HDF5 allows a user block before the superblock; the signature then sits at one of these offsets.
+SIGNATURE_OFFSETS = (0, 512, 1024, 2048)
+KSPACE = "kspace"
+REFERENCE_NAMES = ("reconstruction_rss", "reconstruction_esc")
+#: File attributes copied to ``scan.meta`` (``patient_id`` is deliberately absent: it identifies the patient).
+FASTMRI_ATTRIBUTES = ("max", "norm", "acquisition", "acceleration", "num_low_frequency", "num_low_frequencies")
+
+
+def sniff_hdf5(head: FileHead) -> bool:
+    """The HDF5 signature at byte 0 (or after a user block of 512, 1024 or 2048 bytes)."""
+    return not head.is_dir and any(head.head[o : o + 8] == HDF5_SIGNATURE for o in SIGNATURE_OFFSETS)
+
+
+def _open(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        detail = str(error).strip().splitlines()[0]
+        raise ScanReadError(path, f"the HDF5 file cannot be opened: it is damaged or truncated ({detail})") from error
+
+
+def _image_datasets(handle: h5py.File) -> dict[str, h5py.Dataset]:
+    """Numeric datasets of 2 or 3 dimensions, at least 2×2, in file order (``kspace`` excluded)."""
+    found: dict[str, h5py.Dataset] = {}
+
+    def visit(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset) and name != KSPACE and item.ndim in (2, 3):
+            if item.dtype.kind in "biufc" and min(item.shape[-2:]) >= 2 and item.shape[0] >= 1:
+                found[name] = item
+
+    handle.visititems(visit)
+    return found
+
+
+def list_hdf5(path: Path) -> list[ContentChoice]:
+    """fastMRI k-space first (when present), then every numeric 2-D / 3-D dataset."""
+    with _open(path) as handle:
+        choices = []
+        if KSPACE in handle:
+            kspace = _checked_kspace(path, handle)
+            choices.append(ContentChoice("dataset", KSPACE, f"fastMRI k-space {format_shape(kspace.shape)}",
+                                         (kspace.shape[0], *kspace.shape[-2:])))
+        for name, dataset in _image_datasets(handle).items():
+            shape = dataset.shape if dataset.ndim == 3 else (1, *dataset.shape)
+            choices.append(ContentChoice("dataset", name, f"dataset '{name}' {format_shape(shape)}", shape))
+    if not choices:
+        raise ScanReadError(path, "the HDF5 file holds no numeric 2-D or 3-D dataset")
+    return choices
+
+
+def read_hdf5(path: Path, request: ReadRequest) -> Scan:
+    """Read the fastMRI k-space layout (default when ``kspace`` exists) or the chosen numeric dataset."""
+    with _open(path) as handle:
+        name = request.choice
+        if name is None:
+            name = KSPACE if KSPACE in handle else next(iter(_image_datasets(handle)), None)
+        if name is None:
+            raise ScanReadError(path, "the HDF5 file holds no numeric 2-D or 3-D dataset")
+        if name == KSPACE:
+            return _read_fastmri(path, handle, request)
+        return _read_dataset(path, handle, str(name), request)
+
+
+def _checked_kspace(path: Path, handle: h5py.File) -> h5py.Dataset:
+    kspace = handle[KSPACE]
+    if not isinstance(kspace, h5py.Dataset) or kspace.dtype.kind != "c" or kspace.ndim not in (3, 4):
+        what = f"{kspace.ndim}-D {kspace.dtype}" if isinstance(kspace, h5py.Dataset) else "a group"
+        raise ScanReadError(
+            path, f"its 'kspace' is {what}; fastMRI k-space is complex (slices, coils, H, W) or (slices, H, W)"
+        )
+    check_volume_size(path, (kspace.shape[0], *kspace.shape[-2:]))
+    return kspace
+
+
+def _geometry(handle: h5py.File, notes: list[str]) -> IsmrmrdGeometry | None:
+    if "ismrmrd_header" not in handle:
+        notes.append("no ismrmrd_header: the k-space image is not cropped to a recon size")
+        return None
+    try:
+        raw = handle["ismrmrd_header"][()]
+        text = raw.tobytes() if isinstance(raw, np.ndarray) else raw
+        return parse_ismrmrd_header(text if isinstance(text, (bytes, str)) else str(text))
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        notes.append(f"the ismrmrd_header could not be used: {error}")
+        return None
+
+
+def _reference_name(handle: h5py.File, kspace: h5py.Dataset, notes: list[str]) -> str | None:
+    for name in REFERENCE_NAMES:
+        dataset = handle.get(name)
+        if not isinstance(dataset, h5py.Dataset):
+            continue
+        if dataset.ndim == 3 and dataset.dtype.kind in "iuf" and dataset.shape[0] == kspace.shape[0]:
+            return name
+        notes.append(f"'{name}' {format_shape(dataset.shape)} {dataset.dtype} does not match the k-space: ignored")
+    return None
+
+
+def _read_fastmri(path: Path, handle: h5py.File, request: ReadRequest) -> Scan:
+    kspace_dataset = _checked_kspace(path, handle)
+    notes = request.warnings
+    geometry = _geometry(handle, notes)
+    reference_name = _reference_name(handle, kspace_dataset, notes)
+    kspace = LazyH5Dataset(path, KSPACE)
+    reference = LazyH5Image(LazyH5Dataset(path, reference_name), notes) if reference_name else None
+    if reference is not None:
+        volume: Any = reference
+    else:
+        crop = geometry.recon_size[:2] if geometry else kspace.shape[-2:]
+        volume = LazyZeroFilledRSS(kspace, (int(crop[0]), int(crop[1])), notes)
+    check_volume_size(path, volume.shape, request.max_bytes)
+    middle = volume[volume.shape[0] // 2]
+    return Scan(
+        volume=volume,
+        modality="MR",
+        units="a.u.",
+        spacing_mm=geometry.spacing_mm if geometry else (1.0, 1.0, 1.0),
+        kspace=kspace,
+        reference=reference,
+        window=default_window(middle),
+        meta=_fastmri_meta(handle, geometry, reference_name),
+        source=os.fspath(path),
+        mask=_mask(handle, notes),
+    )
+
+
+def _mask(handle: h5py.File, notes: list[str]) -> np.ndarray | None:
+    dataset = handle.get("mask")
+    if not isinstance(dataset, h5py.Dataset):
+        return None
+    if dataset.dtype.kind not in "biuf" or dataset.size > 2**24:
+        notes.append(f"'mask' {format_shape(dataset.shape)} {dataset.dtype} is not a sampling mask: ignored")
+        return None
+    return np.asarray(dataset[()]).astype(bool)
+
+
+def _plain_attribute(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _fastmri_meta(handle: h5py.File, geometry: IsmrmrdGeometry | None, reference_name: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"format": "HDF5 (fastMRI)", "choice": KSPACE, "reference_name": reference_name}
+    for key in FASTMRI_ATTRIBUTES:
+        if key in handle.attrs:
+            meta[key] = _plain_attribute(handle.attrs[key])
+    if geometry is not None:
+        meta.update(
+            encoding_size=geometry.encoding_size,
+            recon_size=geometry.recon_size,
+            padding_left=geometry.padding_left,
+            padding_right=geometry.padding_right,
+        )
+    return meta
+
+
+def _read_dataset(path: Path, handle: h5py.File, name: str, request: ReadRequest) -> Scan:
+    datasets = _image_datasets(handle)
+    if name not in datasets:
+        listing = ", ".join(datasets) or "none"
+        raise ScanReadError(path, f"it has no numeric 2-D or 3-D dataset '{name}'; its image datasets are: {listing}")
+    dataset = datasets[name]
+    shape = dataset.shape if dataset.ndim == 3 else (1, *dataset.shape)
+    check_volume_size(path, shape, request.max_bytes)
+    if dataset.dtype.kind == "c":
+        request.warnings.append(f"dataset '{name}' is complex: the magnitude is shown")
+    volume = sanitise(to_float32(dataset[()]).reshape(shape), path, request.warnings)
+    return Scan(
+        volume=np.ascontiguousarray(volume),
+        window=default_window(volume[len(volume) // 2]),
+        meta={"format": "HDF5", "choice": name},
+        source=os.fspath(path),
+    )
+
+
+register_reader(FormatReader("HDF5", sniff_hdf5, read_hdf5, list_hdf5, "dataset", (".h5", ".hdf5", ".hdf")))

@@ -1,0 +1,228 @@
+"""NIfTI-1 / NIfTI-2 reader (.nii, .nii.gz), 3-D or 4-D (one volume chosen with ``volume=``).
+
+Orientation
+-----------
+The array is reoriented to the closest canonical orientation (what ``nibabel.as_closest_canonical`` gives: axes
+x -> Right, y -> Anterior, z -> Superior) and then laid out as ``(slices, rows, columns)`` like a DICOM axial
+series in radiological convention::
+
+    volume[k, r, c] = canonical[X - 1 - c, Y - 1 - r, k]
+
+so slices run along z from inferior to superior, rows along y from anterior (top of the image) to posterior, and
+columns along x from the patient's right (left of the image) to the patient's left. ``Scan.orientation`` is
+therefore always ``"SPL"`` (the patient direction each index increases towards), ``spacing_mm`` is
+(z, y, x) zooms, and ``Scan.affine`` maps (slice, row, column) indices to RAS mm. The file's own affine is kept in
+``meta["source_affine"]`` so writers can store results in the input's orientation.
+
+Memory
+------
+Voxel values are scaled by nibabel (``scl_slope`` / ``scl_inter``) through the array proxy, reading only the
+chosen 4-D volume. An uncompressed file whose float32 volume exceeds ``LAZY_NIFTI_BYTES`` is memory-mapped and
+read slice by slice on indexing (``LazyNiftiVolume``); compressed files are decompressed once (random access into
+gzip would re-decompress for every slice).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+from nibabel.filebasedimages import ImageFileError
+from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, io_orientation, ornt_transform
+from nibabel.spatialimages import HeaderDataError
+
+from ..scan import Scan
+from .errors import ContentChoice, ScanReadError
+from .guards import check_volume_size, default_window, format_shape, sanitise, to_float32
+from .lazy import LazySliceVolume
+from .registry import FileHead, FormatReader, ReadRequest, register_reader
+
+DISPLAY_AXES = ("S", "P", "L")
+LAZY_NIFTI_BYTES = 512 * 1024**2
+NIFTI_HEADER_SIZES = (348, 540)
+NIFTI_MAGICS = {344: (b"n+1\x00", b"ni1\x00"), 4: (b"n+2\x00", b"ni2\x00")}
+
+
+def _looks_like_nifti(start: bytes) -> bool:
+    if len(start) < 4:
+        return False
+    sizes = {int.from_bytes(start[:4], "little"), int.from_bytes(start[:4], "big")}
+    return bool(sizes & set(NIFTI_HEADER_SIZES))
+
+
+def sniff_nifti(head: FileHead) -> bool:
+    """``sizeof_hdr`` 348 (NIfTI-1) or 540 (NIfTI-2) at byte 0, of the file or of its gzip content."""
+    return not head.is_dir and (_looks_like_nifti(head.head) or _looks_like_nifti(head.gunzipped))
+
+
+def display_transform(affine: np.ndarray) -> np.ndarray:
+    """nibabel orientation transform from the file's array axes to (slice, row, column) = (S, P, L)."""
+    return ornt_transform(io_orientation(affine), axcodes2ornt(DISPLAY_AXES))
+
+
+def _load(path: Path) -> Any:
+    try:
+        image = nib.load(os.fspath(path))
+    except (ImageFileError, HeaderDataError, ValueError) as error:
+        raise ScanReadError(path, f"its NIfTI header is invalid ({error})") from error
+    if not isinstance(image, (nib.Nifti1Pair, nib.Nifti2Pair)):
+        raise ScanReadError(path, f"it is a {type(image).__name__} image, not NIfTI")
+    return image
+
+
+def _spatial_shape(path: Path, image: Any) -> tuple[tuple[int, int, int], int]:
+    """(x, y, z) shape and the number of volumes; 2-D images get z = 1; 5-D and more are refused."""
+    shape = tuple(int(n) for n in image.shape)
+    if len(shape) > 4 and any(n != 1 for n in shape[4:]):
+        raise ScanReadError(path, f"it has {len(shape)} dimensions ({format_shape(shape)}); only 3-D and 4-D are read")
+    if len(shape) < 2 or any(n < 1 for n in shape):
+        raise ScanReadError(path, f"its image shape {format_shape(shape)} holds no 2-D image")
+    spatial = (shape + (1, 1))[:3]
+    return (spatial[0], spatial[1], spatial[2]), shape[3] if len(shape) >= 4 else 1
+
+
+def _check_file_length(path: Path, image: Any, n_volumes: int, spatial: tuple[int, int, int]) -> None:
+    """Refuse an uncompressed file shorter than its header says (a clearer message than a failed memory map)."""
+    data_file = Path(image.file_map["image"].filename or path)
+    if data_file.name.lower().endswith(".gz") or not data_file.is_file():
+        return
+    header = image.header
+    needed = int(header.get_data_offset()) + int(np.prod(spatial)) * n_volumes * header.get_data_dtype().itemsize
+    size = data_file.stat().st_size
+    if size < needed:
+        raise ScanReadError(path, f"the file is truncated: its header describes {needed} bytes, the file has {size}")
+
+
+def list_nifti(path: Path) -> list[ContentChoice]:
+    """One choice per volume of a 4-D file (one choice for a 3-D file)."""
+    image = _load(path)
+    spatial, n_volumes = _spatial_shape(path, image)
+    display_shape = _display_shape(image.affine, spatial)
+    if n_volumes == 1:
+        return [ContentChoice("volume", 0, f"NIfTI volume {format_shape(display_shape)}", display_shape)]
+    return [
+        ContentChoice("volume", index, f"volume {index + 1} of {n_volumes} ({format_shape(display_shape)})",
+                      display_shape)
+        for index in range(n_volumes)
+    ]
+
+
+def _display_shape(affine: np.ndarray, spatial: tuple[int, int, int]) -> tuple[int, int, int]:
+    transform = display_transform(affine)
+    shape = [0, 0, 0]
+    for file_axis, (display_axis, _flip) in enumerate(transform):
+        shape[int(display_axis)] = spatial[file_axis]
+    return shape[0], shape[1], shape[2]
+
+
+def read_nifti(path: Path, request: ReadRequest) -> Scan:
+    """Read one volume of a NIfTI file, reoriented as described in the module docstring."""
+    image = _load(path)
+    spatial, n_volumes = _spatial_shape(path, image)
+    index = _volume_index(path, request.choice, n_volumes)
+    transform = display_transform(image.affine)
+    display_shape = _display_shape(image.affine, spatial)
+    check_volume_size(path, display_shape, request.max_bytes)
+    _check_file_length(path, image, n_volumes, spatial)
+    compressed = str(path).lower().endswith(".gz")
+    large = 4 * np.prod(display_shape, dtype=np.float64) > LAZY_NIFTI_BYTES
+    if large and not compressed and len(image.shape) >= 3:
+        volume: Any = LazyNiftiVolume(path, image, index, transform, display_shape, request.warnings)
+        middle = volume[display_shape[0] // 2]
+    else:
+        volume = _eager_volume(path, image, index, spatial, transform, request.warnings)
+        middle = volume[display_shape[0] // 2]
+    zooms = [float(z) for z in image.header.get_zooms()[:3]] + [1.0] * 3
+    spacing = [1.0, 1.0, 1.0]
+    for file_axis, (display_axis, _flip) in enumerate(transform):
+        spacing[int(display_axis)] = zooms[file_axis] if zooms[file_axis] > 0 else 1.0
+    display_affine = image.affine @ inv_ornt_aff(transform, spatial)
+    return Scan(
+        volume=volume,
+        modality="OT",
+        units="a.u.",
+        spacing_mm=(spacing[0], spacing[1], spacing[2]),
+        orientation="".join(DISPLAY_AXES),
+        window=_calibrated_window(image) or default_window(middle),
+        meta=_meta(image, index, n_volumes, spatial),
+        source=os.fspath(path),
+        affine=display_affine,
+    )
+
+
+def _volume_index(path: Path, choice: Any, n_volumes: int) -> int:
+    index = 0 if choice is None else int(choice)
+    if not 0 <= index < n_volumes:
+        raise ScanReadError(path, f"it has {n_volumes} volume(s); volume {choice} does not exist")
+    return index
+
+
+def _eager_volume(
+    path: Path, image: Any, index: int, spatial: tuple[int, int, int], transform: np.ndarray, notes: list[str]
+) -> np.ndarray:
+    proxy = image.dataobj
+    key = (slice(None),) * len(image.shape[:3]) + ((index,) if len(image.shape) >= 4 else ())
+    key = key + (0,) * (len(image.shape) - len(key))
+    values = _real_values(path, np.asarray(proxy[key]), notes).reshape(spatial)
+    volume = np.ascontiguousarray(apply_orientation(values, transform), dtype=np.float32)
+    return sanitise(volume, path, notes)
+
+
+def _real_values(path: Path, values: np.ndarray, notes: list[str]) -> np.ndarray:
+    if values.dtype.kind == "c":
+        notes.append("complex voxel values: the magnitude is shown")
+    try:
+        return to_float32(values)
+    except TypeError as error:
+        raise ScanReadError(path, f"its voxels are not plain numbers ({values.dtype}, e.g. RGB): not supported") from (
+            error
+        )
+
+
+def _calibrated_window(image: Any) -> tuple[float, float] | None:
+    low, high = float(image.header["cal_min"]), float(image.header["cal_max"])
+    if np.isfinite(low) and np.isfinite(high) and high > low:
+        return (low + high) / 2, high - low
+    return None
+
+
+def _meta(image: Any, index: int, n_volumes: int, spatial: tuple[int, int, int]) -> dict[str, Any]:
+    zooms = image.header.get_zooms()
+    return {
+        "format": "NIfTI-2" if isinstance(image.header, nib.Nifti2Header) else "NIfTI-1",
+        "choice": index,
+        "n_volumes": n_volumes,
+        "source_affine": np.asarray(image.affine, dtype=float).tolist(),
+        "source_shape": list(spatial),
+        "source_axcodes": "".join(nib.aff2axcodes(image.affine)),
+        "time_step": float(zooms[3]) if len(zooms) > 3 else None,
+    }
+
+
+class LazyNiftiVolume(LazySliceVolume):
+    """A memory-mapped NIfTI volume read one display slice at a time, reoriented like the eager path."""
+
+    def __init__(
+        self, path: Path, image: Any, index: int, transform: np.ndarray, shape: tuple[int, int, int], notes: list[str]
+    ) -> None:
+        super().__init__(path, shape, notes)
+        self._proxy = image.dataobj
+        self._extra = (index,) if len(image.shape) >= 4 else ()
+        self._extra += (0,) * (len(image.shape) - 3 - len(self._extra))
+        self._transform = np.asarray(transform)
+        self._slice_axis = int(np.flatnonzero(self._transform[:, 0] == 0)[0])
+        in_plane = [axis for axis in range(3) if axis != self._slice_axis]
+        self._plane_transform = np.array([[self._transform[a, 0] - 1, self._transform[a, 1]] for a in in_plane])
+
+    def _read_slice(self, index: int) -> np.ndarray:
+        flip = self._transform[self._slice_axis, 1]
+        file_index = index if flip > 0 else self.shape[0] - 1 - index
+        key: list[Any] = [slice(None)] * 3
+        key[self._slice_axis] = file_index
+        plane = np.asarray(self._proxy[tuple(key) + self._extra])
+        return apply_orientation(plane, self._plane_transform)
+
+
+register_reader(FormatReader("NIfTI", sniff_nifti, read_nifti, list_nifti, "volume", (".nii", ".nii.gz")))

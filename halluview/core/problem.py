@@ -1,0 +1,180 @@
+"""From an :class:`Experiment` to a ready :class:`AttackProblem`: load, simulate, reconstruct, bind the threat."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from skimage.transform import resize
+
+from .attacks.objectives import Objective, lesion_target
+from .attacks.regions import region_mask
+from .attacks.run import AttackProblem
+from .attacks.threat import Threat
+from .experiment import Experiment, OperatorConfig
+from .physics.base import Operator
+from .physics.denoise import IdentityOperator
+from .physics.mri import MRIOperator, build_mri_operator, center_crop, make_mask
+from .recon.factory import build_reconstructor
+from .recon.zoo import MODELS
+from .scan import Scan
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' → CUDA when present, else CPU; anything else as torch reads it."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_source(experiment: Experiment) -> Scan:
+    source = experiment.source
+    if source.path:
+        from .io import read_scan
+
+        return read_scan(source.path, **source.choices)
+    from .samples import load_sample
+
+    return load_sample(source.demo or "brain")
+
+
+def working_image(scan: Scan, index: int, size: int | None) -> np.ndarray:
+    """The slice in the units the simulation uses: HU → attenuation relative to water ((HU + 1000) / 1000, ≥ 0);
+    anything else scaled to [0, 1]. Resized (anti-aliased) to a square of ``size`` when given."""
+    image = scan.slice_image(index).astype(np.float64)
+    if scan.units == "HU":
+        image = np.clip((image + 1000.0) / 1000.0, 0, None)
+    else:
+        low, high = float(image.min()), float(image.max())
+        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    if size is not None and image.shape != (size, size):
+        image = resize(image, (size, size), anti_aliasing=True, preserve_range=True)
+    return image.astype(np.float32)
+
+
+@dataclass
+class Measurement:
+    op: Operator
+    y: torch.Tensor
+    x_true: torch.Tensor | None
+    reference: torch.Tensor | None
+    data_range: float | None = None
+
+
+def _noise(config: OperatorConfig):
+    if config.noise is None:
+        return None
+    from .physics.noise import make_noise
+
+    return make_noise(config.noise)
+
+
+def _simulate(config: OperatorConfig, image: np.ndarray) -> Measurement:
+    x = torch.from_numpy(image)[None]
+    if config.kind == "mri":
+        op = build_mri_operator(image.shape, config.acceleration, config.center_fraction, config.mask_type,
+                                config.n_coils, config.mask_seed)
+    elif config.kind == "ct":
+        from .physics.ct import ParallelBeamCT
+
+        if image.shape[0] != image.shape[1]:
+            raise ValueError(f"CT needs a square image, not {image.shape}; set an image size")
+        op = ParallelBeamCT.from_kind(image.shape[0], config.angles, config.n_angles, config.max_angle_deg)
+    else:
+        op = IdentityOperator()
+    with torch.no_grad():
+        y = op(x)
+        noise = _noise(config)
+        if noise is not None:
+            y = noise(y, torch.Generator().manual_seed(config.noise_seed))
+            if isinstance(op, MRIOperator):
+                y = y * op.mask
+    return Measurement(op, y, x, x.clone())
+
+
+def _from_file_kspace(config: OperatorConfig, scan: Scan, index: int) -> Measurement:
+    """The file's own k-space, retrospectively undersampled with the configured mask (fastMRI files)."""
+    kspace = torch.from_numpy(np.asarray(scan.kspace[index], dtype=np.complex64))
+    kspace = kspace[None, None] if kspace.dim() == 2 else kspace[None]
+    columns = kspace.shape[-1]
+    mask = make_mask(config.mask_type, columns, config.center_fraction, config.acceleration, config.mask_seed)
+    left, right = scan.meta.get("padding_left"), scan.meta.get("padding_right")
+    if left is not None and right is not None:  # fastMRI: no samples outside the encoded band
+        mask[:left], mask[right:] = False, False
+    settings = {"acceleration": config.acceleration, "center_fraction": config.center_fraction,
+                "mask_type": config.mask_type, "n_coils": int(kspace.shape[1]), "mask_seed": config.mask_seed,
+                "kspace": "file"}
+    op = MRIOperator(mask, None, settings) if kspace.shape[1] == 1 else _MultiCoilRaw(mask, settings)
+    reference = None
+    if scan.reference is not None:
+        reference = torch.from_numpy(np.asarray(scan.reference[index], dtype=np.float32))[None]
+    return Measurement(op, kspace * op.mask, None, reference, scan.meta.get("max"))
+
+
+class _MultiCoilRaw(MRIOperator):
+    """Raw multi-coil k-space with unknown sensitivities: the baseline (RSS) is defined, A and A* are not."""
+
+    def forward(self, x):
+        raise ValueError("this reconstruction needs coil sensitivities, which the file does not provide; "
+                         "attack a learned or zero-filled reconstruction, or use a single-coil file")
+
+    adjoint = forward
+
+
+def measure(experiment: Experiment, scan: Scan) -> Measurement:
+    index = experiment.source.slice if experiment.source.slice is not None else scan.n_slices // 2
+    config = experiment.operator
+    if config.kind == "mri" and scan.kspace is not None and config.use_file_kspace:
+        return _from_file_kspace(config, scan, index)
+    size = experiment.source.image_size
+    if size is None and experiment.recon.name in MODELS:
+        size = MODELS[experiment.recon.name].operator.get("image_size")
+    return _simulate(config, working_image(scan, index, size))
+
+
+def _threat(experiment: Experiment, m: Measurement, region: torch.Tensor | None) -> Threat:
+    config = experiment.threat
+    if config.domain == "measurement":
+        return Threat(config, m.y, m.op.measurement_mask(m.y))
+    if m.x_true is None:
+        raise ValueError("image-domain and patch threats need the imaged object; this file only has k-space: "
+                         "use the measurement domain")
+    x = m.x_true.to(torch.complex64) if m.op.complex_image else m.x_true
+    if config.domain == "image":
+        return Threat(config, x)
+    if region is None:
+        raise ValueError("a patch threat needs a region: draw one or pass --region")
+    area = int(region.sum())
+    if config.patch_area_px is not None and area > config.patch_area_px:
+        raise ValueError(f"the patch covers {area} pixels, more than its budget of {config.patch_area_px}")
+    return Threat(config, x, region)
+
+
+def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackProblem:
+    """Load (unless ``scan`` is given), measure, reconstruct and bind everything to the chosen device."""
+    device = resolve_device(experiment.device)
+    scan = scan if scan is not None else load_source(experiment)
+    m = measure(experiment, scan)
+    recon = build_reconstructor(experiment.recon, m.op.to(device))
+    y = m.y.to(device)
+    with torch.no_grad():
+        clean = recon(y)
+    reference = None if m.reference is None else center_crop(m.reference, clean.shape[-2:]).to(device)
+    mask = region_mask(experiment.region, tuple(clean.shape[-2:]))
+    region = None if mask is None else torch.from_numpy(mask).to(device)
+    x_true = None if m.x_true is None else m.x_true.to(device)
+    m = Measurement(m.op, y, x_true, reference, m.data_range)
+    target, scored = None, region
+    objective_config = experiment.objective
+    if objective_config.kind in ("insert", "remove"):
+        target_image, scored_mask = lesion_target(clean[0].cpu().numpy(), mask, objective_config)
+        target, scored = torch.from_numpy(target_image)[None].to(device), torch.from_numpy(scored_mask).to(device)
+    elif objective_config.kind == "untargeted" and objective_config.against == "reference":
+        if reference is None:
+            raise ValueError("this scan has no reference image to attack against; use against='clean'")
+        target = reference
+    return AttackProblem(
+        op=m.op, recon=recon, y=y, clean=clean, threat=_threat(experiment, m, region),
+        objective=Objective(objective_config, clean, scored, target), optimizer=experiment.optimizer,
+        x_true=x_true, reference=reference, region=region, data_range=m.data_range, seed=experiment.seed,
+        image_every=experiment.image_every, noise_draws=experiment.noise_draws, config=experiment.to_dict())

@@ -1,0 +1,61 @@
+"""Safe checkpoint reading: tensors only, never pickled code unless the user explicitly allows it."""
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message names the file and says why in plain words."""
+
+    def __init__(self, path: str | Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = str(path), reason
+
+
+def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
+    """Read a state_dict (or a Lightning-style {'state_dict': ...} checkpoint) onto the CPU.
+
+    With ``allow_pickle=False`` (the default) the file is read with ``torch.load(weights_only=True)``, which
+    refuses arbitrary Python objects, so a malicious checkpoint cannot run code.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such file")
+    try:
+        with warnings.catch_warnings():  # torch warns about legacy pickle protocols; our message says what matters
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(path, "it holds pickled Python objects, not just tensors, and loading it could run "
+                                    "code. Load it only if you trust its source (CLI: --allow-pickle). "
+                                    f"Detail: {str(err).splitlines()[0]}") from None
+    except Exception as err:  # noqa: BLE001 - any reader failure becomes one clear message
+        raise CheckpointError(path, f"not a readable PyTorch checkpoint ({type(err).__name__}: {err})") from None
+    if isinstance(obj, nn.Module):
+        obj = obj.state_dict()
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(path, "it does not hold a state_dict (a mapping of parameter names to tensors)")
+    return obj
+
+
+def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, prefix: str = "") -> None:
+    """Load ``state`` strictly, stripping ``prefix`` if every key has it; list missing / unexpected keys."""
+    if prefix and state and all(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items()}
+    expected = set(module.state_dict())
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unexpected:
+        raise CheckpointError(path, "its parameter names do not match the architecture. "
+                                    f"Missing: {missing[:8]}{' …' if len(missing) > 8 else ''}; "
+                                    f"unexpected: {unexpected[:8]}{' …' if len(unexpected) > 8 else ''}")
+    try:
+        module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(path, f"tensor shapes do not match the architecture options: {err}") from None

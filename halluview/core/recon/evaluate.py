@@ -1,0 +1,54 @@
+"""Clean (un-attacked) quality of a built-in model on its held-out phantoms: the numbers on its model card."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .. import metrics
+from ..physics.mri import build_mri_operator
+from .checkpoints import load_into, read_state_dict
+from .classical import BaselineRecon
+from .train import HELD_OUT_SEED, phantom_set
+from .zoo import get_model
+
+HELD_OUT_COUNT = 32
+
+
+def held_out_metrics(name: str, weights_dir: str | Path | None = None) -> dict:
+    """Mean SSIM / PSNR (fastMRI convention, data_range = ground-truth max) of the model and of the baseline."""
+    entry = get_model(name)
+    settings = entry.operator
+    size = settings["image_size"]
+    op = build_mri_operator((size, size), settings["acceleration"], settings["center_fraction"],
+                            settings["mask_type"], settings.get("n_coils", 1), settings["mask_seed"])
+    model = entry.build(op)
+    weights = Path(weights_dir) / "weights.pt" if weights_dir else entry.weights_path
+    load_into(model, read_state_dict(weights), weights)
+    model.eval()
+    images = torch.from_numpy(phantom_set(size, HELD_OUT_COUNT, seed0=HELD_OUT_SEED))
+    with torch.no_grad():
+        y = op(images)
+        outputs = {"model": model(y), "baseline": BaselineRecon(op)(y)}
+    result = {"held_out_images": HELD_OUT_COUNT, "held_out_seed": HELD_OUT_SEED}
+    for label, recon in outputs.items():
+        prefix = "" if label == "model" else "baseline_"
+        result[prefix + "ssim"] = float(metrics.ssim(recon, images).mean())
+        result[prefix + "psnr"] = float(metrics.psnr(recon, images).mean())
+    return result
+
+
+def write_card_metrics(name: str, weights_dir: str | Path | None = None) -> dict:
+    folder = Path(weights_dir) if weights_dir else get_model(name).folder
+    card_path = folder / "card.json"
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {"name": name}
+    card["clean_metrics"] = {k: (round(v, 6) if isinstance(v, float) else v)
+                             for k, v in held_out_metrics(name, folder).items()}
+    tmp = card_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    tmp.replace(card_path)
+    return card["clean_metrics"]
+
+
+__all__ = ["held_out_metrics", "write_card_metrics"]

@@ -1,0 +1,93 @@
+"""Build a reconstruction f(y) from a serialisable config: classical solvers, built-in models, user checkpoints."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from torch import nn
+
+from ..physics.base import Operator
+from .checkpoints import load_into, read_state_dict
+from .classical import BaselineRecon, TVRecon, WaveletRecon
+from .fastmri_nets import Unet
+from .learned import UnetPostProcessing
+from .zoo import MODELS
+
+
+@dataclass
+class ReconConfig:
+    """Which reconstruction to attack (serialisable).
+
+    Attributes
+    ----------
+    name : str
+        "zero-filled" (MRI), "fbp" (CT), "identity" (denoising) — each the operator's baseline —, "tv", "wavelet",
+        "checkpoint" (a state_dict at ``weights`` in the architecture ``params['arch']``), or a built-in model name.
+    weights : str or None
+        Checkpoint path for "checkpoint".
+    params : dict
+        tv: lam, n_iter; wavelet: threshold, wavelet, levels, n_iter; checkpoint: arch ("fastmri-unet"), chans,
+        num_pool_layers, residual.
+    allow_pickle : bool
+        Allow a checkpoint that holds pickled Python objects (it can run code): only for trusted files.
+    """
+
+    name: str = "unet-mri-4x"
+    weights: str | None = None
+    params: dict = field(default_factory=dict)
+    allow_pickle: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _tv(op: Operator, config: ReconConfig) -> nn.Module:
+    p = config.params
+    return TVRecon(op, lam=float(p.get("lam", 0.01)), n_iter=int(p.get("n_iter", 100)))
+
+
+def _wavelet(op: Operator, config: ReconConfig) -> nn.Module:
+    p = config.params
+    return WaveletRecon(op, threshold=float(p.get("threshold", 0.02)), wavelet=p.get("wavelet", "db4"),
+                        levels=int(p.get("levels", 3)), n_iter=int(p.get("n_iter", 50)))
+
+
+def _checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
+    p = config.params
+    if config.weights is None:
+        raise ValueError("a checkpoint reconstruction needs a weights file (--weights PATH)")
+    arch = p.get("arch", "fastmri-unet")
+    if arch != "fastmri-unet":
+        raise ValueError(f"unknown architecture {arch!r}; available: fastmri-unet")
+    unet = Unet(1, 1, chans=int(p.get("chans", 32)), num_pool_layers=int(p.get("num_pool_layers", 4)))
+    load_into(unet, read_state_dict(config.weights, config.allow_pickle), config.weights, prefix="unet.")
+    crop = p.get("crop_size")
+    return UnetPostProcessing(op, unet, tuple(crop) if crop else None, bool(p.get("residual", False)),
+                              name="checkpoint").eval()
+
+
+RECONSTRUCTORS: dict[str, Callable[[Operator, ReconConfig], nn.Module]] = {
+    "zero-filled": lambda op, _: BaselineRecon(op),
+    "fbp": lambda op, _: BaselineRecon(op),
+    "identity": lambda op, _: BaselineRecon(op),
+    "tv": _tv,
+    "wavelet": _wavelet,
+    "checkpoint": _checkpoint,
+}
+
+
+def reconstructor_names() -> list[str]:
+    return list(RECONSTRUCTORS) + sorted(MODELS)
+
+
+def build_reconstructor(config: ReconConfig, op: Operator) -> nn.Module:
+    """The module f for ``config`` around ``op``, in eval mode, parameters frozen."""
+    if config.name in RECONSTRUCTORS:
+        model = RECONSTRUCTORS[config.name](op, config)
+    elif config.name in MODELS:
+        model = MODELS[config.name].load(op)
+    else:
+        raise ValueError(f"unknown reconstruction {config.name!r}; choose one of {', '.join(reconstructor_names())}")
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model.eval()

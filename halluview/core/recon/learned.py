@@ -1,0 +1,46 @@
+"""Learned reconstructors: a network wrapped with its input pipeline so that f(y) -> image, differentiably."""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ..physics.base import Operator
+from ..physics.mri import center_crop
+from .fastmri_nets import Unet, normalize_instance
+
+
+class UnetPostProcessing(nn.Module):
+    """fastMRI's U-Net pipeline: baseline (zero-filled RSS / FBP / noisy image) → centre crop →
+    per-image normalisation (mean/std, eps 1e-11) → clamp to ±6 → U-Net → inverse scaling.
+
+    Parameters
+    ----------
+    op : Operator
+        Gives the baseline reconstruction of a measurement.
+    unet : Unet
+        A 1-channel-in, 1-channel-out U-Net.
+    crop_size : (int, int), optional
+        Recon size (fastMRI: 320×320); None keeps the full image.
+    residual : bool
+        Add the network output to the normalised input (FBPConvNet-style) instead of replacing it.
+    """
+
+    def __init__(self, op: Operator, unet: Unet, crop_size: tuple[int, int] | None = None,
+                 residual: bool = False, name: str = "unet"):
+        super().__init__()
+        self.op, self.unet, self.crop_size, self.residual, self.name = op, unet, crop_size, residual, name
+
+    def forward(self, y: Tensor) -> Tensor:
+        image = self.op.baseline(y)
+        if self.crop_size is not None:
+            image = center_crop(image, self.crop_size)
+        normalised, mean, std = normalize_instance(image)
+        normalised = normalised.clamp(-6, 6)
+        output = self.unet(normalised.unsqueeze(1)).squeeze(1)
+        if self.residual:
+            output = output + normalised
+        return output * std + mean
+
+    def config(self) -> dict:
+        return {"name": self.name, "arch": "fastmri-unet", "chans": self.unet.chans,
+                "num_pool_layers": self.unet.num_pool_layers, "residual": self.residual,
+                "crop_size": list(self.crop_size) if self.crop_size else None}

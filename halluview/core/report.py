@@ -1,0 +1,112 @@
+"""What one attack leaves on disk: report.json (config, versions, per-step and final numbers), PNGs and arrays.
+
+Every file is written atomically (temporary file, then rename), so an interrupted run never leaves half a file.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .attacks.run import AttackResult
+
+REPORT_VERSION = 1
+
+
+def versions() -> dict:
+    import torch
+
+    import halluview
+
+    return {"halluview": halluview.__version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _finite(value):
+    """JSON has no inf / nan: write them as strings a reader can parse back with float()."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def report_dict(result: AttackResult) -> dict:
+    """The JSON report of a result: configuration first, then the numbers."""
+    return _finite({
+        "report_version": REPORT_VERSION,
+        "config": result.config,
+        "versions": versions(),
+        "seed": result.config.get("seed"),
+        "seconds": round(result.seconds, 3),
+        "cancelled": result.cancelled,
+        "norms": result.norms,
+        "final": {"attack": result.metrics, "equal_norm_noise": result.noise_metrics},
+        "history": result.history,
+    })
+
+
+def grey_rgb(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    scaled = np.clip((image - low) / max(high - low, 1e-12), 0, 1)
+    return np.repeat((scaled * 255 + 0.5).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def diverging_rgb(image: np.ndarray, limit: float) -> np.ndarray:
+    """Signed values → blue (negative) / grey (0) / red (positive), symmetric about 0 with ±``limit``."""
+    t = np.clip(image / max(limit, 1e-12), -1, 1)[..., None]
+    grey, red, blue = np.array([128, 128, 128.0]), np.array([230, 60, 40.0]), np.array([40, 110, 230.0])
+    rgb = np.where(t >= 0, grey + t * (red - grey), grey - t * (blue - grey))
+    return (rgb + 0.5).astype(np.uint8)
+
+
+def save_png(path: str | Path, rgb: np.ndarray) -> None:
+    _atomic_write(Path(path), lambda tmp: Image.fromarray(rgb).save(tmp, format="PNG"))
+
+
+def save_npy(path: str | Path, array: np.ndarray) -> None:
+    def write(tmp):
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+    _atomic_write(Path(path), write)
+
+
+def save_json(path: str | Path, data: dict) -> None:
+    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:
+    """report.json, clean / perturbed / difference / perturbation PNGs and the .npy arrays, in ``out_dir``."""
+    out = Path(out_dir)
+    low, high = float(result.clean.min()), float(result.clean.max())
+    difference = result.perturbed - result.clean
+    limit = float(np.abs(difference).max()) or 1.0
+    save_png(out / "clean.png", grey_rgb(result.clean, low, high))
+    save_png(out / "perturbed.png", grey_rgb(result.perturbed, low, high))
+    save_png(out / "difference.png", diverging_rgb(difference, limit))
+    image = result.perturbation_image
+    save_png(out / "perturbation.png", diverging_rgb(image, float(np.abs(image).max()) or 1.0)
+             if image.min() < 0 else grey_rgb(image, 0.0, float(image.max()) or 1.0))
+    for name, array in (("clean", result.clean), ("perturbed", result.perturbed), ("delta", result.delta)):
+        save_npy(out / f"{name}.npy", array)
+    save_json(out / "report.json", report_dict(result))
+    return out / "report.json"

@@ -1,0 +1,74 @@
+"""Built-in examples: generated phantoms and the real scans shipped inside installed packages (no download)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .phantoms import brain_phantom, random_ellipses
+from .scan import Scan
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    title: str
+    modality: str  # the operator family it suits: "mri" or "ct"
+    load: Callable[[], Scan]
+
+
+def _phantom_scan(name: str, image: np.ndarray, modality: str = "PHANTOM") -> Scan:
+    return Scan(volume=image[None].astype(np.float32), modality=modality, units="a.u.", source=f"demo:{name}",
+                window=(0.5, 1.0), meta={"description": "generated phantom"})
+
+
+def _shepp_logan() -> Scan:
+    from skimage.data import shepp_logan_phantom
+    from skimage.transform import resize
+
+    image = resize(shepp_logan_phantom(), (128, 128), anti_aliasing=True)
+    return _phantom_scan("shepp-logan", image.astype(np.float32))
+
+
+def _pydicom_file(name: str) -> Callable[[], Scan]:
+    def load() -> Scan:
+        from pydicom.data import get_testdata_file
+
+        from .io import read_scan
+
+        path = get_testdata_file(name, download=False)
+        if path is None:
+            raise FileNotFoundError(f"pydicom's test file {name} is not installed")
+        return read_scan(path)
+    return load
+
+
+def _nibabel_file(name: str) -> Callable[[], Scan]:
+    def load() -> Scan:
+        from pathlib import Path
+
+        from nibabel.testing import data_path
+
+        from .io import read_scan
+
+        return read_scan(Path(data_path) / name)
+    return load
+
+
+SAMPLES: dict[str, Sample] = {s.name: s for s in (
+    Sample("brain", "Brain-like phantom with small lesions (MRI)", "mri",
+           lambda: _phantom_scan("brain", brain_phantom(128, seed=7))),
+    Sample("ellipses", "Random ellipses phantom", "mri", lambda: _phantom_scan("ellipses", random_ellipses(128, 3))),
+    Sample("shepp-logan", "Shepp–Logan head phantom (CT)", "ct", _shepp_logan),
+    Sample("ct-small", "Real CT slice, 128×128 (pydicom test data CT_small.dcm)", "ct", _pydicom_file("CT_small.dcm")),
+    Sample("mr-small", "Real MR slice, 64×64 (pydicom test data MR_small.dcm)", "mri", _pydicom_file("MR_small.dcm")),
+    Sample("mr-anatomical", "Real MR volume (nibabel test data anatomical.nii)", "mri",
+           _nibabel_file("anatomical.nii")),
+)}
+
+
+def load_sample(name: str) -> Scan:
+    if name not in SAMPLES:
+        raise KeyError(f"no built-in example named {name!r}; available: {', '.join(SAMPLES)}")
+    return SAMPLES[name].load()

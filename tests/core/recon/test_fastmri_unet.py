@@ -1,0 +1,101 @@
+"""fastMRI U-Net: the published key names (built here from the structure fastMRI documents), strict loading,
+the input pipeline, and safe checkpoint reading."""
+import pickle
+
+import pytest
+import torch
+
+from halluview.core.physics.mri import build_mri_operator
+from halluview.core.recon.checkpoints import CheckpointError, load_into, read_state_dict
+from halluview.core.recon.fastmri_nets import Unet, normalize_instance
+from halluview.core.recon.learned import UnetPostProcessing
+
+
+def fastmri_unet_keys(num_pools: int = 4) -> list[str]:
+    """The state_dict keys of fastmri.models.Unet, written from its documented layout (not from our module)."""
+    keys = []
+    for i in range(num_pools):
+        keys += [f"down_sample_layers.{i}.layers.0.weight", f"down_sample_layers.{i}.layers.4.weight"]
+    keys += ["conv.layers.0.weight", "conv.layers.4.weight"]
+    for i in range(num_pools - 1):
+        keys += [f"up_conv.{i}.layers.0.weight", f"up_conv.{i}.layers.4.weight"]
+    last = num_pools - 1
+    keys += [f"up_conv.{last}.0.layers.0.weight", f"up_conv.{last}.0.layers.4.weight",
+             f"up_conv.{last}.1.weight", f"up_conv.{last}.1.bias"]
+    keys += [f"up_transpose_conv.{i}.layers.0.weight" for i in range(num_pools)]
+    return keys
+
+
+def test_unet_has_fastmri_key_names_and_shapes():
+    unet = Unet(1, 1, chans=32, num_pool_layers=4)
+    state = unet.state_dict()
+    assert sorted(state) == sorted(fastmri_unet_keys(4)) and len(state) == 24
+    assert state["down_sample_layers.0.layers.0.weight"].shape == (32, 1, 3, 3)
+    assert state["conv.layers.0.weight"].shape == (512, 256, 3, 3)
+    assert state["up_transpose_conv.0.layers.0.weight"].shape == (512, 256, 2, 2)
+    assert state["up_conv.3.1.weight"].shape == (1, 32, 1, 1)
+
+
+def test_official_style_checkpoint_loads_strict(tmp_path):
+    """A Lightning checkpoint as fastMRI saves it ({'state_dict': {'unet.<key>': ...}}) loads strictly."""
+    source = Unet(1, 1, chans=8, num_pool_layers=3)
+    path = tmp_path / "unet.ckpt"
+    torch.save({"state_dict": {f"unet.{k}": v for k, v in source.state_dict().items()}, "epoch": 3}, path)
+    target = Unet(1, 1, chans=8, num_pool_layers=3)
+    load_into(target, read_state_dict(path), path, prefix="unet.")
+    x = torch.randn(1, 1, 40, 40)
+    torch.testing.assert_close(target(x), source(x))
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (37, 45)])
+def test_unet_output_keeps_odd_sizes(shape):
+    assert Unet(1, 2, chans=4, num_pool_layers=3)(torch.randn(2, 1, *shape)).shape == (2, 2, *shape)
+
+
+def test_pipeline_normalises_and_unscales():
+    op = build_mri_operator((32, 32), mask_type="full")
+    model = UnetPostProcessing(op, Unet(1, 1, chans=4, num_pool_layers=2), crop_size=(24, 24))
+    torch.nn.init.zeros_(model.unet.up_conv[-1][1].weight)
+    torch.nn.init.zeros_(model.unet.up_conv[-1][1].bias)
+    x = torch.rand(1, 32, 32)
+    out = model(op(x))
+    cropped = x[:, 4:28, 4:28]
+    # A zero network output maps back to the mean of the (cropped) zero-filled input.
+    torch.testing.assert_close(out, cropped.mean().expand(1, 24, 24), atol=1e-5, rtol=1e-5)
+    normalised, mean, std = normalize_instance(cropped)
+    assert float(normalised.mean()) == pytest.approx(0, abs=1e-5) and float(normalised.std()) == pytest.approx(1)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (exec, ("open('PWNED', 'w').write('x')",))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_pickle_that_runs_code_is_refused(tmp_path, monkeypatch, writer):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pt"
+    if writer == "pickle":
+        with open(path, "wb") as handle:
+            pickle.dump({"weight": _RunsCode()}, handle)
+    else:
+        torch.save({"weight": _RunsCode()}, path)
+    assert not (tmp_path / "PWNED").exists()
+    with pytest.raises(CheckpointError, match="pickled Python objects"):
+        read_state_dict(path)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_mismatched_keys_are_listed(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"encoder.weight": torch.zeros(3)}, path)
+    with pytest.raises(CheckpointError, match=r"Missing: \['conv.layers.0.weight'.*unexpected: \['encoder.weight'\]"):
+        load_into(Unet(1, 1, chans=4, num_pool_layers=2), read_state_dict(path), path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04broken"])
+def test_garbage_files_get_a_clear_error(tmp_path, content):
+    path = tmp_path / "weights.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="weights.pt"):
+        read_state_dict(path)
