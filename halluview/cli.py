@@ -35,8 +35,8 @@ def _xywh(text: str) -> list[float]:
 def _noise(text: str) -> dict:
     kind, _, value = text.partition(":")
     makers = {"gaussian": lambda v: {"kind": "gaussian", "sigma": v, "relative": True},
-              "poisson": lambda v: {"kind": "poisson-transmission", "incident_flux": v},
-              "poisson-image": lambda v: {"kind": "poisson-image", "peak": v}}
+              "poisson": lambda v: {"kind": "poisson_transmission", "incident_flux": v},
+              "poisson-image": lambda v: {"kind": "poisson_image", "peak": v}}
     if kind not in makers or not value:
         raise argparse.ArgumentTypeError(f"noise is gaussian:REL_SIGMA, poisson:INCIDENT_FLUX or poisson-image:PEAK,"
                                          f" not {text!r}")

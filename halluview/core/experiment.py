@@ -34,8 +34,8 @@ class SourceConfig:
 class OperatorConfig:
     """The acquisition: MRI (acceleration, centre fraction, mask, coils), CT (angles) or denoising; noise.
 
-    ``noise``: None, {"kind": "gaussian", "sigma": s, "relative": bool}, {"kind": "poisson-transmission",
-    "incident_flux": I0, "mu_scale": m} (CT) or {"kind": "poisson-image", "peak": p} (denoising).
+    ``noise``: None, {"kind": "gaussian", "sigma": s, "relative": bool}, {"kind": "poisson_transmission",
+    "incident_flux": I0, "mu_scale": m} (CT) or {"kind": "poisson_image", "peak": p} (denoising).
     ``use_file_kspace``: attack the file's own k-space when it has one (fastMRI HDF5).
     """
 
@@ -79,6 +79,18 @@ class Experiment:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def validate(self) -> None:
+        """Raise ValueError for settings that contradict each other, before anything is loaded."""
+        if self.region is None:
+            if self.objective.kind != "untargeted":
+                raise ValueError(f"the {self.objective.kind!r} objective needs a region: draw one or pass --region")
+            if self.threat.domain == "patch":
+                raise ValueError("a patch threat needs a region: draw one or pass --region")
+        if self.source.path is None and self.source.demo is None:
+            raise ValueError("no scan: give a file or a built-in example")
+        if self.image_every < 1 or self.noise_draws < 1:
+            raise ValueError("image_every and noise_draws must be at least 1")
 
     @classmethod
     def from_dict(cls, data: dict) -> Experiment:

@@ -52,6 +52,31 @@ def working_image(scan: Scan, index: int, size: int | None) -> np.ndarray:
     return image.astype(np.float32)
 
 
+def from_working_units(image: np.ndarray, scan: Scan, index: int) -> np.ndarray:
+    """Inverse of :func:`working_image`'s intensity mapping (not of its resizing): back to the scan's units."""
+    if scan.units == "HU":
+        return (image * 1000.0 - 1000.0).astype(np.float32)
+    original = scan.slice_image(index)
+    low, high = float(original.min()), float(original.max())
+    return (image * (high - low) + low).astype(np.float32)
+
+
+def derived_scan(scan: Scan, index: int, image: np.ndarray, description: str) -> Scan:
+    """A one-slice scan holding a reconstruction of slice ``index`` in the scan's units and geometry, for the
+    NIfTI / DICOM writers. Pixel spacing is rescaled when the reconstruction was resized."""
+    original = scan.slice_image(index)
+    volume = from_working_units(image, scan, index)[None]
+    row_scale = original.shape[0] / image.shape[0]
+    col_scale = original.shape[1] / image.shape[1]
+    spacing = (scan.spacing_mm[0], scan.spacing_mm[1] * row_scale, scan.spacing_mm[2] * col_scale)
+    same_grid = original.shape == image.shape
+    meta = {**{k: v for k, v in scan.meta.items() if k != "warnings"}, "derived_from_slice": index,
+            "description": description}
+    return Scan(volume=volume, modality=scan.modality, units=scan.units, spacing_mm=spacing,
+                orientation=scan.orientation, window=scan.window, meta=meta, source=scan.source,
+                affine=scan.affine if same_grid and scan.n_slices == 1 else None)
+
+
 @dataclass
 class Measurement:
     op: Operator
@@ -152,6 +177,7 @@ def _threat(experiment: Experiment, m: Measurement, region: torch.Tensor | None)
 
 def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackProblem:
     """Load (unless ``scan`` is given), measure, reconstruct and bind everything to the chosen device."""
+    experiment.validate()
     device = resolve_device(experiment.device)
     scan = scan if scan is not None else load_source(experiment)
     m = measure(experiment, scan)

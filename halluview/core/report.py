@@ -4,6 +4,7 @@ Every file is written atomically (temporary file, then rename), so an interrupte
 """
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -94,8 +95,49 @@ def save_json(path: str | Path, data: dict) -> None:
     _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
 
 
+def _png_base64(rgb: np.ndarray) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _metric_rows(result: AttackResult) -> str:
+    groups = {"attack vs clean": result.metrics["vs_clean"], "noise vs clean": result.noise_metrics["vs_clean"]}
+    if "vs_reference" in result.metrics:
+        groups["attack vs reference"] = result.metrics["vs_reference"]
+    keys = list(result.metrics["vs_clean"])
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{values[k]:.4g}</td>" for k in keys)
+                   + "</tr>" for name, values in groups.items())
+    return f"<table><tr><th></th>{head}</tr>{rows}</table>"
+
+
+def write_html(result: AttackResult, out_dir: str | Path) -> Path:
+    """report.html: the four images, the metrics (attack and equal-norm noise), the norms and the config."""
+    low, high = float(result.clean.min()), float(result.clean.max())
+    difference = result.perturbed - result.clean
+    images = {"Clean": grey_rgb(result.clean, low, high), "Perturbed": grey_rgb(result.perturbed, low, high),
+              "Difference": diverging_rgb(difference, float(np.abs(difference).max()) or 1.0)}
+    figures = "".join(f"<figure><img src='data:image/png;base64,{_png_base64(rgb)}'><figcaption>{name}"
+                      f"</figcaption></figure>" for name, rgb in images.items())
+    norms = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>" for k, v in result.norms.items())
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>HalluView report</title><style>"
+            "body{font-family:sans-serif;background:#1e1e1e;color:#ddd;margin:2em}figure{display:inline-block;"
+            "margin:0 1em 1em 0}img{width:320px;image-rendering:pixelated}td,th{padding:2px 8px;text-align:right}"
+            "pre{background:#2a2a2a;padding:1em}</style></head><body><h1>HalluView attack report</h1>"
+            f"{figures}<h2>Metrics</h2>{_metric_rows(result)}<h2>Norms</h2><table>{norms}</table>"
+            f"<h2>Configuration</h2><pre>{html.escape(json.dumps(result.config, indent=2))}</pre>"
+            f"<p>{html.escape(json.dumps(versions()))}</p></body></html>")
+    path = Path(out_dir) / "report.html"
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    return path
+
+
 def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:
-    """report.json, clean / perturbed / difference / perturbation PNGs and the .npy arrays, in ``out_dir``."""
+    """report.json, report.html, clean / perturbed / difference / perturbation PNGs and .npy arrays."""
     out = Path(out_dir)
     low, high = float(result.clean.min()), float(result.clean.max())
     difference = result.perturbed - result.clean
@@ -108,5 +150,6 @@ def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:
              if image.min() < 0 else grey_rgb(image, 0.0, float(image.max()) or 1.0))
     for name, array in (("clean", result.clean), ("perturbed", result.perturbed), ("delta", result.delta)):
         save_npy(out / f"{name}.npy", array)
+    write_html(result, out)
     save_json(out / "report.json", report_dict(result))
     return out / "report.json"

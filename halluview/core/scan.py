@@ -15,7 +15,9 @@ class Scan:
     Attributes
     ----------
     volume : np.ndarray
-        float32 image volume, slices first: shape (n_slices, H, W), in physical units (HU for CT).
+        float32 image volume, slices first: shape (n_slices, H, W), in physical units (HU for CT). Large NIfTI
+        files and fastMRI files give a lazy, slice-indexable volume instead (``halluview.core.io.LazySliceVolume``:
+        ``shape``, ``volume[i]``, ``np.asarray(volume)``); ``slice_image`` works for both.
     modality : str
         "CT", "MR", "OT" (other / unknown) or "PHANTOM".
     units : str

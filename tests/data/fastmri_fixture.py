@@ -25,8 +25,9 @@ ISMRMRD_TEMPLATE = """<?xml version="1.0" encoding="utf-8"?>
   <studyInformation><studyTime>12:00:00</studyTime></studyInformation>
   <measurementInformation><patientPosition>HFS</patientPosition><protocolName>{acquisition}</protocolName>
   </measurementInformation>
-  <acquisitionSystemInformation><systemVendor>SIEMENS</systemVendor><systemFieldStrength_T>2.89362</systemFieldStrength_T>
-    <receiverChannels>{coils}</receiverChannels></acquisitionSystemInformation>
+  <acquisitionSystemInformation><systemVendor>SIEMENS</systemVendor>
+    <systemFieldStrength_T>2.89362</systemFieldStrength_T><receiverChannels>{coils}</receiverChannels>
+  </acquisitionSystemInformation>
   <experimentalConditions><H1resonanceFrequency_Hz>123251815</H1resonanceFrequency_Hz></experimentalConditions>
   <encoding>
     <encodedSpace>
@@ -99,6 +100,30 @@ def equispaced_mask(width: int, acceleration: int, center_fraction: float, acqui
     return mask
 
 
+def simulated_kspace(image_volume: np.ndarray, n_coils: int | None, encoded: tuple[int, int]) -> np.ndarray:
+    """Fully sampled k-space of the image centred in an ``encoded``-sized field of view, through smooth coils."""
+    n_slices, height, width = np.shape(image_volume)
+    canvas = np.zeros((n_slices, *encoded), dtype=np.complex128)
+    top, left = (encoded[0] - height) // 2, (encoded[1] - width) // 2
+    canvas[:, top : top + height, left : left + width] = image_volume
+    if not n_coils:
+        return fft2c(canvas)
+    return fft2c(canvas[:, np.newaxis] * coil_maps(n_coils, *encoded)[np.newaxis])
+
+
+def ismrmrd_header(
+    acquisition: str, n_coils: int, encoded: tuple[int, int], recon: tuple[int, int], padding: tuple[int, int],
+    n_slices: int, pixel_mm: float, slice_mm: float,
+) -> str:
+    """ISMRMRD XML whose encodingLimits reproduce ``padding`` with the fastMRI formulas."""
+    return ISMRMRD_TEMPLATE.format(
+        acquisition=acquisition, coils=n_coils, enc_x=encoded[0], enc_y=encoded[1], rec_x=recon[0], rec_y=recon[1],
+        enc_fov_x=encoded[0] * pixel_mm, enc_fov_y=encoded[1] * pixel_mm, rec_fov_x=recon[0] * pixel_mm,
+        rec_fov_y=recon[1] * pixel_mm, slice_mm=slice_mm, maximum=padding[1] - padding[0] - 1,
+        center=encoded[1] // 2 - padding[0], last_slice=n_slices - 1, middle_slice=n_slices // 2,
+    )
+
+
 def write_fastmri_h5(
     path: str | Path,
     image_volume: np.ndarray,
@@ -121,42 +146,31 @@ def write_fastmri_h5(
     FastMRIFixture
         The path, expected encoding / recon sizes and paddings, and the stored k-space, reference and mask.
     """
-    image_volume = np.asarray(image_volume)
-    n_slices, height, width = image_volume.shape
+    n_slices, height, width = np.shape(image_volume)
     enc_x = height * readout_oversampling
     enc_y = width + sum(phase_padding)
     padding_left, padding_right = phase_padding[0], enc_y - phase_padding[1]
-    canvas = np.zeros((n_slices, enc_x, enc_y), dtype=np.complex128)
-    top, left = (enc_x - height) // 2, (enc_y - width) // 2
-    canvas[:, top : top + height, left : left + width] = image_volume
-    if n_coils:
-        kspace = fft2c(canvas[:, np.newaxis] * coil_maps(n_coils, enc_x, enc_y)[np.newaxis])
-    else:
-        kspace = fft2c(canvas)
     acquired = np.zeros(enc_y, dtype=bool)
     acquired[padding_left:padding_right] = True
     mask = equispaced_mask(enc_y, acceleration, center_fraction, (padding_left, padding_right)) if (
         acceleration > 1) else None
-    kspace = (kspace * (mask if mask is not None else acquired)).astype(np.complex64)
+    kspace = simulated_kspace(image_volume, n_coils, (enc_x, enc_y)) * (mask if mask is not None else acquired)
+    kspace = kspace.astype(np.complex64)
     image = ifft2c(kspace.astype(np.complex128))
     rss = np.sqrt(np.sum(np.abs(image) ** 2, axis=1)) if n_coils else np.abs(image)
-    reference = rss[:, top : top + height, (enc_y - width) // 2 : (enc_y - width) // 2 + width].astype(np.float32)
-    header = ISMRMRD_TEMPLATE.format(
-        acquisition=acquisition, coils=n_coils or 1, enc_x=enc_x, enc_y=enc_y, rec_x=height, rec_y=width,
-        enc_fov_x=enc_x * pixel_mm, enc_fov_y=enc_y * pixel_mm, rec_fov_x=height * pixel_mm,
-        rec_fov_y=width * pixel_mm, slice_mm=slice_mm, maximum=padding_right - padding_left - 1,
-        center=enc_y // 2 - padding_left, last_slice=n_slices - 1, middle_slice=n_slices // 2,
-    )
+    top, left = (enc_x - height) // 2, (enc_y - width) // 2
+    reference = rss[:, top : top + height, left : left + width].astype(np.float32)
+    header = ismrmrd_header(acquisition, n_coils or 1, (enc_x, enc_y), (height, width), (padding_left, padding_right),
+                            n_slices, pixel_mm, slice_mm)
+    datasets = {"kspace": kspace, reference_name: reference, "mask": mask, "ismrmrd_header": np.bytes_(header.encode())}
+    attributes = {"max": float(reference.max()), "norm": float(np.linalg.norm(reference)),
+                  "acquisition": acquisition, "patient_id": patient_id}
     path = Path(path)
     with h5py.File(path, "w") as handle:
-        handle.create_dataset("kspace", data=kspace)
-        if reference_name:
-            handle.create_dataset(reference_name, data=reference)
-        if mask is not None:
-            handle.create_dataset("mask", data=mask)
-        handle.create_dataset("ismrmrd_header", data=np.bytes_(header.encode()))
-        handle.attrs.update(max=float(reference.max()), norm=float(np.linalg.norm(reference)),
-                            acquisition=acquisition, patient_id=patient_id)
+        for name, data in datasets.items():
+            if name and data is not None:
+                handle.create_dataset(name, data=data)
+        handle.attrs.update(attributes)
     return FastMRIFixture(path, (enc_x, enc_y, 1), (height, width, 1), padding_left, padding_right, kspace,
                           reference, mask)
 

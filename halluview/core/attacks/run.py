@@ -113,12 +113,17 @@ def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
 
 
 def _step_metrics(problem: AttackProblem, perturbed: Tensor) -> dict:
+    """Perturbed vs clean (and vs reference), globally and in / out of the region: one batched pass."""
     region = None if problem.region is None else problem.region.cpu()
-    out = {"vs_clean": metrics.compare(perturbed[0].cpu(), problem.clean[0].cpu(), region)}
+    anchors = {"vs_clean": problem.clean[0]}
     if problem.reference is not None:
-        out["vs_reference"] = metrics.compare(perturbed[0].cpu(), problem.reference[0].cpu(), region,
-                                              problem.data_range)
-    return out
+        anchors["vs_reference"] = problem.reference[0]
+    ranges = [float(problem.clean[0].max()), problem.data_range or float(problem.reference[0].max())
+              ] if len(anchors) == 2 else [float(problem.clean[0].max())]
+    values = metrics.compare(perturbed[0].expand(len(anchors), -1, -1).cpu(),
+                             torch.stack(list(anchors.values())).cpu(), region,
+                             data_range=torch.tensor(ranges, dtype=torch.float64))
+    return {name: {key: value[i] for key, value in values.items()} for i, name in enumerate(anchors)}
 
 
 def _image_delta(problem: AttackProblem, delta: Tensor) -> np.ndarray:

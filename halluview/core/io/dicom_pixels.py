@@ -13,13 +13,14 @@ import numpy as np
 from pydicom import uid
 from pydicom.dataset import Dataset
 
-from .dicom_series import SliceRecord, frame_count
+from .dicom_series import SliceRecord, frame_count, pixel_data_problem
 from .errors import ScanReadError
 from .guards import check_volume_size
 from .registry import plain_reason
 
 NATIVE_LITTLE_ENDIAN = frozenset({uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian})
 NATIVE_DTYPES = {(8, 0): "u1", (8, 1): "i1", (16, 0): "<u2", (16, 1): "<i2", (32, 0): "<u4", (32, 1): "<i4"}
+PIXEL_DATA_TAG = 0x7FE00010
 LUMINANCE_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 _LIBJPEG = "pip install pylibjpeg pylibjpeg-libjpeg"
@@ -64,17 +65,22 @@ def assemble_volume(path: str | os.PathLike, records: list[SliceRecord], max_byt
         try:
             pixels = _record_pixels(path, record, multi_frame_cache)
         except ScanReadError as error:
-            raise ScanReadError(path, _in_file(record, error.reason)) from error
+            raise ScanReadError(path, _in_file(record, error.reason, path)) from error
         except Exception as error:  # noqa: BLE001 - reading boundary: name the damaged file of a series
-            raise ScanReadError(path, _in_file(record, plain_reason(error))) from error
-        np.multiply(pixels, np.float32(record.slope), out=volume[index], casting="unsafe")
-        if record.intercept:
+            raise ScanReadError(path, _in_file(record, plain_reason(error), path)) from error
+        if record.slope == 1.0:
+            np.add(pixels, np.float32(record.intercept), out=volume[index], casting="unsafe")
+        else:
+            np.multiply(pixels, np.float32(record.slope), out=volume[index], casting="unsafe")
             volume[index] += np.float32(record.intercept)
     return volume
 
 
 def _record_pixels(path: str | os.PathLike, record: SliceRecord, cache: dict[int, np.ndarray]) -> np.ndarray:
     """Stored values of one record; a multi-frame file is decoded once and its frames taken from ``cache``."""
+    problem = pixel_data_problem(record.dataset) if record.frame in (None, 0) else None
+    if problem:
+        raise ScanReadError(path, problem)
     if record.frame is None:
         return decode_frames(path, record.dataset)[0]
     key = id(record.dataset)
@@ -83,9 +89,10 @@ def _record_pixels(path: str | os.PathLike, record: SliceRecord, cache: dict[int
     return cache[key][record.frame]
 
 
-def _in_file(record: SliceRecord, reason: str) -> str:
+def _in_file(record: SliceRecord, reason: str, path: str | os.PathLike) -> str:
+    """``reason`` prefixed with the image's file name when it is not the file that was opened (folder, DICOMDIR)."""
     filename = getattr(record.dataset, "filename", None)
-    if not isinstance(filename, str) or not filename:
+    if not isinstance(filename, str) or not filename or os.path.abspath(filename) == os.path.abspath(path):
         return reason
     return f"image file {os.path.basename(filename)}: {reason}"
 
@@ -107,20 +114,29 @@ def decode_frames(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
 
 def _native_pixels(dataset: Dataset) -> np.ndarray | None:
     """Stored values read directly from uncompressed little-endian Pixel Data; None when that does not apply."""
+    if transfer_syntax(dataset) not in NATIVE_LITTLE_ENDIAN or "PixelData" not in dataset:
+        return None
     key = (int(dataset.get("BitsAllocated") or 0), int(dataset.get("PixelRepresentation") or 0))
-    if (
-        transfer_syntax(dataset) not in NATIVE_LITTLE_ENDIAN
-        or int(dataset.get("SamplesPerPixel") or 1) != 1
-        or key not in NATIVE_DTYPES
-        or "PixelData" not in dataset
-    ):
+    if int(dataset.get("SamplesPerPixel") or 1) != 1 or key not in NATIVE_DTYPES:
         return None
     dtype = np.dtype(NATIVE_DTYPES[key])
     n_values = frame_count(dataset) * int(dataset.Rows) * int(dataset.Columns)
-    data = dataset.PixelData
+    data = _pixel_bytes(dataset)
     if data is None or len(data) < n_values * dtype.itemsize:
         return None  # let pydicom report the short pixel data in its own words
     return np.frombuffer(data, dtype=dtype, count=n_values)
+
+
+def _pixel_bytes(dataset: Dataset) -> bytes | None:
+    """The Pixel Data bytes; a deferred element is read straight from its offset (one read, no re-parsing)."""
+    element = dataset.get_item(PIXEL_DATA_TAG, keep_deferred=True)
+    filename, start = getattr(dataset, "filename", None), getattr(element, "value_tell", None)
+    deferred = getattr(element, "value", b"") is None
+    if deferred and isinstance(filename, str) and start is not None:
+        with open(filename, "rb") as stream:
+            stream.seek(int(start))
+            return stream.read(int(element.length))
+    return dataset.PixelData
 
 
 def _decoded_pixels(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
@@ -142,9 +158,8 @@ def _require_decoder(path: str | os.PathLike, syntax: uid.UID, hint: str) -> Non
     try:
         decoder = get_decoder(syntax)
     except NotImplementedError as error:
-        raise ScanReadError(path, f"its pixel data is compressed as '{syntax.name}', which pydicom cannot decode") from (
-            error
-        )
+        reason = f"its pixel data is compressed as '{syntax.name}', which pydicom cannot decode"
+        raise ScanReadError(path, reason) from error
     if not decoder.is_available:
         advice = hint or "install one of: " + "; ".join(decoder.missing_dependencies)
         raise ScanReadError(

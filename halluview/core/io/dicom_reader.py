@@ -19,7 +19,15 @@ from pydicom.uid import MediaStorageDirectoryStorage
 
 from ..scan import Scan
 from .dicom_pixels import assemble_volume, transfer_syntax
-from .dicom_series import SeriesGroup, first_number, frame_value, group_series, header_text, stack_geometry
+from .dicom_series import (
+    SeriesGroup,
+    first_number,
+    frame_value,
+    group_series,
+    header_text,
+    pixel_data_problem,
+    stack_geometry,
+)
 from .errors import ContentChoice, ScanReadError
 from .guards import default_window, sanitise
 from .registry import FileHead, FormatReader, ReadRequest, register_reader
@@ -64,7 +72,7 @@ def read_dicom(path: Path, request: ReadRequest) -> Scan:
     request.warnings.extend(geometry.notes)
     first = group.records[0].dataset
     modality_name = str(first.get("Modality") or "").upper()
-    meta = _meta(first, group, path)
+    meta = _meta(first, group)
     if int(first.get("SamplesPerPixel") or 1) == 3:
         request.warnings.append("colour image: converted to grey (luminance)")
     return Scan(
@@ -122,7 +130,11 @@ def _image_datasets(path: Path, notes: list[str]) -> list[Dataset]:
     if _is_directory(dataset):
         return _dicomdir_datasets(path, dataset, notes)
     if "PixelData" not in dataset:
-        raise ScanReadError(path, "it is DICOM, but holds no image (no Pixel Data element)")
+        hint = " - the file may be truncated" if "Rows" in dataset else ""
+        raise ScanReadError(path, f"it is DICOM, but holds no image (no Pixel Data element{hint})")
+    problem = pixel_data_problem(dataset)
+    if problem:
+        raise ScanReadError(path, problem)
     return [dataset]
 
 
@@ -170,7 +182,10 @@ def _datasets_of_files(files: list[Path], notes: list[str], where: str) -> list[
             damaged.append(file.name)
             continue
         if "PixelData" in dataset and not _is_directory(dataset):
-            datasets.append(dataset)
+            if pixel_data_problem(dataset, check_truncation=False):
+                damaged.append(file.name)
+            else:
+                datasets.append(dataset)
         elif not _is_directory(dataset):
             without_image += 1
     if damaged:
@@ -200,8 +215,9 @@ def _window(group: SeriesGroup) -> tuple[float, float] | None:
     return float(centre), float(width)
 
 
-def _meta(dataset: Dataset, group: SeriesGroup, path: Path) -> dict[str, Any]:
-    meta: dict[str, Any] = {"format": "DICOM", "choice": group.key, "dicom_modality": str(dataset.get("Modality") or "")}
+def _meta(dataset: Dataset, group: SeriesGroup) -> dict[str, Any]:
+    modality = str(dataset.get("Modality") or "")
+    meta: dict[str, Any] = {"format": "DICOM", "choice": group.key, "dicom_modality": modality}
     for keyword in META_KEYWORDS:
         value = dataset.get(keyword)
         if value not in (None, ""):

@@ -11,6 +11,7 @@ into sub-series whose keys are ``"<SeriesInstanceUID>#<n>"``.
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pydicom.multival import MultiValue
 
 LPS_AXIS_CODES = (("R", "L"), ("A", "P"), ("I", "S"))
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+PLANE_NAMES = {"S": "axial", "I": "axial", "A": "coronal", "P": "coronal", "L": "sagittal", "R": "sagittal"}
 
 
 @dataclass
@@ -59,7 +61,12 @@ class SeriesGroup:
     def label(self) -> str:
         n_images, rows, columns = self.shape
         named = f" '{self.description}'" if self.description else ""
-        return f"{self.modality or 'DICOM'} series{named}: {n_images} image(s) {rows}×{columns}"
+        part = ""
+        if "#" in self.key:
+            orientation = self.records[0].orientation
+            plane = PLANE_NAMES[axis_code(slice_normal(orientation))] if orientation is not None else "unknown plane"
+            part = f" (part {self.key.rsplit('#', 1)[1]}, {plane})"
+        return f"{self.modality or 'DICOM'} series{named}{part}: {n_images} image(s) {rows}×{columns}"
 
 
 @lru_cache(maxsize=None)
@@ -159,30 +166,83 @@ def frame_count(dataset: Dataset) -> int:
     return max(int(first_number(header_text(dataset, "NumberOfFrames"), 1.0)), 1)
 
 
+@dataclass(frozen=True)
+class FrameValues:
+    """Geometry and rescale of one frame, as found in its functional groups or the top level."""
+
+    orientation: np.ndarray | None
+    position: np.ndarray | None
+    pixel_spacing: tuple[float, float] | None
+    slope: float
+    intercept: float
+
+
+def _frame_values(dataset: Dataset, groups: FunctionalGroups, frame: int | None) -> FrameValues:
+    orientation = _floats(groups.value(dataset, frame, "PlaneOrientationSequence", "ImageOrientationPatient"), 6)
+    position = _floats(groups.value(dataset, frame, "PlanePositionSequence", "ImagePositionPatient"), 3)
+    spacing = _floats(groups.value(dataset, frame, "PixelMeasuresSequence", "PixelSpacing")
+                      or header_text(dataset, "ImagerPixelSpacing"), 2)
+    dose_scaling = header_text(dataset, "DoseGridScaling")
+    if dose_scaling is not None:
+        slope, intercept = first_number(dose_scaling, 1.0), 0.0
+    else:
+        rescale = "PixelValueTransformationSequence"
+        slope = first_number(groups.value(dataset, frame, rescale, "RescaleSlope"), 1.0)
+        intercept = first_number(groups.value(dataset, frame, rescale, "RescaleIntercept"), 0.0)
+    usable_spacing = (float(spacing[0]), float(spacing[1])) if spacing is not None and np.all(spacing > 0) else None
+    return FrameValues(orientation, position, usable_spacing, slope, intercept)
+
+
+def pixel_data_problem(dataset: Dataset, *, check_truncation: bool = True) -> str | None:
+    """Why the header's image description cannot match its uncompressed Pixel Data (None when it can).
+
+    Checked from the element length alone (deferred data is not read), so an absurd ``NumberOfFrames`` or size
+    is refused before any per-frame work; with ``check_truncation``, also whether the file ends inside the data.
+    """
+    element = dataset.get_item(_tag("PixelData"), keep_deferred=True)
+    length = getattr(element, "length", None)
+    if element is None or length is None or length == 0xFFFFFFFF:
+        return None
+    bits = int(first_number(header_text(dataset, "BitsAllocated"), 16.0))
+    samples = int(first_number(header_text(dataset, "SamplesPerPixel"), 1.0))
+    rows, columns = int(dataset.get("Rows") or 0), int(dataset.get("Columns") or 0)
+    needed = frame_count(dataset) * rows * columns * samples * max(bits, 1) / 8
+    if needed > length:
+        return (f"its header describes {frame_count(dataset)} frame(s) of {rows}×{columns} pixels "
+                f"({int(needed)} bytes), but the pixel data holds {length} bytes")
+    return _truncation_problem(dataset, element) if check_truncation else None
+
+
+def _truncation_problem(dataset: Dataset, element: Any) -> str | None:
+    """The file ends before the end of its Pixel Data element (a truncated file)."""
+    filename, start = getattr(dataset, "filename", None), getattr(element, "value_tell", None)
+    if not isinstance(filename, str) or start is None or not os.path.isfile(filename):
+        return None
+    remaining = os.path.getsize(filename) - int(start)
+    if remaining < element.length:
+        return f"the file is truncated: its pixel data should be {element.length} bytes, only {remaining} remain"
+    return None
+
+
 def records_of(dataset: Dataset) -> list[SliceRecord]:
     """One record per frame of ``dataset`` (which must hold pixel data)."""
     n_frames = frame_count(dataset)
     groups = FunctionalGroups.of(dataset)
+    frames: list[int | None] = [None] if n_frames == 1 else list(range(n_frames))
+    if groups.per_frame:
+        values = [_frame_values(dataset, groups, frame) for frame in frames]
+    else:
+        values = [_frame_values(dataset, groups, frames[0])] * n_frames
     offsets = _floats(header_text(dataset, "GridFrameOffsetVector"), n_frames) if n_frames > 1 else None
-    dose_scaling = header_text(dataset, "DoseGridScaling")
     rows, columns = int(dataset.get("Rows") or 0), int(dataset.get("Columns") or 0)
     records = []
-    for frame in [None] if n_frames == 1 else range(n_frames):
-        orientation = _floats(groups.value(dataset, frame, "PlaneOrientationSequence", "ImageOrientationPatient"), 6)
-        position = _floats(groups.value(dataset, frame, "PlanePositionSequence", "ImagePositionPatient"), 3)
-        if offsets is not None and position is not None and orientation is not None:
-            position = position + offsets[frame] * slice_normal(orientation)
-        spacing = _floats(groups.value(dataset, frame, "PixelMeasuresSequence", "PixelSpacing")
-                          or header_text(dataset, "ImagerPixelSpacing"), 2)
-        if dose_scaling is not None:
-            slope, intercept = first_number(dose_scaling, 1.0), 0.0
-        else:
-            slope = first_number(groups.value(dataset, frame, "PixelValueTransformationSequence", "RescaleSlope"), 1.0)
-            intercept = first_number(
-                groups.value(dataset, frame, "PixelValueTransformationSequence", "RescaleIntercept"), 0.0)
+    for frame, value in zip(frames, values):
+        position = value.position
+        if offsets is not None and position is not None and value.orientation is not None:
+            position = position + offsets[frame] * slice_normal(value.orientation)
         records.append(SliceRecord(
-            dataset, frame, rows, columns, position, orientation, _instance_number(dataset, frame), slope, intercept,
-            (float(spacing[0]), float(spacing[1])) if spacing is not None and np.all(spacing > 0) else None,
+            dataset, frame, rows, columns, position, value.orientation, _instance_number(dataset, frame),
+            value.slope, value.intercept, value.pixel_spacing,
         ))
     return records
 

@@ -25,7 +25,7 @@ from pydicom.uid import (
 
 from ..scan import Scan
 from .errors import ScanWriteError
-from .write_support import as_volume, display_affine, refuse_input
+from .write_support import as_volume, display_affine, ordinary_mode, refuse_input
 
 DEFAULT_DESCRIPTION = "HalluView adversarial reconstruction - not for diagnosis"
 STORAGE_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
@@ -156,13 +156,19 @@ def write_dicom_series(
     base.RescaleSlope, base.RescaleIntercept = slope, intercept
     base.RescaleType = "HU" if like.units == "HU" else "US"
     geometry = _geometry(like, len(values))
+    datasets = [_slice_dataset(base, index, stored[index], like, geometry) for index in range(len(values))]
+    return _write_folder_atomically(target, datasets)
+
+
+def _write_folder_atomically(target: Path, datasets: list[Dataset]) -> list[Path]:
+    """Write the files into a hidden sibling folder, then move it into place in one ``os.replace``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    names = [f"IM{index + 1:05d}.dcm" for index in range(len(datasets))]
     try:
-        names = [f"IM{index + 1:05d}.dcm" for index in range(len(values))]
-        for index, name in enumerate(names):
-            dataset = _slice_dataset(base, index, stored[index], like, geometry)
+        for name, dataset in zip(names, datasets):
             pydicom.dcmwrite(staging / name, dataset, enforce_file_format=True)
+        os.chmod(staging, ordinary_mode(directory=True))
         os.replace(staging, target)
     finally:
         if staging.exists():

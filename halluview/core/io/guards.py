@@ -70,7 +70,8 @@ def check_volume_size(path: str | os.PathLike, shape: tuple[int, ...], max_bytes
         raise ScanReadError(path, f"it holds no image slice (shape {format_shape(shape)})")
     if min(shape[-2:]) < MIN_IMAGE_SIDE:
         raise ScanReadError(
-            path, f"the image is only {shape[-2]}×{shape[-1]} pixels; at least {MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} is needed"
+            path,
+            f"the image is only {shape[-2]}×{shape[-1]} pixels; at least {MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} is needed",
         )
     n_bytes = 4 * float(np.prod(np.asarray(shape, dtype=np.float64)))
     check_byte_count(path, n_bytes, f"the image volume ({format_shape(shape)} voxels) as float32", max_bytes)

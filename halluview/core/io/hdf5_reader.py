@@ -16,6 +16,8 @@ None). fastMRI-specific values are in ``scan.meta``: ``encoding_size``, ``recon_
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +66,19 @@ def _image_datasets(handle: h5py.File) -> dict[str, h5py.Dataset]:
     return found
 
 
+@contextmanager
+def _damage_explained(path: Path) -> Iterator[None]:
+    """HDF5 library errors met after opening (objects, links, dataspaces) mean a damaged file: say so."""
+    try:
+        yield
+    except (KeyError, RuntimeError, OSError) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ScanReadError(path, f"the HDF5 file is damaged ({detail})") from error
+
+
 def list_hdf5(path: Path) -> list[ContentChoice]:
     """fastMRI k-space first (when present), then every numeric 2-D / 3-D dataset."""
-    with _open(path) as handle:
+    with _open(path) as handle, _damage_explained(path):
         choices = []
         if KSPACE in handle:
             kspace = _checked_kspace(path, handle)
@@ -82,7 +94,7 @@ def list_hdf5(path: Path) -> list[ContentChoice]:
 
 def read_hdf5(path: Path, request: ReadRequest) -> Scan:
     """Read the fastMRI k-space layout (default when ``kspace`` exists) or the chosen numeric dataset."""
-    with _open(path) as handle:
+    with _open(path) as handle, _damage_explained(path):
         name = request.choice
         if name is None:
             name = KSPACE if KSPACE in handle else next(iter(_image_datasets(handle)), None)

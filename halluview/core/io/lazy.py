@@ -49,7 +49,7 @@ class LazySliceVolume:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, shape={self.shape})"
 
-    def slice(self, index: int) -> np.ndarray:
+    def slice_image(self, index: int) -> np.ndarray:
         """Slice ``index`` as finite float32 (H, W); damaged data raises ``ScanReadError``."""
         n_slices = self.shape[0]
         if not -n_slices <= index < n_slices:
@@ -75,7 +75,7 @@ class LazySliceVolume:
         if first is Ellipsis and not rest:
             first = slice(None)
         if isinstance(first, (int, np.integer)):
-            image = self.slice(int(first))
+            image = self.slice_image(int(first))
             return image[rest] if rest else image
         if isinstance(first, slice):
             indices = range(*first.indices(self.shape[0]))
@@ -85,7 +85,7 @@ class LazySliceVolume:
             raise IndexError(f"{type(self).__name__} is indexed by slice number first, not by {first!r}")
         stacked = np.empty((len(indices), *self.shape[1:]), dtype=np.float32)
         for position, index in enumerate(indices):
-            stacked[position] = self.slice(index)
+            stacked[position] = self.slice_image(index)
         return stacked[(slice(None), *rest)] if rest else stacked
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:

@@ -24,6 +24,7 @@ gzip would re-decompress for every slice).
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +58,38 @@ def sniff_nifti(head: FileHead) -> bool:
     return not head.is_dir and (_looks_like_nifti(head.head) or _looks_like_nifti(head.gunzipped))
 
 
+def usable_affine(image: Any, notes: list[str]) -> np.ndarray:
+    """The image's affine, or (with a note) the one built from the voxel sizes when it is not finite or degenerate."""
+    affine = np.asarray(image.affine, dtype=float)
+    if np.all(np.isfinite(affine)) and not np.isnan(io_orientation(affine)).any():
+        return affine
+    notes.append("the orientation (affine) in the header is unusable: the axes are taken as stored")
+    zooms = [float(z) if np.isfinite(z) and z > 0 else 1.0 for z in image.header.get_zooms()[:3]] + [1.0] * 3
+    return np.diag([*zooms[:3], 1.0])
+
+
 def display_transform(affine: np.ndarray) -> np.ndarray:
     """nibabel orientation transform from the file's array axes to (slice, row, column) = (S, P, L)."""
     return ornt_transform(io_orientation(affine), axcodes2ornt(DISPLAY_AXES))
 
 
+def _header_bytes(path: Path) -> int:
+    """How many bytes of (decompressed) header the file can give, up to 1 KiB."""
+    with open(path, "rb") as stream:
+        start = stream.read(64 * 1024)
+    if not start.startswith(b"\x1f\x8b"):
+        return len(start)
+    try:
+        return len(zlib.decompressobj(wbits=31).decompress(start, 1024))
+    except zlib.error:
+        return 0
+
+
 def _load(path: Path) -> Any:
+    available = _header_bytes(path)
+    if available < NIFTI_HEADER_SIZES[0]:
+        raise ScanReadError(path, f"it holds only {available} bytes of header, less than a NIfTI header: "
+                                  "it is truncated")
     try:
         image = nib.load(os.fspath(path))
     except (ImageFileError, HeaderDataError, ValueError) as error:
@@ -99,7 +126,7 @@ def list_nifti(path: Path) -> list[ContentChoice]:
     """One choice per volume of a 4-D file (one choice for a 3-D file)."""
     image = _load(path)
     spatial, n_volumes = _spatial_shape(path, image)
-    display_shape = _display_shape(image.affine, spatial)
+    display_shape = _display_shape(usable_affine(image, []), spatial)
     if n_volumes == 1:
         return [ContentChoice("volume", 0, f"NIfTI volume {format_shape(display_shape)}", display_shape)]
     return [
@@ -122,8 +149,9 @@ def read_nifti(path: Path, request: ReadRequest) -> Scan:
     image = _load(path)
     spatial, n_volumes = _spatial_shape(path, image)
     index = _volume_index(path, request.choice, n_volumes)
-    transform = display_transform(image.affine)
-    display_shape = _display_shape(image.affine, spatial)
+    affine = usable_affine(image, request.warnings)
+    transform = display_transform(affine)
+    display_shape = _display_shape(affine, spatial)
     check_volume_size(path, display_shape, request.max_bytes)
     _check_file_length(path, image, n_volumes, spatial)
     compressed = str(path).lower().endswith(".gz")
@@ -138,7 +166,7 @@ def read_nifti(path: Path, request: ReadRequest) -> Scan:
     spacing = [1.0, 1.0, 1.0]
     for file_axis, (display_axis, _flip) in enumerate(transform):
         spacing[int(display_axis)] = zooms[file_axis] if zooms[file_axis] > 0 else 1.0
-    display_affine = image.affine @ inv_ornt_aff(transform, spatial)
+    display_affine = affine @ inv_ornt_aff(transform, spatial)
     return Scan(
         volume=volume,
         modality="OT",
@@ -146,7 +174,7 @@ def read_nifti(path: Path, request: ReadRequest) -> Scan:
         spacing_mm=(spacing[0], spacing[1], spacing[2]),
         orientation="".join(DISPLAY_AXES),
         window=_calibrated_window(image) or default_window(middle),
-        meta=_meta(image, index, n_volumes, spatial),
+        meta=_meta(image, affine, index, n_volumes, spatial),
         source=os.fspath(path),
         affine=display_affine,
     )
@@ -162,10 +190,14 @@ def _volume_index(path: Path, choice: Any, n_volumes: int) -> int:
 def _eager_volume(
     path: Path, image: Any, index: int, spatial: tuple[int, int, int], transform: np.ndarray, notes: list[str]
 ) -> np.ndarray:
-    proxy = image.dataobj
     key = (slice(None),) * len(image.shape[:3]) + ((index,) if len(image.shape) >= 4 else ())
     key = key + (0,) * (len(image.shape) - len(key))
-    values = _real_values(path, np.asarray(proxy[key]), notes).reshape(spatial)
+    try:
+        raw = np.asarray(image.dataobj[key])
+    except (OSError, EOFError, zlib.error) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ScanReadError(path, f"its image data ends early or is corrupt ({detail})") from error
+    values = _real_values(path, raw, notes).reshape(spatial)
     volume = np.ascontiguousarray(apply_orientation(values, transform), dtype=np.float32)
     return sanitise(volume, path, notes)
 
@@ -188,15 +220,15 @@ def _calibrated_window(image: Any) -> tuple[float, float] | None:
     return None
 
 
-def _meta(image: Any, index: int, n_volumes: int, spatial: tuple[int, int, int]) -> dict[str, Any]:
+def _meta(image: Any, affine: np.ndarray, index: int, n_volumes: int, spatial: tuple[int, int, int]) -> dict[str, Any]:
     zooms = image.header.get_zooms()
     return {
         "format": "NIfTI-2" if isinstance(image.header, nib.Nifti2Header) else "NIfTI-1",
         "choice": index,
         "n_volumes": n_volumes,
-        "source_affine": np.asarray(image.affine, dtype=float).tolist(),
+        "source_affine": affine.tolist(),
         "source_shape": list(spatial),
-        "source_axcodes": "".join(nib.aff2axcodes(image.affine)),
+        "source_axcodes": "".join(nib.aff2axcodes(affine)),
         "time_step": float(zooms[3]) if len(zooms) > 3 else None,
     }
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -41,15 +40,32 @@ def _volume_shape(path: Path, name: str, shape: tuple[int, ...], dtype: np.dtype
     return shape if len(shape) == 3 else (1, *shape)
 
 
+def _check_npy_header(path: Path) -> None:
+    """Refuse, before memory-mapping, a .npy of Python objects or one shorter than its header says."""
+    with open(path, "rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        if version not in NPY_HEADER_READERS:
+            raise ScanReadError(path, f"it uses .npy format version {version}, not supported")
+        shape, _fortran_order, dtype = NPY_HEADER_READERS[version](stream)
+        data_offset = stream.tell()
+    if np.dtype(dtype).hasobject:
+        raise ScanReadError(path, "the array holds Python objects (pickled data), which are never loaded")
+    needed = data_offset + int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    size = path.stat().st_size
+    if size < needed:
+        raise ScanReadError(path, f"the file is truncated: its header describes {needed} bytes, the file has {size}")
+
+
 def list_numpy(path: Path) -> list[ContentChoice]:
     """One choice for a .npy file; one per 2-D / 3-D numeric array of an .npz archive."""
     if _is_npy(path):
+        _check_npy_header(path)
         array = np.load(path, mmap_mode="r", allow_pickle=False)
         shape = _volume_shape(path, "array", array.shape, array.dtype)
         return [ContentChoice("dataset", "array", f"array {format_shape(shape)}", shape)]
     choices = []
     with np.load(path, allow_pickle=False) as archive:
-        for name, (shape, dtype) in _npz_members(path, archive).items():
+        for name, (shape, dtype) in _npz_members(path).items():
             if dtype.kind in "biufc" and len(shape) in (2, 3):
                 volume_shape = shape if len(shape) == 3 else (1, *shape)
                 choices.append(ContentChoice("dataset", name, f"array '{name}' {format_shape(volume_shape)}",
@@ -57,12 +73,15 @@ def list_numpy(path: Path) -> list[ContentChoice]:
     return choices
 
 
-def _npz_members(path: Path, archive: Any) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+def _npz_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Shape and dtype of each array in an .npz, read from the member headers only."""
     members = {}
     with zipfile.ZipFile(path) as bundle:
-        for name in archive.files:
-            with bundle.open(name + ".npy") as stream:
+        for member in bundle.namelist():
+            if not member.endswith(".npy"):
+                continue
+            name = member[: -len(".npy")]
+            with bundle.open(member) as stream:
                 version = np.lib.format.read_magic(stream)
                 if version not in NPY_HEADER_READERS:
                     raise ScanReadError(path, f"array '{name}' uses .npy format version {version}, not supported")
@@ -76,10 +95,11 @@ def read_numpy(path: Path, request: ReadRequest) -> Scan:
     if _is_npy(path):
         if request.choice not in (None, "array"):
             raise ScanReadError(path, f"a .npy file holds one array; there is no dataset '{request.choice}'")
+        _check_npy_header(path)
         values, name = np.load(path, mmap_mode="r", allow_pickle=False), "array"
         return _scan_of(path, values, name, request)
     with np.load(path, allow_pickle=False) as archive:
-        members = _npz_members(path, archive)
+        members = _npz_members(path)
         usable = [n for n, (shape, dtype) in members.items() if dtype.kind in "biufc" and len(shape) in (2, 3)]
         name = usable[0] if request.choice is None and usable else str(request.choice)
         if name not in members:

@@ -42,7 +42,7 @@ class FileHead:
             return cls(path, True)
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
-        return cls(path, False, path.stat().st_size, head, _gunzipped_head(path, head))
+        return cls(path, False, path.stat().st_size, head, _gunzipped_head(head))
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,7 @@ def read_scan(
     request = ReadRequest(chosen.get(reader.choice_kind), max_bytes)
     with translated_errors(location), recorded_library_warnings(request.warnings):
         scan = reader.read(location, request)
-    scan.meta.setdefault("warnings", [])
-    scan.meta["warnings"].extend(text for text in request.warnings if text not in scan.meta["warnings"])
+    scan.meta["warnings"] = request.warnings  # the same list: lazy volumes append to it when slices are read
     return scan
 
 
@@ -187,6 +186,8 @@ def reader_for(location: Path) -> FormatReader:
     """
     if not location.exists():
         raise ScanReadError(location, "the path does not exist")
+    if not (location.is_file() or location.is_dir()):
+        raise ScanReadError(location, "it is neither a regular file nor a folder (a device, socket or pipe?)")
     with translated_errors(location):
         head = FileHead.of(location)
     for reader in READERS:
@@ -243,11 +244,11 @@ def _expected_signature(name: str) -> str:
     return signatures.get(name, "recognisable signature")
 
 
-def _gunzipped_head(path: Path, head: bytes) -> bytes:
+def _gunzipped_head(head: bytes) -> bytes:
+    """As much of the decompressed start of a gzip file as its first bytes give (a truncated file still sniffs)."""
     if not head.startswith(GZIP_MAGIC):
         return b""
     try:
-        with gzip.open(path, "rb") as stream:
-            return stream.read(HEAD_BYTES)
-    except (OSError, EOFError, zlib.error):
+        return zlib.decompressobj(wbits=31).decompress(head, HEAD_BYTES)
+    except zlib.error:
         return b""

@@ -35,6 +35,23 @@ def refuse_input(path: str | os.PathLike, like: Scan | None) -> Path:
     return target
 
 
+def process_umask() -> int:
+    """The process umask, read without changing it (Linux ``/proc``); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def ordinary_mode(directory: bool = False) -> int:
+    """Permissions a plainly created file (or folder) would get: temporary ones are private until replaced."""
+    return (0o777 if directory else 0o666) & ~process_umask()
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path`` (same suffixes); on success it replaces ``path`` atomically."""
@@ -44,6 +61,7 @@ def atomic_file(path: Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, ordinary_mode())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -96,7 +96,9 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def write_png(path: str | os.PathLike, image: np.ndarray, window: tuple[float, float], like: Scan | None = None) -> Path:
+def write_png(
+    path: str | os.PathLike, image: np.ndarray, window: tuple[float, float], like: Scan | None = None
+) -> Path:
     """Write one 2-D image as an 8-bit greyscale PNG through a display window (no imaging library needed).
 
     Parameters

@@ -5,15 +5,18 @@ Images are real (B, N, N) attenuation maps in units of 1/pixel; sinograms are (B
 detector N // 2; pixels outside the inscribed circle of radius N // 2 are ignored, as ``radon(circle=True)`` assumes.
 
 The projector is ray-driven: each detector bin sums N bilinear samples spaced one pixel apart along its ray, exactly
-what ``skimage.transform.radon`` computes by rotating the image. Sampling is ``grid_sample`` (bilinear, zero padding),
-and its transpose is the scatter that ``grid_sample`` uses for its own gradient. Two autograd functions that are each
-other's backward make forward, adjoint and FBP exact transposes of one another and differentiable to any order.
-Sample grids are rebuilt per chunk of angles from cached cos/sin buffers, so memory stays O(chunk), not O(N² · angles).
+what ``skimage.transform.radon`` computes by rotating the image. Sampling is ``grid_sample`` (bilinear, zero padding)
+and the adjoint is its exact transpose, the scatter ``grid_sample`` uses for its own gradient. FBP filters as
+``iradon`` does and back-projects each pixel by linear interpolation along the detector. Every sampling step is an
+autograd function whose backward is its transpose and vice versa, so all methods are differentiable to any order.
+Sample positions are rebuilt per chunk of angles from cos/sin buffers, in forward and backward alike, so neither the
+operator nor the autograd graph holds O(N² · angles) tensors.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -56,37 +59,80 @@ def ct_angles(kind: str = "full", n_angles: int = 180, max_angle_deg: float = 18
     raise ValueError(f"unknown angle set {kind!r}; expected one of {ANGLE_KINDS}")
 
 
+GridFactory = Callable[[], Tensor]
+
+
 class _BilinearSample(torch.autograd.Function):
-    """``grid_sample`` (bilinear, zero padding, align_corners=True): linear in the image; the grid is a constant."""
+    """``grid_sample`` (bilinear, zero padding, align_corners=True): linear in the image for a constant grid.
+
+    The grid is passed as a factory and rebuilt in backward, so the autograd graph holds no O(N² · angles) grids.
+    """
 
     @staticmethod
-    def forward(ctx, image: Tensor, grid: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward(grid)
-        ctx.image_shape = tuple(image.shape)
-        return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    def forward(ctx, image: Tensor, make_grid: GridFactory) -> Tensor:  # type: ignore[override]
+        ctx.make_grid, ctx.image_shape = make_grid, tuple(image.shape)
+        return F.grid_sample(image, make_grid(), mode="bilinear", padding_mode="zeros", align_corners=True)
 
     @staticmethod
     def backward(ctx, grad_samples: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
-        (grid,) = ctx.saved_tensors
-        return _BilinearScatter.apply(grad_samples, grid, ctx.image_shape), None
+        return _BilinearScatter.apply(grad_samples, ctx.make_grid, ctx.image_shape), None
 
 
 class _BilinearScatter(torch.autograd.Function):
     """The exact transpose of :class:`_BilinearSample`: spreads each sample onto its 4 pixels, same weights."""
 
     @staticmethod
-    def forward(ctx, samples: Tensor, grid: Tensor, image_shape: tuple[int, ...]) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward(grid)
+    def forward(ctx, samples: Tensor, make_grid: GridFactory,  # type: ignore[override]
+                image_shape: tuple[int, ...]) -> Tensor:
+        ctx.make_grid = make_grid
         # The kernel reads the image only for the grid gradient, which is masked off; zeros just carry the shape.
         placeholder = samples.new_zeros(image_shape)
         image, _ = torch.ops.aten.grid_sampler_2d_backward(
-            samples.contiguous(), placeholder, grid, _BILINEAR, _ZERO_PADDING, True, [True, False])
+            samples.contiguous(), placeholder, make_grid(), _BILINEAR, _ZERO_PADDING, True, [True, False])
         return image
 
     @staticmethod
     def backward(ctx, grad_image: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
-        (grid,) = ctx.saved_tensors
-        return _BilinearSample.apply(grad_image, grid), None, None
+        return _BilinearSample.apply(grad_image, ctx.make_grid), None, None
+
+
+def _interpolation_weights(positions: Tensor, width: int) -> tuple[Tensor, Tensor]:
+    """Left neighbour (long) and its fraction for linear interpolation at ``positions`` in [0, width − 1]."""
+    left = positions.floor().clamp(0, width - 2)  # clamping first keeps the last sample exact
+    return left.long(), positions - left
+
+
+class _LinearInterpolate(torch.autograd.Function):
+    """Linear interpolation of rows (B, k, W) at fractional indices (k, M) → (B, k, M), indices inside [0, W − 1]."""
+
+    @staticmethod
+    def forward(ctx, rows: Tensor, make_positions: GridFactory) -> Tensor:  # type: ignore[override]
+        ctx.make_positions, ctx.width = make_positions, rows.shape[-1]
+        left, fraction = _interpolation_weights(make_positions(), ctx.width)
+        left = left.expand(rows.shape[0], -1, -1)
+        at_left, at_right = torch.gather(rows, 2, left), torch.gather(rows, 2, left + 1)
+        return at_left + fraction * (at_right - at_left)
+
+    @staticmethod
+    def backward(ctx, grad_samples: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return _LinearSpread.apply(grad_samples, ctx.make_positions, ctx.width), None
+
+
+class _LinearSpread(torch.autograd.Function):
+    """The exact transpose of :class:`_LinearInterpolate`: (B, k, M) → (B, k, W)."""
+
+    @staticmethod
+    def forward(ctx, samples: Tensor, make_positions: GridFactory, width: int) -> Tensor:  # type: ignore[override]
+        ctx.make_positions = make_positions
+        left, fraction = _interpolation_weights(make_positions(), width)
+        left = left.expand(samples.shape[0], -1, -1)
+        rows = samples.new_zeros((*samples.shape[:2], width))
+        rows.scatter_add_(2, left, samples * (1.0 - fraction))
+        return rows.scatter_add_(2, left + 1, samples * fraction)
+
+    @staticmethod
+    def backward(ctx, grad_rows: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        return _LinearInterpolate.apply(grad_rows, ctx.make_positions), None, None
 
 
 def _fourier_filter(size: int, filter_name: str, dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -101,7 +147,8 @@ def _fourier_filter(size: int, filter_name: str, dtype: torch.dtype, device: tor
         raise ValueError(f"unknown filter {filter_name!r}; expected one of {FILTER_NAMES}")
     index = torch.arange(size, dtype=torch.float64)
     distance = torch.minimum(index, size - index)  # circular distance from tap 0
-    kernel = torch.where(distance % 2 == 1, -1.0 / (math.pi * distance) ** 2, torch.zeros_like(index))
+    odd_tap_values = -1.0 / (math.pi * distance.clamp(min=1.0)) ** 2
+    kernel = torch.where(distance % 2 == 1, odd_tap_values, torch.zeros_like(index))
     kernel[0] = 0.25
     response = 2.0 * torch.fft.fft(kernel).real
     frequency = torch.fft.fftfreq(size, dtype=torch.float64)  # cycles per bin, in [-0.5, 0.5)
@@ -148,7 +195,7 @@ class ParallelBeamCT(Operator):
 
     @classmethod
     def from_kind(cls, image_size: int, kind: str = "full", n_angles: int = 180,
-                  max_angle_deg: float = 180.0) -> "ParallelBeamCT":
+                  max_angle_deg: float = 180.0) -> ParallelBeamCT:
         """Build with :func:`ct_angles` (``kind`` is "full", "sparse" or "limited")."""
         return cls(image_size, ct_angles(kind, n_angles, max_angle_deg))
 
@@ -173,8 +220,8 @@ class ParallelBeamCT(Operator):
         image = (x * self._circle.to(x.dtype)).unsqueeze(0)  # (1, B, N, N): batch rides on channels
         rows = []
         for start, stop in self._angle_chunks(x.shape[0]):
-            grid = self._ray_grid(start, stop, x.dtype)  # (1, k·N, N, 2)
-            samples = _BilinearSample.apply(image, grid)  # (1, B, k·N det, N samples)
+            make_grid = partial(self._ray_grid, start, stop, x.dtype)  # (1, k·N, N, 2)
+            samples = _BilinearSample.apply(image, make_grid)  # (1, B, k·N det, N samples)
             rows.append(samples.sum(dim=-1).unflatten(-1, (stop - start, self.image_size)))
         return torch.cat(rows, dim=2)[0].transpose(1, 2)
 
@@ -196,10 +243,10 @@ class ParallelBeamCT(Operator):
         views = y.transpose(1, 2)  # (B, n_angles, N det)
         image = y.new_zeros((1, batch, n, n))
         for start, stop in self._angle_chunks(batch):
-            grid = self._ray_grid(start, stop, y.dtype)
+            make_grid = partial(self._ray_grid, start, stop, y.dtype)
             # Each bin's value goes to every sample along its ray (the transpose of summing the samples).
             along_rays = views[:, start:stop, :, None].expand(-1, -1, -1, n).reshape(1, batch, (stop - start) * n, n)
-            image = image + _BilinearScatter.apply(along_rays, grid, (1, batch, n, n))
+            image = image + _BilinearScatter.apply(along_rays, make_grid, (1, batch, n, n))
         return image[0] * self._circle.to(y.dtype)
 
     def fbp(self, y: Tensor, filter_name: str = "ramp") -> Tensor:
@@ -271,28 +318,28 @@ class ParallelBeamCT(Operator):
     def _backproject_pixels(self, filtered: Tensor) -> Tensor:
         """Pixel-driven linear-interpolation back-projection (unscaled): (B, n_angles, W) → (B, N, N).
 
-        Only pixels inside the circle are computed (the rest are zero, as in skimage). Plain gathers rather than
-        grid_sample: faster here, and natively differentiable to any order (gather ↔ scatter_add).
+        Only pixels inside the circle are computed (the rest are zero, as in skimage).
         """
         batch, _, width = filtered.shape
-        n = self.image_size
-        inside = self._inside_pixels
-        rows = (inside // n - n // 2).to(filtered.dtype)
-        cols = (inside % n - n // 2).to(filtered.dtype)
+        n, inside = self.image_size, self._inside_pixels
         recon = filtered.new_zeros((batch, inside.numel()))
         for start, stop in self._angle_chunks(batch):
-            cos = self._cos[start:stop].to(filtered.dtype)[:, None]
-            sin = self._sin[start:stop].to(filtered.dtype)[:, None]
-            position = cols * cos - rows * sin + width // 2  # (k, M) fractional index into the W padded bins
-            # Clamping before taking the fraction keeps the interpolation exact at the last bin.
-            left = position.floor().clamp(0, width - 2)
-            fraction = position - left
-            index = left.long().expand(batch, -1, -1)
-            views = filtered[:, start:stop]
-            at_left, at_right = torch.gather(views, 2, index), torch.gather(views, 2, index + 1)
-            recon = recon + (at_left + fraction * (at_right - at_left)).sum(dim=1)
+            make_positions = partial(self._bin_positions, start, stop, width, filtered.dtype)
+            recon = recon + _LinearInterpolate.apply(filtered[:, start:stop], make_positions).sum(dim=1)
         image = filtered.new_zeros((batch, n * n)).index_copy(1, inside, recon)
         return image.reshape(batch, n, n)
+
+    def _bin_positions(self, start: int, stop: int, width: int, dtype: torch.dtype) -> Tensor:
+        """(k, M) fractional bin indices, in skimage's W padded bins, of the M inside pixels for angles [start, stop).
+
+        skimage's iradon samples projection θ at t = (col − c) cos θ − (row − c) sin θ, bin t + W // 2.
+        """
+        n, inside = self.image_size, self._inside_pixels
+        rows = (inside // n - n // 2).to(dtype)
+        cols = (inside % n - n // 2).to(dtype)
+        cos = self._cos[start:stop].to(dtype)[:, None]
+        sin = self._sin[start:stop].to(dtype)[:, None]
+        return cols * cos - rows * sin + width // 2
 
     # -- validation ---------------------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Seeded measurement-noise models for CT sinograms and image-domain denoising.
 
-Every model is called as ``noise(y, generator)`` and returns a noisy copy of ``y`` with the same shape, dtype and
-device. Draws come only from ``generator``, so the same seed gives the same noise. A CPU generator works for tensors
-on any device (the noise is drawn on the generator's device and moved), which keeps results identical across devices.
+Every model is called as ``noise(y, generator)`` on a batch ``y`` (B, …) and returns a noisy copy with the same
+shape, dtype and device. Draws come only from ``generator``, so the same seed gives the same noise. A CPU generator
+works for tensors on any device (the noise is drawn on the generator's device and moved), which keeps results
+identical across devices.
 """
 from __future__ import annotations
 

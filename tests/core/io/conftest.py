@@ -1,31 +1,10 @@
-"""Shared fixtures for the scan I/O tests: test-data generators on the path, real files shipped with pydicom."""
+"""Scan I/O tests: puts the test-data generators (tests/data) on the import path."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import pytest
-
 TEST_DATA = Path(__file__).resolve().parents[2] / "data"
 if str(TEST_DATA) not in sys.path:
     sys.path.insert(0, str(TEST_DATA))
 
-
-def pydicom_file(name: str) -> Path:
-    """A file of pydicom's bundled test data (never downloaded); the test is skipped when it is not bundled."""
-    from pydicom.data import get_testdata_file
-
-    found = get_testdata_file(name, download=False)
-    if found is None:
-        pytest.skip(f"pydicom test file {name} is not bundled with this pydicom (it would need a download)")
-    return Path(found)
-
-
-def nibabel_file(name: str) -> Path:
-    """A file of nibabel's bundled test data."""
-    from nibabel.testing import data_path
-
-    path = Path(data_path) / name
-    if not path.exists():
-        pytest.skip(f"nibabel test file {name} is not bundled")
-    return path

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from conftest import pydicom_file
+from io_test_files import pydicom_file
 
 from halluview.core.io import ScanReadError, list_contents, read_scan
 

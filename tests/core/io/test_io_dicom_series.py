@@ -90,14 +90,28 @@ def test_series_larger_than_the_limit_is_refused_before_decoding(tmp_path, monke
         read_scan(tmp_path)
 
 
-def test_a_header_claiming_a_huge_multiframe_volume_is_refused_with_its_size(tmp_path):
+def test_a_header_claiming_more_frames_than_its_pixel_data_is_refused_at_once(tmp_path):
     dataset = ct_dataset(np.zeros((4, 4), np.int16), position=(0, 0, 0), series_uid="1.2.3", instance=1)
-    dataset.Rows, dataset.Columns, dataset.NumberOfFrames = 40000, 40000, 5000
+    dataset.Rows, dataset.Columns, dataset.NumberOfFrames = 400, 400, 5000
+    path = tmp_path / "short.dcm"
+    dataset.save_as(path, enforce_file_format=True)
+    with pytest.raises(ScanReadError, match="5000 frame.*pixel data holds 32 bytes"):
+        read_scan(path)
+
+
+def test_a_compressed_header_claiming_a_huge_volume_is_refused_with_its_size(tmp_path):
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEG2000
+
+    dataset = ct_dataset(np.zeros((4, 4), np.int16), position=(0, 0, 0), series_uid="1.2.3", instance=1)
+    dataset.Rows, dataset.Columns, dataset.NumberOfFrames = 40000, 40000, 50
+    dataset.file_meta.TransferSyntaxUID = JPEG2000
+    dataset.PixelData = encapsulate([b"\0" * 32] * 50)
     path = tmp_path / "huge.dcm"
     dataset.save_as(path, enforce_file_format=True)
     with pytest.raises(ScanReadError) as caught:
         read_scan(path)
-    assert "TiB" in str(caught.value) and "5000×40000×40000" in str(caught.value)
+    assert "298.0 GiB" in str(caught.value) and "50×40000×40000" in str(caught.value)
 
 
 def test_one_pixel_image_is_refused(tmp_path):
@@ -122,3 +136,37 @@ def test_a_truncated_image_of_the_chosen_series_is_named_in_the_error(tmp_path):
     paths[2].write_bytes(paths[2].read_bytes()[:-40])
     with pytest.raises(ScanReadError, match=paths[2].name):
         read_scan(tmp_path)
+
+
+def test_enhanced_multiframe_uses_functional_groups(tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    frames = ramp_volume(3, 6, 5)
+    dataset = ct_dataset(frames[0], position=None, orientation=None, series_uid="1.2.3.8", instance=1,
+                         slope=1.0, intercept=0.0)
+    del dataset.RescaleSlope, dataset.RescaleIntercept, dataset.PixelSpacing
+    order = [2, 0, 1]  # frame f holds slice order[f]
+    dataset.NumberOfFrames = 3
+    dataset.PixelData = np.ascontiguousarray(frames[order]).tobytes()
+    shared = Dataset()
+    shared.PixelMeasuresSequence = Sequence([Dataset()])
+    shared.PixelMeasuresSequence[0].PixelSpacing = [0.9, 0.6]
+    shared.PlaneOrientationSequence = Sequence([Dataset()])
+    shared.PlaneOrientationSequence[0].ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    shared.PixelValueTransformationSequence = Sequence([Dataset()])
+    shared.PixelValueTransformationSequence[0].RescaleSlope = 2
+    shared.PixelValueTransformationSequence[0].RescaleIntercept = -1000
+    dataset.SharedFunctionalGroupsSequence = Sequence([shared])
+    per_frame = []
+    for slice_index in order:
+        item = Dataset()
+        item.PlanePositionSequence = Sequence([Dataset()])
+        item.PlanePositionSequence[0].ImagePositionPatient = [0.0, 0.0, 4.0 * slice_index]
+        per_frame.append(item)
+    dataset.PerFrameFunctionalGroupsSequence = Sequence(per_frame)
+    path = tmp_path / "enhanced.dcm"
+    dataset.save_as(path, enforce_file_format=True)
+    scan = read_scan(path)
+    np.testing.assert_array_equal(scan.volume, frames.astype(np.float32) * 2 - 1000)
+    assert scan.spacing_mm == pytest.approx((4.0, 0.9, 0.6)) and scan.orientation == "SPL"

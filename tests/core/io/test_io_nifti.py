@@ -4,7 +4,7 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import nibabel_file
+from io_test_files import nibabel_file
 
 from halluview.core.io import ScanReadError, list_contents, nifti_reader, read_scan
 from halluview.core.io.lazy import LazySliceVolume

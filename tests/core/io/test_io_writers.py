@@ -8,7 +8,7 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from conftest import nibabel_file
+from io_test_files import nibabel_file
 from dicom_fixture import ramp_volume, write_ct_series
 
 from halluview.core.io import ScanWriteError, read_scan, write_dicom_series, write_nifti, write_npz, write_png
@@ -140,3 +140,10 @@ def test_a_failed_write_leaves_the_destination_untouched_and_no_temporary_file(t
         write_nifti(destination, np.ones((2, 3, 3), np.float32))
     assert destination.read_bytes() == b"previous content"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.nii"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    from halluview.core.io.write_support import ordinary_mode
+
+    out = write_npz(tmp_path / "r.npz", np.ones((2, 2, 2), np.float32))
+    assert out.stat().st_mode & 0o777 == ordinary_mode()

@@ -184,6 +184,24 @@ def test_tv_step_size_uses_cached_operator_norm(mri_problem: tuple[MaskedFFT, Te
     assert step * step * (1.0 + 8.0) < 1.0
 
 
+def test_operator_norm_estimated_once_per_shape() -> None:
+    class CountingIdentity(NotIdentity):
+        calls = 0
+
+        def forward(self, x: Tensor) -> Tensor:
+            CountingIdentity.calls += 1
+            return x
+
+    recon = TVRecon(CountingIdentity(), lam=0.1, n_iter=2, image_shape=(8, 8))
+    after_construction = CountingIdentity.calls
+    assert after_construction > 2  # the power iteration ran
+    recon(torch.randn(1, 8, 8))
+    recon(torch.randn(1, 8, 8))
+    assert CountingIdentity.calls == after_construction + 4  # two unrolled iterations per call, no new estimate
+    recon(torch.randn(2, 8, 8))
+    assert CountingIdentity.calls > after_construction + 4 + 2  # a new batch shape: a new estimate
+
+
 # ---------------------------------------------------------------------------------------------- wavelets
 
 

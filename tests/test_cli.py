@@ -1,0 +1,76 @@
+"""halluview-cli: a run writes its report and images, rerun reproduces the numbers, mistakes exit 2 cleanly."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from halluview.cli import main
+
+FAST = ["--recon", "zero-filled", "--size", "48", "--steps", "4", "--quiet"]
+
+
+def test_attack_writes_report_images_and_arrays(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["attack", "--demo", *FAST, "--region", "10,12,8,6", "--objective", "region", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    for name in ("clean", "perturbed", "difference", "perturbation"):
+        assert (out / f"{name}.png").stat().st_size > 100
+    for name in ("clean", "perturbed", "delta"):
+        assert np.load(out / f"{name}.npy", allow_pickle=False).size > 0
+    assert report["config"]["region"] == {"kind": "rect", "xywh": [10.0, 12.0, 8.0, 6.0]}
+    assert set(report["norms"]) >= {"y_l2", "delta_l2", "delta_linf", "recon_change_l2"}
+    assert report["norms"]["delta_l2"] <= 0.01 * report["norms"]["y_l2"] * (1 + 1e-5)
+    assert len(report["history"]) == 4 and "ssim_in" in report["final"]["attack"]["vs_clean"]
+    assert {"torch", "halluview", "numpy"} <= set(report["versions"])
+    perturbed = np.load(out / "perturbed.npy")
+    clean = np.load(out / "clean.npy")
+    change = float(np.linalg.norm(perturbed - clean))
+    assert change == pytest.approx(report["norms"]["recon_change_l2"], rel=1e-5)
+    assert "SSIM" in capsys.readouterr().out
+
+
+def test_rerun_reproduces_the_numbers_exactly(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["attack", "--demo", *FAST, "--random-start", "--seed", "7", "--out", str(out)]) == 0
+    assert main(["rerun", str(out / "report.json"), "--quiet"]) == 0
+    assert "identical numbers" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.load(out / "delta.npy"), np.load(out / "rerun" / "delta.npy"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["attack", "--demo", "--eps", "-1"], "eps must be positive"),
+    (["attack", "--demo", "--norm", "l7"], "invalid choice: 'l7'"),
+    (["attack", "--demo", "--region", "1,2,3"], "x,y,w,h"),
+    (["attack", "/no/such/scan.dcm"], "no such file"),
+    (["attack", "--demo", "--objective", "region"], "needs a region"),
+    (["attack", "--demo", "nosuchdemo"], "no built-in example 'nosuchdemo'"),
+    (["attack", "scan.dcm", "--demo", "brain"], "either an input file or --demo"),
+    (["attack", "--demo", "--recon", "checkpoint", "--weights", "/missing.pt"], "missing.pt"),
+    (["attack", "--demo", "--recon", "nonsense"], "unknown reconstruction 'nonsense'"),
+    (["attack", "--demo", "--domain", "patch"], "patch threat needs a region"),
+])
+def test_wrong_arguments_print_one_line_exit_2_and_write_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "run"
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_refuses_a_non_empty_output_folder(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert main(["attack", "--demo", *FAST, "--out", str(tmp_path)]) == 2
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_models_lists_builtin_and_classical(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "unet-mri-4x" in out and "tv" in out and "wavelet" in out
+
+
+def test_console_script_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "halluview.cli", "models"], capture_output=True, text=True)
+    assert result.returncode == 0 and "unet-mri-4x" in result.stdout
