@@ -1,7 +1,7 @@
 """From an :class:`Experiment` to a ready :class:`AttackProblem`: load, simulate, reconstruct, bind the threat."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from .physics.base import Operator
 from .physics.denoise import IdentityOperator
 from .physics.mri import MRIOperator, build_mri_operator, center_crop, make_mask
 from .recon.factory import build_reconstructor
+from .recon.learned import UnetPostProcessing
 from .recon.zoo import MODELS
 from .scan import Scan
 
@@ -84,6 +85,31 @@ class Measurement:
     x_true: torch.Tensor | None
     reference: torch.Tensor | None
     data_range: float | None = None
+    crop_size: tuple[int, int] | None = None  # fastMRI files: reconstructions are shown at the recon size
+
+
+class CroppedRecon(torch.nn.Module):
+    """f(y) centre-cropped to the file's recon size (fastMRI evaluates at 320×320, not the encoded size)."""
+
+    def __init__(self, recon: torch.nn.Module, size: tuple[int, int]):
+        super().__init__()
+        self.recon, self.size = recon, size
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return center_crop(self.recon(y), self.size)
+
+    def config(self) -> dict:
+        inner = self.recon.config() if hasattr(self.recon, "config") else {}
+        return {**inner, "crop_size": list(self.size)}
+
+
+def _crop(recon: torch.nn.Module, size: tuple[int, int] | None) -> torch.nn.Module:
+    if size is None:
+        return recon
+    if isinstance(recon, UnetPostProcessing) and recon.crop_size is None:
+        recon.crop_size = size  # fastMRI's U-Net crops its input, before the network
+        return recon
+    return CroppedRecon(recon, size)
 
 
 def _noise(config: OperatorConfig):
@@ -129,11 +155,13 @@ def _from_file_kspace(config: OperatorConfig, scan: Scan, index: int) -> Measure
     settings = {"acceleration": config.acceleration, "center_fraction": config.center_fraction,
                 "mask_type": config.mask_type, "n_coils": int(kspace.shape[1]), "mask_seed": config.mask_seed,
                 "kspace": "file"}
-    op = MRIOperator(mask, None, settings) if kspace.shape[1] == 1 else _MultiCoilRaw(mask, settings)
+    op = MRIOperator(mask, None, settings) if kspace.shape[1] == 1 else _MultiCoilRaw(mask, None, settings)
     reference = None
     if scan.reference is not None:
         reference = torch.from_numpy(np.asarray(scan.reference[index], dtype=np.float32))[None]
-    return Measurement(op, kspace * op.mask, None, reference, scan.meta.get("max"))
+    recon_size = scan.meta.get("recon_size")
+    crop = (int(recon_size[0]), int(recon_size[1])) if recon_size is not None else None
+    return Measurement(op, kspace * op.mask, None, reference, scan.meta.get("max"), crop)
 
 
 class _MultiCoilRaw(MRIOperator):
@@ -181,7 +209,7 @@ def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackPro
     device = resolve_device(experiment.device)
     scan = scan if scan is not None else load_source(experiment)
     m = measure(experiment, scan)
-    recon = build_reconstructor(experiment.recon, m.op.to(device))
+    recon = _crop(build_reconstructor(experiment.recon, m.op.to(device)), m.crop_size)
     y = m.y.to(device)
     with torch.no_grad():
         clean = recon(y)
@@ -189,7 +217,7 @@ def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackPro
     mask = region_mask(experiment.region, tuple(clean.shape[-2:]))
     region = None if mask is None else torch.from_numpy(mask).to(device)
     x_true = None if m.x_true is None else m.x_true.to(device)
-    m = Measurement(m.op, y, x_true, reference, m.data_range)
+    m = replace(m, y=y, x_true=x_true, reference=reference)
     target, scored = None, region
     objective_config = experiment.objective
     if objective_config.kind in ("insert", "remove"):

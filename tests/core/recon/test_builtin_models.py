@@ -36,7 +36,8 @@ def test_demo_unet_attack_beats_equal_norm_noise_by_far():
     result = run_to_end(build_problem(experiment))
     assert result.norms["delta_l2"] <= 0.02 * result.norms["y_l2"] * (1 + 1e-5)
     assert result.norms["recon_change_l2"] > 3 * result.norms["noise_recon_change_l2_mean"]
-    assert result.metrics["vs_clean"]["ssim"] < result.noise_metrics["vs_clean"]["ssim"] - 0.05
+    # Three times the change is ~9.5 dB of PSNR (the untargeted objective is the L2 change, not SSIM).
+    assert result.metrics["vs_clean"]["psnr"] < result.noise_metrics["vs_clean"]["psnr"] - 9
 
 
 def test_demo_unet_inserts_a_lesion_in_the_drawn_region():

@@ -1,0 +1,76 @@
+"""`halluview [FILE]`: the desktop app. Without FILE it opens the built-in example, ready to run.
+
+    halluview [FILE] [--screenshot OUT.png [--attack-steps N]] [--presentation]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch  # noqa: F401  - torch before the QApplication exists (its threads and Qt's must not collide)
+
+DEMO_SAMPLE = "brain"
+SCREENSHOT_TIMEOUT_MS = 300_000
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="halluview", description="See where reconstructions hallucinate.")
+    parser.add_argument("file", nargs="?", help="scan to open (DICOM file or folder, NIfTI, HDF5, NPY/NPZ)")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="save a PNG of the window and exit")
+    parser.add_argument("--attack-steps", type=int, metavar="N",
+                        help="with --screenshot: run the attack for N steps first (through the GUI)")
+    parser.add_argument("--presentation", action="store_true", help="start in presentation mode")
+    return parser.parse_args(argv)
+
+
+def demo_settings(session) -> None:
+    """The built-in example's attack: make a small bright lesion appear inside a region of the brain."""
+    session.update(threat={"eps": 0.02, "norm": "l2"},
+                   objective={"kind": "insert", "outside_weight": 1.0, "lesion": {"shape": "disc",
+                                                                                  "intensity": 1.0}},
+                   optimizer={"steps": 100})
+
+
+def demo_region(session) -> None:
+    if not session.regions.shapes:
+        session.regions.add({"kind": "ellipse", "xywh": [74, 44, 14, 14]})
+        session.regions_edited()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from ..core.resources import resource_path
+    from .main_window import MainWindow
+    from .theme import apply_dark_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("HalluView")
+    app.setOrganizationName("HalluView")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "halluview.svg"))))
+    apply_dark_theme(app)
+    window = MainWindow()
+    if args.file:
+        window.open_path(args.file)
+    else:
+        demo_settings(window.session)
+        window.session.previewReady.connect(lambda _: demo_region(window.session))
+        window.open_sample(DEMO_SAMPLE)
+    window.show()
+    if args.presentation:
+        window.actions_by_name["presentation"].trigger()
+    if args.screenshot:
+        from .screenshot import ScreenshotFlow
+
+        flow = ScreenshotFlow(window, args.screenshot, args.attack_steps, SCREENSHOT_TIMEOUT_MS)
+        QTimer.singleShot(0, flow.start)
+        app.exec()
+        return flow.exit_code
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

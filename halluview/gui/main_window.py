@@ -1,0 +1,230 @@
+"""The main window: image panels in the middle, settings on the sides, live numbers below."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QProgressBar, QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from ..core.samples import SAMPLES
+from . import menus
+from .dialogs import confirm, show_error
+from .drawing import DrawingController
+from .live import LivePainter
+from .panels.draw_panel import DrawPanel
+from .panels.history_panel import HistoryPanel
+from .panels.metrics_panel import MetricsPanel
+from .panels.model_panel import ModelPanel
+from .panels.objective_panel import ObjectivePanel
+from .panels.operator_panel import OperatorPanel
+from .panels.optimizer_panel import OptimizerPanel
+from .panels.scan_panel import ScanPanel
+from .panels.threat_panel import ThreatPanel
+from .session import Session
+from .views import ImagePanels
+
+MAX_RECENT = 8
+
+
+def _column(*widgets: QWidget) -> QScrollArea:
+    inner = QWidget()
+    layout = QVBoxLayout(inner)
+    layout.setContentsMargins(6, 6, 6, 6)
+    for widget in widgets:
+        layout.addWidget(widget)
+    layout.addStretch(1)
+    scroll = QScrollArea()
+    scroll.setWidget(inner)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.NoFrame)
+    return scroll
+
+
+class MainWindow(QMainWindow):
+    """HalluView's window. ``session`` holds the state; this class lays out views and wires signals."""
+
+    attackIdle = Signal()  # emitted when no attack runs any more (screenshots, tests, the demo tour)
+
+    def __init__(self, session: Session | None = None):
+        super().__init__()
+        self.session = session or Session(self)
+        self.setWindowTitle("HalluView")
+        self.setAcceptDrops(True)
+        self.resize(1500, 900)
+        self.settings = QSettings("HalluView", "HalluView")
+        self._auto_levels = True
+        self._build_centre()
+        self._build_docks()
+        menus.build(self)
+        self._build_status()
+        self._connect()
+
+    # --- layout ------------------------------------------------------------------------------------------
+    def _build_centre(self) -> None:
+        self.panels = ImagePanels()
+        self.metrics_panel = MetricsPanel(self.session)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.panels)
+        splitter.addWidget(self.metrics_panel)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+        self.drawing = DrawingController(self.panels, self.session)
+        self.live = LivePainter(self.session, self.panels, self)
+
+    def _dock(self, title: str, area, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        s = self.session
+        self.scan_panel, self.operator_panel, self.model_panel = ScanPanel(s), OperatorPanel(s), ModelPanel(s)
+        self.threat_panel, self.objective_panel = ThreatPanel(s), ObjectivePanel(s)
+        self.draw_panel, self.optimizer_panel = DrawPanel(s, self.drawing), OptimizerPanel(s)
+        self.history_panel = HistoryPanel(s)
+        left = _column(self.scan_panel, self.operator_panel, self.model_panel)
+        right = _column(self.threat_panel, self.objective_panel, self.draw_panel, self.optimizer_panel,
+                        self.history_panel)
+        left.setMinimumWidth(270)
+        right.setMinimumWidth(300)
+        self.left_dock = self._dock("Scan and model", Qt.LeftDockWidgetArea, left)
+        self.right_dock = self._dock("Attack", Qt.RightDockWidgetArea, right)
+
+    def _build_status(self) -> None:
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat("%v / %m")
+        self.progress_label = QLabel("")
+        self.pixel_label = QLabel("")
+        self.statusBar().addWidget(self.progress_label, 1)
+        self.statusBar().addPermanentWidget(self.pixel_label)
+        self.toolbar.addWidget(self.progress)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.errorOccurred.connect(lambda message, details: show_error(self, message, details))
+        s.busyChanged.connect(self._on_busy)
+        s.scanChanged.connect(self._on_scan)
+        s.regionsChanged.connect(self._on_regions)
+        s.previewReady.connect(self._on_preview)
+        self.live.progress.connect(self._on_progress)
+        self.panels.cursorMoved.connect(self._on_cursor)
+        self.scan_panel.presetChosen.connect(self._apply_window)
+        self.scan_panel.autoWindowRequested.connect(self._auto_window)
+        self.model_panel.errorRaised.connect(lambda message, details: show_error(self, message, details))
+        self.history_panel.compareRequested.connect(self._compare)
+        self.panels.wheelSlice.connect(lambda steps: s.set_slice(s.slice_index + steps))
+        for key, step in ((Qt.Key_Up, -1), (Qt.Key_Down, 1)):
+            QShortcut(QKeySequence(key), self, activated=lambda step=step: s.set_slice(s.slice_index + step))
+
+    # --- reactions ---------------------------------------------------------------------------------------
+    def _on_scan(self) -> None:
+        scan = self.session.scan
+        self.setWindowTitle(f"HalluView — {scan.name}")
+        self.panels.set_wheel_changes_slice(scan.n_slices > 1)
+        self._auto_levels = True
+        if scan.source and not scan.source.startswith("demo:"):
+            self._remember(scan.source)
+
+    def _on_preview(self, problem) -> None:
+        if self._auto_levels and not self.session.jobs.attack_running:
+            self._auto_window()
+        self._on_regions()
+
+    def _auto_window(self) -> None:
+        """Fit the grey window to the clean reconstruction (until the user picks a preset or drags W/L)."""
+        self._auto_levels = True
+        if self.session.preview is not None:
+            clean = self.session.preview.clean[0].cpu().numpy()
+            self.panels.set_levels(float(clean.min()), float(clean.max()))
+
+    def _on_regions(self) -> None:
+        shape = self.session.image_shape()
+        self.panels.set_region_mask(self.session.regions.mask(shape) if shape else None)
+
+    def _apply_window(self, width: float, level: float) -> None:
+        """CT presets are in HU; the reconstructions are in attenuation relative to water (HU / 1000 + 1)."""
+        self._auto_levels = False
+        low_hu, high_hu = level - width / 2, level + width / 2
+        self.panels.set_levels(low_hu / 1000 + 1, high_hu / 1000 + 1)
+
+    def _on_busy(self, busy: bool) -> None:
+        menus.set_running(self, busy)
+        if not busy:
+            self.attackIdle.emit()
+
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+        self.progress_label.setText(text)
+
+    def _on_cursor(self, row: int, col: int) -> None:
+        values = self.panels.values_at(row, col)
+        if not values:
+            self.pixel_label.setText("")
+            return
+        parts = " ".join(f"{name.split()[0].lower()} {value:+.3g}" if "Difference" in name else
+                         f"{name.split()[0].lower()} {value:.3g}" for name, value in values.items())
+        self.pixel_label.setText(f"pixel ({row}, {col}): {parts}")
+
+    def _compare(self, run_a, run_b) -> None:
+        from .compare_dialog import CompareDialog
+
+        CompareDialog(run_a, run_b, self).show()
+
+    # --- actions -----------------------------------------------------------------------------------------
+    def open_sample(self, name: str) -> None:
+        if name not in SAMPLES:
+            show_error(self, f"There is no built-in example called {name!r}.")
+            return
+        self.session.open_sample(name)
+
+    def open_path(self, path: str) -> None:
+        from .open_flow import open_with_choice
+
+        open_with_choice(self, path)
+
+    def run_attack(self) -> None:
+        if self.session.jobs.attack_running or self.session.scan is None:
+            return
+        try:
+            self.session.start_attack()
+        except ValueError as err:
+            show_error(self, str(err))
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self.settings.value("recent", [], list) if p != path]
+        self.settings.setValue("recent", [path] + recent[:MAX_RECENT - 1])
+        menus.refresh_recent(self)
+
+    def recent_files(self) -> list[str]:
+        return [p for p in self.settings.value("recent", [], list) if Path(p).exists()]
+
+    # --- drag and drop, closing --------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0])
+
+    def closeEvent(self, event) -> None:
+        jobs = self.session.jobs
+        if jobs.attack_running:
+            if not self._confirm_close():
+                event.ignore()
+                return
+            jobs.cancel()
+        jobs.wait(15000)
+        event.accept()
+
+    def _confirm_close(self) -> bool:
+        return confirm(self, "An attack is running. Stop it and close HalluView?")

@@ -1,0 +1,140 @@
+"""Menus, the toolbar and their shortcuts (kept apart from the window's layout)."""
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
+
+from ..core.samples import SAMPLES
+from .dialogs import show_shortcuts
+
+OPEN_FILTER = "Scans (*.dcm *.DCM *.nii *.nii.gz *.h5 *.hdf5 *.npy *.npz);;All files (*)"
+
+
+def _action(window, text: str, slot, shortcut: str | None = None, tip: str | None = None) -> QAction:
+    action = QAction(text, window)
+    action.triggered.connect(slot)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+    return action
+
+
+def _open_dialog(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Open a scan", "", OPEN_FILTER)
+    if path:
+        window.open_path(path)
+
+
+def _open_folder(window) -> None:
+    path = QFileDialog.getExistingDirectory(window, "Open a DICOM folder")
+    if path:
+        window.open_path(path)
+
+
+def build(window) -> None:
+    from . import export
+
+    bar = window.menuBar()
+    window.actions_by_name = acts = {
+        "open": _action(window, "&Open…", partial(_open_dialog, window), "Ctrl+O", "Open a scan file"),
+        "open_folder": _action(window, "Open &folder…", partial(_open_folder, window), "Ctrl+Shift+O",
+                               "Open a folder of DICOM files"),
+        "run": _action(window, "Run ▶", window.run_attack, "Ctrl+R",
+                       "Search for the worst perturbation within the budget and show what it does"),
+        "pause": _action(window, "Pause", window.session.jobs.toggle_pause, "Space", "Pause or resume the attack"),
+        "cancel": _action(window, "Cancel", window.session.jobs.cancel, "Esc", "Stop the attack"),
+        "export_png": _action(window, "Panels as PNG…", partial(export.export_png, window), "Ctrl+E"),
+        "export_report": _action(window, "Report (JSON + HTML)…", partial(export.export_report, window)),
+        "export_nifti": _action(window, "Perturbed reconstruction as NIfTI…", partial(export.export_nifti, window)),
+        "export_dicom": _action(window, "Perturbed reconstruction as DICOM series…",
+                                partial(export.export_dicom, window)),
+        "save_session": _action(window, "&Save session…", partial(export.save_session, window), "Ctrl+S"),
+        "open_session": _action(window, "Open session…", partial(export.open_session, window)),
+        "quit": _action(window, "&Quit", window.close, "Ctrl+Q"),
+        "shortcuts": _action(window, "Keyboard shortcuts", partial(show_shortcuts, window), "F1"),
+        "presentation": _action(window, "Presentation mode", window_toggle_presentation(window), "F11",
+                                "Full screen, larger fonts and an auto-play demo; any key stops the demo"),
+    }
+    file_menu = bar.addMenu("&File")
+    file_menu.addActions([acts["open"], acts["open_folder"]])
+    window.samples_menu = file_menu.addMenu("Open sample")
+    for name, sample in SAMPLES.items():
+        window.samples_menu.addAction(_action(window, sample.title, partial(window.open_sample, name)))
+    window.recent_menu = file_menu.addMenu("Open recent")
+    refresh_recent(window)
+    file_menu.addSeparator()
+    export_menu = file_menu.addMenu("Export")
+    export_menu.addActions([acts["export_png"], acts["export_report"], acts["export_nifti"], acts["export_dicom"]])
+    file_menu.addActions([acts["save_session"], acts["open_session"]])
+    file_menu.addSeparator()
+    file_menu.addAction(acts["quit"])
+    _view_menu(window, bar.addMenu("&View"))
+    attack_menu = bar.addMenu("&Attack")
+    attack_menu.addActions([acts["run"], acts["pause"], acts["cancel"]])
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(acts["shortcuts"])
+    _toolbar(window)
+    set_running(window, False)
+
+
+def window_toggle_presentation(window):
+    def toggle() -> None:
+        from .presentation import toggle_presentation
+
+        toggle_presentation(window)
+    return toggle
+
+
+def _view_menu(window, menu: QMenu) -> None:
+    extra = menu.addMenu("Fourth panel")
+    for label, kind in (("None", None), ("Perturbation", "perturbation"), ("Reference / ground truth",
+                                                                           "reference")):
+        extra.addAction(_action(window, label, partial(window.panels.set_extra_panel, kind)))
+    heat = _action(window, "Difference as |Δ| heat map", lambda checked: window.panels.set_difference_mode(
+        "abs" if checked else "signed"))
+    heat.setCheckable(True)
+    histogram = _action(window, "Window / level histogram", window.panels.show_histogram)
+    histogram.setCheckable(True)
+    menu.addActions([heat, histogram])
+    menu.addSeparator()
+    menu.addAction(window.actions_by_name["presentation"])
+    for dock in (window.left_dock, window.right_dock):
+        menu.addAction(dock.toggleViewAction())
+
+
+def _toolbar(window) -> None:
+    acts = window.actions_by_name
+    toolbar = window.addToolBar("Main")
+    toolbar.setObjectName("main-toolbar")
+    toolbar.setMovable(False)
+    toolbar.addAction(acts["open"])
+    sample_button = QToolButton()
+    sample_button.setText("Sample ▾")
+    sample_button.setToolTip("Open a built-in example scan")
+    sample_button.setMenu(window.samples_menu)
+    sample_button.setPopupMode(QToolButton.InstantPopup)
+    toolbar.addWidget(sample_button)
+    toolbar.addSeparator()
+    toolbar.addActions([acts["run"], acts["pause"], acts["cancel"]])
+    window.toolbar = toolbar
+
+
+def refresh_recent(window) -> None:
+    menu = window.recent_menu
+    menu.clear()
+    for path in window.recent_files():
+        menu.addAction(_action(window, path, partial(window.open_path, path)))
+    menu.setEnabled(bool(menu.actions()))
+
+
+def set_running(window, running: bool) -> None:
+    acts = window.actions_by_name
+    acts["run"].setEnabled(not running)
+    acts["pause"].setEnabled(running)
+    acts["cancel"].setEnabled(running)
+    for name in ("open", "open_folder", "open_session"):
+        acts[name].setEnabled(not running)

@@ -1,0 +1,117 @@
+"""Small shared helpers for the settings panels: a titled section, labelled rows with plain-words tooltips,
+controls that only report finished edits, and refreshing controls without re-emitting their signals.
+
+Panels own no state: they read ``session.experiment`` in ``refresh()`` and write it with ``session.update``.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox,
+                               QWidget)
+
+_SECTION_STYLE = """
+QGroupBox { font-size: 8pt; font-weight: 600; letter-spacing: 1px; color: #a8a8a8;
+            border: 1px solid #3a3a3a; border-radius: 4px; margin-top: 1.2em; padding-top: 2px; }
+QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; }
+"""
+
+
+def style_section(box: QGroupBox, title: str) -> None:
+    """Give ``box`` the panel-section look: a small-capitals title in a thin frame."""
+    box.setTitle(title.upper())
+    box.setStyleSheet(_SECTION_STYLE)  # a style sheet font does not propagate to the children
+
+
+def section(box: QGroupBox, title: str) -> QFormLayout:
+    """Turn ``box`` into a titled panel section (small capitals) and return its form layout."""
+    style_section(box, title)
+    layout = QFormLayout(box)
+    layout.setContentsMargins(8, 6, 8, 8)
+    layout.setHorizontalSpacing(10)
+    layout.setVerticalSpacing(5)
+    layout.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+    layout.setRowWrapPolicy(QFormLayout.DontWrapRows)
+    return layout
+
+
+def add_row(layout: QFormLayout, label: str, field: QWidget | Any, tooltip: str = "") -> QLabel:
+    """Add ``label: field`` to ``layout``; the plain-words ``tooltip`` shows on both. Returns the label."""
+    text = QLabel(label)
+    if isinstance(field, QWidget):
+        text.setBuddy(field)
+    if tooltip:
+        text.setToolTip(tooltip)
+        if isinstance(field, QWidget) and not field.toolTip():
+            field.setToolTip(tooltip)
+    layout.addRow(text, field)
+    return text
+
+
+def combo(items: Iterable[tuple[str, Any]], tooltip: str = "") -> QComboBox:
+    """A combo box of ``(text, data)`` items."""
+    box = QComboBox()
+    for text, data in items:
+        box.addItem(text, data)
+    box.setToolTip(tooltip)
+    return box
+
+
+def spin(low: float, high: float, step: float = 1, decimals: int | None = None, suffix: str = "",
+         tooltip: str = "") -> QSpinBox | QDoubleSpinBox:
+    """An integer spin box (``decimals is None``) or a floating one that reports only finished edits
+    (no signal per keystroke: a half-typed number must not rebuild the preview)."""
+    box = QSpinBox() if decimals is None else QDoubleSpinBox()
+    if decimals is not None:
+        box.setDecimals(decimals)
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setSuffix(suffix)
+    box.setKeyboardTracking(False)
+    box.setToolTip(tooltip)
+    return box
+
+
+def check(text: str, tooltip: str = "") -> QCheckBox:
+    box = QCheckBox(text)
+    box.setToolTip(tooltip)
+    return box
+
+
+@contextlib.contextmanager
+def blocked(*widgets: QWidget) -> Iterator[None]:
+    """Silence the widgets' signals while the panel copies the session into them (no update loop)."""
+    blockers = [QSignalBlocker(w) for w in widgets]
+    try:
+        yield
+    finally:
+        for blocker in blockers:
+            blocker.unblock()
+
+
+def select_data(box: QComboBox, data: Any) -> bool:
+    """Select the item whose data equals ``data`` (without emitting); False when there is none."""
+    index = box.findData(data)
+    if index < 0:
+        return False
+    with blocked(box):
+        box.setCurrentIndex(index)
+    return True
+
+
+def set_value(box: QSpinBox | QDoubleSpinBox | QCheckBox, value: Any) -> None:
+    """Set a spin box's value or a check box's state without emitting."""
+    with blocked(box):
+        if isinstance(box, QCheckBox):
+            box.setChecked(bool(value))
+        else:
+            box.setValue(value)
+
+
+def show_rows(layout: QFormLayout, visible: bool, *fields: QWidget) -> None:
+    """Show or hide whole form rows (label and field) by their field widgets."""
+    for field in fields:
+        layout.setRowVisible(field, visible)

@@ -1,0 +1,179 @@
+"""MODEL CARD: which reconstruction is attacked (built-in model, classical method or a checkpoint) and its card.
+
+The panel never reads a checkpoint itself: it records the path in the settings and the session's preview loads
+it; a checkpoint refused for holding pickled objects comes back as a session error, and the panel then asks
+whether to allow it.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QLabel, QMessageBox, QWidget
+
+from ...core.recon.zoo import MODELS
+from ..session import Session
+from . import form
+from .operator_panel import BASELINES
+
+BASELINE, LOAD = "baseline", "load"
+CLASSICAL = {
+    "tv": "Total variation: prefers piecewise-constant images (a classical compressed-sensing method).",
+    "wavelet": "Wavelet sparsity: prefers images with few large wavelet coefficients (classical).",
+}
+PICKLE_REFUSAL = "pickled Python objects"  # the phrase core.recon.checkpoints uses when it refuses a file
+
+
+class ModelPanel(QGroupBox):
+    """The reconstruction picker, its parameters and its model card.
+
+    Signals
+    -------
+    errorRaised(str, str) : message and details for the main window's error dialog.
+    """
+
+    errorRaised = Signal(str, str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.layout_ = layout = form.section(self, "Model card")
+        self.picker = form.combo([], "The reconstruction method under attack.")
+        self.picker.setSizeAdjustPolicy(self.picker.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.picker.setMinimumContentsLength(16)
+        for name, entry in MODELS.items():
+            self.picker.addItem(entry.title, name)
+            self.picker.setItemData(self.picker.count() - 1, entry.title, Qt.ToolTipRole)
+        self.picker.insertSeparator(self.picker.count())
+        self.picker.addItem("Zero-filled / FBP (baseline)", BASELINE)
+        self.picker.addItem("TV", "tv")
+        self.picker.addItem("Wavelet", "wavelet")
+        self.picker.insertSeparator(self.picker.count())
+        self.picker.addItem("Checkpoint", "checkpoint")
+        self.picker.addItem("Load checkpoint…", LOAD)
+        form.add_row(layout, "Recon f", self.picker)
+
+        self.lam = form.spin(0.0, 10.0, 0.001, 4, tooltip="How strongly the method smooths: larger is smoother.")
+        self.iterations = form.spin(1, 10000, 10, tooltip="How long the method works on each image.")
+        self.threshold = form.spin(0.0, 10.0, 0.005, 4, tooltip="Wavelet coefficients below this are set to zero: "
+                                                                 "larger removes more detail and noise.")
+        form.add_row(layout, "TV λ", self.lam)
+        form.add_row(layout, "Iterations", self.iterations)
+        form.add_row(layout, "Threshold τ", self.threshold)
+
+        self.card = QLabel()
+        self.card.setWordWrap(True)
+        self.card.setTextFormat(Qt.RichText)
+        self.card.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.card.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.card.setToolTip("What this reconstruction is, what it learned from, and how good it is without attack.")
+        self.card.setStyleSheet("color: #c8c8c8;")
+        layout.addRow(self.card)
+
+        self.picker.activated.connect(self._picked)
+        self.lam.valueChanged.connect(lambda v: self._param("lam", v))
+        self.iterations.valueChanged.connect(lambda v: self._param("n_iter", v))
+        self.threshold.valueChanged.connect(lambda v: self._param("threshold", v))
+        session.settingsChanged.connect(self.refresh)
+        session.errorOccurred.connect(self._on_error)
+        self.refresh()
+
+    # --- user -> session -----------------------------------------------------------------------------
+    def _picked(self, index: int) -> None:
+        data = self.picker.itemData(index)
+        if data == LOAD:
+            path, _ = QFileDialog.getOpenFileName(self, "Load a reconstruction checkpoint", "",
+                                                  "PyTorch checkpoints (*.pt *.pth *.ckpt);;All files (*)")
+            if path:
+                self.load_checkpoint(path)
+            else:
+                self.refresh()  # cancelled: show the current reconstruction again
+            return
+        if data == "checkpoint":  # the loaded checkpoint again (the item is disabled until one is loaded)
+            return
+        name = BASELINES[self.session.experiment.operator.kind] if data == BASELINE else data
+        self.session.update(recon={"name": name, "params": {}, "weights": None, "allow_pickle": False})
+
+    def load_checkpoint(self, path: str, allow_pickle: bool = False) -> None:
+        """Attack the fastMRI U-Net checkpoint at ``path`` (read later by the session's preview)."""
+        if not Path(path).is_file():
+            self.errorRaised.emit(f"{path}: no such file", "")
+            return
+        self.session.update(recon={"name": "checkpoint", "weights": str(path), "params": {},
+                                   "allow_pickle": bool(allow_pickle)})
+
+    def _param(self, key: str, value: float) -> None:
+        params = dict(self.session.experiment.recon.params, **{key: value})
+        self.session.update(recon={"params": params})
+
+    def _on_error(self, message: str, details: str) -> None:
+        recon = self.session.experiment.recon
+        if recon.name != "checkpoint" or recon.allow_pickle or PICKLE_REFUSAL not in message:
+            return
+        if self.confirm_allow_pickle(recon.weights):
+            self.load_checkpoint(recon.weights, allow_pickle=True)
+
+    def confirm_allow_pickle(self, path: str) -> bool:
+        """Ask whether to load a checkpoint that can run code (only for files from a trusted source)."""
+        answer = QMessageBox.warning(
+            self, "Allow this checkpoint?",
+            f"{Path(path).name} holds pickled Python objects, not just weights. Loading it can run code on this "
+            "computer.\n\nLoad it only if you trust where it came from. Load it anyway?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    # --- session -> controls -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Copy ``session.experiment.recon`` into the controls (emits nothing) and show its card."""
+        experiment = self.session.experiment
+        recon, kind = experiment.recon, experiment.operator.kind
+        model = self.picker.model()
+        for i in range(self.picker.count()):
+            name = self.picker.itemData(i)
+            if name in MODELS:
+                model.item(i).setEnabled(MODELS[name].modality == kind)
+        checkpoint = self.picker.findData("checkpoint")
+        self.picker.setItemText(checkpoint, f"Checkpoint: {Path(recon.weights).name}" if recon.weights
+                                else "Checkpoint (none loaded)")
+        model.item(checkpoint).setEnabled(recon.weights is not None)
+        form.select_data(self.picker, BASELINE if recon.name in BASELINES.values() else recon.name)
+        params = recon.params
+        form.set_value(self.lam, float(params.get("lam", 0.01)))
+        form.set_value(self.iterations, int(params.get("n_iter", 100 if recon.name == "tv" else 50)))
+        form.set_value(self.threshold, float(params.get("threshold", 0.02)))
+        form.show_rows(self.layout_, recon.name == "tv", self.lam)
+        form.show_rows(self.layout_, recon.name in ("tv", "wavelet"), self.iterations)
+        form.show_rows(self.layout_, recon.name == "wavelet", self.threshold)
+        self.card.setText(card_html(recon.name, recon.weights))
+
+
+def card_html(name: str, weights: str | None = None) -> str:
+    """The model card as compact rich text: title, training data, parameter count, clean SSIM / PSNR."""
+    def rows(pairs):
+        return "".join(f"<tr><td style='color:#8a8a8a; padding-right:6px'>{html.escape(k)}</td>"
+                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in pairs)
+
+    if name in MODELS:
+        entry = MODELS[name]
+        card = entry.card()
+        if not card:
+            return (f"<b>{html.escape(entry.title)}</b><br><span style='color:#d08a3a'>No model card: weights not "
+                    f"trained yet (halluview-cli train {html.escape(name)}).</span>")
+        clean = card.get("clean_metrics", {})
+        pairs = [("Trained on", card.get("training", {}).get("data", "—")),
+                 ("Parameters", f"{card['parameters']:,}" if "parameters" in card else "—")]
+        if "ssim" in clean:
+            pairs.append(("Clean SSIM", f"{clean['ssim']:.4f}"))
+        if "psnr" in clean:
+            pairs.append(("Clean PSNR", f"{clean['psnr']:.2f} dB"))
+        if "baseline_ssim" in clean:
+            pairs.append(("Baseline SSIM", f"{clean['baseline_ssim']:.4f}"))
+        return f"<b>{html.escape(card.get('title', entry.title))}</b><table>{rows(pairs)}</table>"
+    if name == "checkpoint":
+        return (f"<b>Your checkpoint</b><table>{rows([('File', weights or '—'), ('Architecture', 'fastMRI U-Net')])}"
+                "</table>No card: nothing is known about its training.")
+    if name in CLASSICAL:
+        return f"<b>{name.upper()}</b><br>{html.escape(CLASSICAL[name])} No training data."
+    return ("<b>Baseline</b><br>The operator's direct inverse: zero-filled inverse FFT (MRI), filtered "
+            "back-projection (CT) or the noisy image itself (denoising). No training data.")

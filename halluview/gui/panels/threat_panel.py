@@ -1,0 +1,183 @@
+"""THREAT: where the perturbation δ lives and how large it may be (norm, ε, domain, patch budget)."""
+from __future__ import annotations
+
+import math
+
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QHBoxLayout, QRadioButton, QSizePolicy, QSlider,
+                               QToolButton, QWidget)
+
+from ..session import Session
+from . import form
+
+PRESETS_PERCENT = (0.25, 0.5, 1.0, 2.5, 8.0)
+"""Relative L2 budgets of the sizes used in published robustness studies of MRI / CT reconstruction."""
+SLIDER_STEPS = 1000
+LOG_RANGE = {"relative": (-4.0, math.log10(0.2)), "absolute": (-6.0, 3.0)}  # log10 ε at the slider's ends
+MEASUREMENT = {"mri": "k-space (measurement)", "ct": "sinogram (measurement)", "denoise": "noisy image"}
+
+EPS_TIP = "How much the measurement may be altered, as a percentage of its size (or in its own units)."
+PRESET_TIP = ("A budget of the size used in published robustness studies of MRI / CT reconstruction "
+              "(Darestani et al. 2021, Genzel et al. 2022, Morshuis et al. 2022).")
+
+
+def _row(*widgets: QWidget, stretch: int = -1) -> QWidget:
+    row = QWidget()
+    box = QHBoxLayout(row)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(3)
+    for i, widget in enumerate(widgets):
+        box.addWidget(widget, 1 if i == stretch else 0)
+    if stretch < 0:
+        box.addStretch(1)
+    return row
+
+
+class ThreatPanel(QGroupBox):
+    """The perturbation budget (``session.experiment.threat``)."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.layout_ = layout = form.section(self, "Threat")
+        self.l2, self.linf = QRadioButton("L2"), QRadioButton("L∞")
+        self.l2.setToolTip("Limit the total energy of the change: it may spread over the whole measurement.")
+        self.linf.setToolTip("Limit every single value's change: small everywhere, but everywhere at once.")
+        self.norms = QButtonGroup(self)
+        self.norms.addButton(self.l2)
+        self.norms.addButton(self.linf)
+        form.add_row(layout, "Norm", _row(self.l2, self.linf), "How the size of the change is measured.")
+
+        self.eps_slider = QSlider(Qt.Horizontal)
+        self.eps_slider.setRange(0, SLIDER_STEPS)
+        self.eps_slider.setToolTip(EPS_TIP)
+        self.eps = form.spin(1e-6, 1e6, 0.1, 3, tooltip=EPS_TIP)
+        self.eps.setFixedWidth(104)
+        form.add_row(layout, "ε", _row(self.eps_slider, self.eps, stretch=0), EPS_TIP)
+        self.preset_buttons = []
+        for percent in PRESETS_PERCENT:
+            button = QToolButton()
+            button.setText(f"{percent:g} %")
+            button.setToolTip(PRESET_TIP)
+            button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)  # a full-width row under ε
+            button.clicked.connect(lambda _=False, p=percent: self.choose_preset(p))
+            self.preset_buttons.append(button)
+        self.presets = _row(*self.preset_buttons, stretch=len(self.preset_buttons))
+        self.presets.setToolTip(PRESET_TIP)
+        layout.addRow(self.presets)
+        self.mode = form.combo([("relative (% of size)", "relative"), ("absolute", "absolute")],
+                               "Relative: a percentage of the clean measurement's size. Absolute: in its units.")
+        form.add_row(layout, "ε units", self.mode)
+
+        self.domain = form.combo([], "Where the change is made: in the scanner's raw data, in the object before "
+                                     "it is scanned, or only inside a small drawn patch.")
+        form.add_row(layout, "Domain", self.domain)
+        self.per_coil = form.check("ε per coil", "Give every receiver coil its own budget, relative to that "
+                                                 "coil's signal.")
+        layout.addRow(self.per_coil)
+        self.patch_area = form.spin(0, 10**7, 10, suffix=" px", tooltip="The largest patch allowed, in pixels "
+                                                                        "(0: no limit).")
+        self.patch_bounded = form.check("bound |δ|", "Limit how much any pixel inside the patch may change; "
+                                                     "unchecked: free (up to the image's brightest value).")
+        self.patch_linf = form.spin(0.0, 1e6, 0.01, 4, tooltip=self.patch_bounded.toolTip())
+        form.add_row(layout, "Patch area", self.patch_area)
+        form.add_row(layout, "Patch L∞", _row(self.patch_bounded, self.patch_linf, stretch=1))
+
+        self.norms.buttonClicked.connect(lambda b: self._set(norm="l2" if b is self.l2 else "linf"))
+        self.eps.valueChanged.connect(self._eps_typed)
+        self.eps_slider.valueChanged.connect(self._eps_slid)
+        self.eps_slider.sliderMoved.connect(lambda p: form.set_value(self.eps, self._display(self._from_slider(p))))
+        self.mode.activated.connect(self._mode_chosen)
+        self.domain.activated.connect(lambda: self._set(domain=self.domain.currentData()))
+        self.per_coil.toggled.connect(lambda on: self._set(per_coil=on))
+        self.patch_area.valueChanged.connect(lambda v: self._set(patch_area_px=v or None))
+        self.patch_bounded.toggled.connect(self._patch_linf_edited)
+        self.patch_linf.valueChanged.connect(self._patch_linf_edited)
+        session.settingsChanged.connect(self.refresh)
+        self.refresh()
+
+    # --- user -> session -----------------------------------------------------------------------------
+    def _set(self, **changes) -> None:
+        self.session.update(threat=changes)
+
+    def choose_preset(self, percent: float) -> None:
+        """A relative budget of ``percent`` % of the clean measurement's size."""
+        self._set(eps=percent / 100, eps_mode="relative")
+
+    def _relative(self) -> bool:
+        return self.session.experiment.threat.eps_mode == "relative"
+
+    def _display(self, eps: float) -> float:
+        return eps * 100 if self._relative() else eps
+
+    def _eps_typed(self, shown: float) -> None:
+        self._set(eps=shown / 100 if self._relative() else shown)
+
+    def _from_slider(self, position: int) -> float:
+        low, high = LOG_RANGE[self.session.experiment.threat.eps_mode]
+        return 10 ** (low + (high - low) * position / SLIDER_STEPS)
+
+    def _eps_slid(self, position: int) -> None:
+        self._set(eps=float(f"{self._from_slider(position):.3g}"))  # round: the slider is only a coarse control
+
+    def _mode_chosen(self) -> None:
+        """Switch units, keeping the same budget when the clean measurement's size is known."""
+        threat, mode = self.session.experiment.threat, self.mode.currentData()
+        if mode == threat.eps_mode:
+            return
+        size, eps = self._reference_size(), threat.eps
+        if size:
+            eps = eps * size if mode == "absolute" else eps / size
+        self._set(eps_mode=mode, eps=eps)
+
+    def _reference_size(self) -> float | None:
+        """‖y‖ (‖x‖ for image threats) of the previewed clean problem in the threat's norm; None if unknown."""
+        threat, preview = self.session.experiment.threat, self.session.preview
+        if preview is None or threat.per_coil or threat.domain == "patch":
+            return None
+        reference = preview.y if threat.domain == "measurement" else preview.x_true
+        if reference is None:
+            return None
+        size = reference.abs().max() if threat.norm == "linf" else torch.linalg.vector_norm(reference)
+        return float(size) or None
+
+    def _patch_linf_edited(self) -> None:
+        self._set(patch_linf=self.patch_linf.value() if self.patch_bounded.isChecked() else None)
+
+    # --- session -> controls -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Copy ``session.experiment.threat`` into the controls (emits nothing)."""
+        experiment = self.session.experiment
+        threat, kind = experiment.threat, experiment.operator.kind
+        relative, patch = threat.eps_mode == "relative", threat.domain == "patch"
+        with form.blocked(self.norms, self.l2, self.linf):
+            (self.l2 if threat.norm == "l2" else self.linf).setChecked(True)
+        form.select_data(self.mode, threat.eps_mode)
+        of = "‖x‖" if threat.domain == "image" else "‖y‖"
+        with form.blocked(self.eps):
+            self.eps.setDecimals(3 if relative else 6)
+            self.eps.setRange(*((1e-3, 100.0) if relative else (1e-6, 1e6)))
+            self.eps.setSuffix(f" % {of}" if relative else "")
+            self.eps.setSingleStep(0.1 if relative else 0.001)
+            self.eps.setValue(self._display(threat.eps))
+        low, high = LOG_RANGE[threat.eps_mode]
+        position = (math.log10(threat.eps) - low) / (high - low) * SLIDER_STEPS
+        with form.blocked(self.eps_slider):
+            self.eps_slider.setValue(round(min(max(position, 0), SLIDER_STEPS)))
+        with form.blocked(self.domain):
+            self.domain.clear()
+            for text, data in ((MEASUREMENT[kind], "measurement"), ("image, before acquisition", "image"),
+                               ("patch (drawn region)", "patch")):
+                self.domain.addItem(text, data)
+        form.select_data(self.domain, threat.domain)
+        form.set_value(self.per_coil, threat.per_coil)
+        form.set_value(self.patch_area, threat.patch_area_px or 0)
+        form.set_value(self.patch_bounded, threat.patch_linf is not None)
+        if threat.patch_linf is not None:
+            form.set_value(self.patch_linf, threat.patch_linf)
+        self.patch_linf.setEnabled(threat.patch_linf is not None)
+        for widget in (self.eps, self.eps_slider, self.mode, self.presets, self.l2, self.linf):
+            widget.setEnabled(not patch)  # a patch's budget is its area and its L∞ bound
+        form.show_rows(self.layout_, threat.domain == "measurement" and kind == "mri" and relative, self.per_coil)
+        form.show_rows(self.layout_, patch, self.patch_area, self.patch_bounded.parentWidget())

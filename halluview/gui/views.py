@@ -1,0 +1,428 @@
+"""The central widget: clean, perturbed and difference reconstructions side by side, linked and calm.
+
+Mouse, in every panel
+---------------------
+- left-drag pans (or draws, when a drawing tool is active: see ``set_draw_mode`` and ``imageDragged``);
+  middle-drag always pans; double-click fits the image.
+- right-drag on a grey panel sets the window: horizontal = width (right widens), vertical = centre (up brightens).
+  The difference map is never re-windowed by the mouse: its range is fixed per run.
+- Ctrl + wheel zooms about the cursor. The plain wheel steps through slices (``wheelSlice``) when the caller turns
+  that on with ``set_wheel_changes_slice(True)`` (a volume with more than one slice); otherwise it zooms too.
+
+Images are (rows, cols) arrays shown row-major with row 0 at the top; pixel (r, c) covers [c, c+1) × [r, r+1)
+in view coordinates. Updating an image keeps the zoom; only a new image shape fits the view again.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from .colormaps import ACCENT, BACKGROUND, PANEL_BACKGROUND, TITLE_COLOUR, lookup_table
+
+pg.setConfigOptions(imageAxisOrder="row-major")
+
+TITLES = {"clean": "Clean reconstruction", "perturbed": "Perturbed reconstruction",
+          "difference": "Difference (perturbed − clean)"}
+EXTRA_TITLES = {"perturbation": "Perturbation (image domain)", "reference": "Reference"}
+PANELS = ("clean", "perturbed", "difference", "extra")
+WL_PIXELS = 200.0  # a right-drag this many screen pixels long changes the window by about its own width
+
+
+def mask_outline(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-edge segments around a boolean (H, W) mask, as x and y arrays of endpoint pairs (view coordinates)."""
+    padded = np.pad(np.asarray(mask, bool), 1)
+    rows, cols = np.nonzero(padded[1:, 1:-1] != padded[:-1, 1:-1])  # edge along y = row, x from col to col+1
+    x_h = np.stack([cols, cols + 1], 1).ravel()
+    y_h = np.repeat(rows, 2)
+    rows, cols = np.nonzero(padded[1:-1, 1:] != padded[1:-1, :-1])  # edge along x = col, y from row to row+1
+    x_v = np.repeat(cols, 2)
+    y_v = np.stack([rows, rows + 1], 1).ravel()
+    return np.concatenate([x_h, x_v]).astype(float), np.concatenate([y_h, y_v]).astype(float)
+
+
+class PanelViewBox(pg.ViewBox):
+    """One panel's view: right-drag windows, left-drag may draw, the wheel may step slices (see module doc)."""
+
+    def __init__(self, name: str, panels: "ImagePanels"):
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
+        self.name = name
+        self._panels = panels
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self._panels._window_drag(self.name, ev)
+        elif ev.button() == Qt.MouseButton.LeftButton and self._panels.draw_mode:
+            ev.accept()
+            self._panels._draw_drag(self.name, ev)
+        else:
+            super().mouseDragEvent(ev, axis)
+
+    def mouseClickEvent(self, ev):
+        if ev.double() and ev.button() == Qt.MouseButton.LeftButton and not self._panels.draw_mode:
+            ev.accept()
+            self._panels.reset_view()
+        else:
+            super().mouseClickEvent(ev)
+
+    def wheelEvent(self, ev, axis=None):
+        if self._panels._wheel(ev.delta(), ev.modifiers()):
+            ev.accept()
+        else:
+            super().wheelEvent(ev, axis)
+
+
+class ImagePanels(QWidget):
+    """Clean / perturbed / difference reconstructions (plus an optional fourth panel), linked pan and zoom.
+
+    Signals
+    -------
+    levelsChanged(float, float) : the grey window (low, high) changed (right-drag, histogram or ``set_levels``).
+    cursorMoved(int, int) : the mouse is over pixel (row, col).
+    wheelSlice(int) : +1 / −1 slice steps from the plain wheel, when ``set_wheel_changes_slice(True)``.
+    imageDragged(str, float, float) : in draw mode, a left-drag: phase ("start", "move", "finish"), x, y in view
+        coordinates (x = column, y = row; pixel (r, c) covers [c, c+1) × [r, r+1)).
+    """
+
+    levelsChanged = Signal(float, float)
+    cursorMoved = Signal(int, int)
+    wheelSlice = Signal(int)
+    imageDragged = Signal(str, float, float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.draw_mode = False
+        self.wheel_changes_slice = False
+        self._wheel_rest = 0
+        self._data: dict[str, np.ndarray | None] = dict.fromkeys(PANELS)
+        self._shape: tuple[int, int] | None = None
+        self._levels: tuple[float, float] | None = None
+        self._window_start: tuple[float, float] | None = None
+        self._difference_limit: float | None = None
+        self._difference_mode = "signed"
+        self._extra_kind: str | None = None
+        self._extra_limit = 0.0
+        self._cursor: tuple[int, int] | None = None
+        self._syncing_histogram = False
+        self.setStyleSheet(f"background-color: {BACKGROUND};")
+        self._build()
+        self.set_extra_panel(None)
+
+    # --- construction ------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(6)
+        self.views: dict[str, PanelViewBox] = {}
+        self.images: dict[str, pg.ImageItem] = {}
+        self.titles: dict[str, QLabel] = {}
+        self._columns: dict[str, QWidget] = {}
+        self._outlines: dict[str, pg.PlotCurveItem] = {}
+        self._sketches: dict[str, pg.PlotCurveItem] = {}
+        self._crosshairs: dict[str, tuple[pg.InfiniteLine, pg.InfiniteLine]] = {}
+        for name in PANELS:
+            layout.addWidget(self._build_panel(name), 1)
+        for name in PANELS[1:]:
+            self.views[name].setXLink(self.views["clean"])
+            self.views[name].setYLink(self.views["clean"])
+        self.histogram = pg.HistogramLUTWidget()
+        self.histogram.setBackground(BACKGROUND)
+        hist = self.histogram.item
+        hist.layout.removeItem(hist.gradient)  # the images keep their own colour maps; this only sets the window
+        hist.gradient.hide()
+        hist.fillHistogram(color=(90, 90, 90))
+        hist.region.setBrush(pg.mkBrush(255, 255, 255, 22))
+        hist.sigLevelsChanged.connect(self._histogram_levels)
+        self.histogram.setFixedWidth(80)
+        self.histogram.hide()
+        layout.addWidget(self.histogram)
+
+    def _build_panel(self, name: str) -> QWidget:
+        column = QWidget()
+        box = QVBoxLayout(column)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        title = QLabel(TITLES.get(name, ""))
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setStyleSheet(f"color: {TITLE_COLOUR}; font-size: 11px; padding: 2px;")
+        box.addWidget(title)
+        view = pg.GraphicsView(background=PANEL_BACKGROUND)
+        vb = PanelViewBox(name, self)
+        view.setCentralItem(vb)
+        view.viewport().installEventFilter(self)
+        view.scene().sigMouseMoved.connect(lambda pos, vb=vb: self._mouse_moved(vb, pos))
+        box.addWidget(view, 1)
+        image = pg.ImageItem(axisOrder="row-major")
+        vb.addItem(image)
+        outline = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(ACCENT, width=1.5))
+        sketch = pg.PlotCurveItem(pen=pg.mkPen(ACCENT, width=1.5, style=Qt.PenStyle.DashLine))
+        lines = tuple(pg.InfiniteLine(angle=a, movable=False, pen=pg.mkPen(220, 220, 220, 70)) for a in (90, 0))
+        for z, item in enumerate([outline, sketch, *lines], start=10):
+            item.setZValue(z)
+            item.hide()
+            vb.addItem(item, ignoreBounds=True)
+        self.views[name], self.images[name], self.titles[name] = vb, image, title
+        self._columns[name], self._outlines[name], self._sketches[name] = column, outline, sketch
+        self._crosshairs[name] = lines
+        return column
+
+    # --- images ------------------------------------------------------------------------------------------
+    def set_images(self, clean: np.ndarray | None = None, perturbed: np.ndarray | None = None,
+                   difference: np.ndarray | None = None, extra: np.ndarray | None = None) -> None:
+        """Show new (H, W) images; None keeps a panel's image. Keeps zoom unless the image shape changes."""
+        given = {"clean": clean, "perturbed": perturbed, "difference": difference, "extra": extra}
+        given = {k: np.asarray(v, np.float32) for k, v in given.items() if v is not None}
+        reshaped = False
+        for name, image in given.items():
+            if image.ndim != 2:
+                raise ValueError(f"the {name} image must be 2-D (rows, cols), not {image.shape}")
+            if image.shape != self._shape:
+                self._new_shape(image.shape)
+                reshaped = True
+            self._data[name] = image
+        if self._levels is None:
+            grey = next((given[k] for k in ("clean", "perturbed") if k in given), None)
+            if grey is not None:
+                self.set_levels(*self._auto_levels(grey))
+        for name in given:
+            self._render(name)
+        if "clean" in given:
+            self._update_histogram()
+        if reshaped:
+            self.reset_view()
+
+    def clear(self, *names: str) -> None:
+        """Empty the named panels (all when none are named)."""
+        for name in names or PANELS:
+            self._data[name] = None
+            self.images[name].clear()
+
+    def _new_shape(self, shape: tuple[int, int]) -> None:
+        self._shape = tuple(shape)
+        for name, image in self._data.items():  # images of another shape are stale: another scan or slice
+            if image is not None and image.shape != self._shape:
+                self.clear(name)
+
+    def image_shape(self) -> tuple[int, int] | None:
+        return self._shape
+
+    @staticmethod
+    def _auto_levels(image: np.ndarray) -> tuple[float, float]:
+        finite = image[np.isfinite(image)]
+        if finite.size == 0:
+            return 0.0, 1.0
+        low, high = np.percentile(finite, [0.5, 99.5])
+        return float(low), float(high) if high > low else float(low) + 1.0
+
+    def _grey(self, name: str) -> bool:
+        return name in ("clean", "perturbed") or (name == "extra" and self._extra_kind == "reference")
+
+    def _render(self, name: str) -> None:
+        data, item = self._data[name], self.images[name]
+        if data is None:
+            item.clear()
+            return
+        if self._grey(name):
+            item.setImage(data, autoLevels=False, levels=self._levels or self._auto_levels(data), lut=None)
+        elif name == "difference":
+            self._render_difference()
+        else:  # the perturbation: diverging, symmetric, its range only grows during a run (no flicker)
+            self._extra_limit = max(self._extra_limit, float(np.nanmax(np.abs(data))), 1e-12)
+            item.setImage(data, autoLevels=False, levels=(-self._extra_limit, self._extra_limit),
+                          lut=lookup_table("diverging"))
+
+    def _render_difference(self) -> None:
+        data = self._data["difference"]
+        if data is None:
+            return
+        if self._difference_limit is None:  # the caller did not fix it: take the first difference's range
+            self._difference_limit = max(float(np.nanmax(np.abs(data))), 1e-12)
+        limit = self._difference_limit
+        if self._difference_mode == "signed":
+            self.images["difference"].setImage(data, autoLevels=False, levels=(-limit, limit),
+                                               lut=lookup_table("diverging"))
+        else:
+            self.images["difference"].setImage(np.abs(data), autoLevels=False, levels=(0.0, limit),
+                                               lut=lookup_table("heat"))
+
+    def set_difference_limit(self, limit: float) -> None:
+        """Fix the difference map's range to ±``limit`` (set once per run so the colours do not flicker)."""
+        if not limit > 0:
+            raise ValueError(f"the difference limit must be > 0, not {limit}")
+        self._difference_limit = float(limit)
+        self._render_difference()
+
+    def difference_limit(self) -> float | None:
+        return self._difference_limit
+
+    def set_difference_mode(self, mode: str) -> None:
+        """"signed": blue – grey (0) – red over ±limit; "abs": |Δ| as black → red → yellow over [0, limit]."""
+        if mode not in ("signed", "abs"):
+            raise ValueError(f"difference mode must be 'signed' or 'abs', not {mode!r}")
+        self._difference_mode = mode
+        self.titles["difference"].setText(TITLES["difference"] if mode == "signed" else "|Difference|")
+        self._render_difference()
+
+    def set_extra_panel(self, kind: str | None) -> None:
+        """Show a fourth panel: None (hidden), "perturbation" or "reference"."""
+        if kind not in (None, *EXTRA_TITLES):
+            raise ValueError(f"extra panel must be None or one of {sorted(EXTRA_TITLES)}, not {kind!r}")
+        if kind != self._extra_kind:
+            self._extra_kind, self._extra_limit = kind, 0.0
+            self.clear("extra")
+        self.titles["extra"].setText(EXTRA_TITLES.get(kind, ""))
+        self._columns["extra"].setVisible(kind is not None)
+        if kind is not None:  # it missed range changes while hidden
+            self.views["extra"].setRange(self.views["clean"].viewRect(), padding=0)
+
+    def extra_panel(self) -> str | None:
+        return self._extra_kind
+
+    def reset_view(self) -> None:
+        """Fit the image in the panels (all follow: they are linked)."""
+        if self._shape is not None:
+            height, width = self._shape
+            self.views["clean"].setRange(QRectF(0, 0, width, height), padding=0.02)
+
+    # --- the grey window ---------------------------------------------------------------------------------
+    def set_levels(self, low: float, high: float) -> None:
+        """The grey window (black at ``low``, white at ``high``) of the clean, perturbed and reference panels."""
+        low, high = float(low), float(high)
+        if not high > low:
+            high = low + max(abs(low) * 1e-6, 1e-12)
+        if self._levels == (low, high):
+            return
+        self._levels = (low, high)
+        for name in PANELS:
+            if self._grey(name) and self._data[name] is not None:
+                self.images[name].setLevels((low, high))
+        self._syncing_histogram = True
+        try:
+            self.histogram.item.setLevels(low, high)
+        finally:
+            self._syncing_histogram = False
+        self.levelsChanged.emit(low, high)
+
+    def levels(self) -> tuple[float, float] | None:
+        return self._levels
+
+    def _histogram_levels(self, item) -> None:
+        if not self._syncing_histogram:
+            self.set_levels(*item.getLevels())
+
+    def _update_histogram(self) -> None:
+        data = self._data["clean"]
+        finite = data[np.isfinite(data)] if data is not None else np.zeros(0)
+        if finite.size:
+            counts, edges = np.histogram(finite, bins=128)
+            self.histogram.item.plot.setData((edges[:-1] + edges[1:]) / 2, np.log1p(counts))
+
+    def show_histogram(self, visible: bool) -> None:
+        self.histogram.setVisible(bool(visible))
+
+    def _window_drag(self, name: str, ev) -> None:
+        if not self._grey(name) or self._levels is None:
+            return
+        if ev.isStart() or self._window_start is None:
+            self._window_start = self._levels
+        low, high = self._window_start
+        delta = ev.scenePos() - ev.buttonDownScenePos()
+        width = (high - low) * float(np.exp(delta.x() / WL_PIXELS))
+        centre = (low + high) / 2 + delta.y() / WL_PIXELS * (high - low)  # dragging up (dy < 0) brightens
+        self.set_levels(centre - width / 2, centre + width / 2)
+        if ev.isFinish():
+            self._window_start = None
+
+    # --- mouse: drawing, wheel, crosshair ----------------------------------------------------------------
+    def set_draw_mode(self, enabled: bool) -> None:
+        """Left-drag draws (emits ``imageDragged``) instead of panning."""
+        self.draw_mode = bool(enabled)
+        cursor = Qt.CursorShape.CrossCursor if enabled else Qt.CursorShape.ArrowCursor
+        for vb in self.views.values():
+            vb.setCursor(cursor)
+
+    def _draw_drag(self, name: str, ev) -> None:
+        phase = "start" if ev.isStart() else "finish" if ev.isFinish() else "move"
+        scene_pos = ev.buttonDownScenePos() if ev.isStart() else ev.scenePos()
+        pos = self.images[name].mapFromScene(scene_pos)
+        self.imageDragged.emit(phase, pos.x(), pos.y())
+
+    def set_wheel_changes_slice(self, enabled: bool) -> None:
+        """Plain wheel → ``wheelSlice`` (volumes); Ctrl + wheel always zooms."""
+        self.wheel_changes_slice = bool(enabled)
+
+    def _wheel(self, delta: int, modifiers) -> bool:
+        """True when the wheel stepped slices (the view must not zoom)."""
+        if not self.wheel_changes_slice or modifiers & Qt.KeyboardModifier.ControlModifier:
+            return False
+        self._wheel_rest += delta
+        steps = int(self._wheel_rest / 120)  # one notch = 120; touchpads send smaller deltas
+        self._wheel_rest -= steps * 120
+        if steps:
+            self.wheelSlice.emit(steps)
+        return True
+
+    def _mouse_moved(self, vb: PanelViewBox, scene_pos: QPointF) -> None:
+        if not vb.sceneBoundingRect().contains(scene_pos) or self._shape is None:
+            return
+        pos = self.images[vb.name].mapFromScene(scene_pos)
+        row, col = int(np.floor(pos.y())), int(np.floor(pos.x()))
+        if 0 <= row < self._shape[0] and 0 <= col < self._shape[1]:
+            self.set_cursor(row, col)
+        else:
+            self._show_crosshair(False)
+
+    def set_cursor(self, row: int, col: int) -> None:
+        """Put the crosshair on pixel (row, col) in every panel and announce it."""
+        for vertical, horizontal in self._crosshairs.values():
+            vertical.setValue(col + 0.5)
+            horizontal.setValue(row + 0.5)
+        self._show_crosshair(True)
+        if self._cursor != (row, col):
+            self._cursor = (row, col)
+            self.cursorMoved.emit(row, col)
+
+    def _show_crosshair(self, visible: bool) -> None:
+        for lines in self._crosshairs.values():
+            for line in lines:
+                line.setVisible(visible)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self._show_crosshair(False)
+        return super().eventFilter(watched, event)
+
+    def values_at(self, row: int, col: int) -> dict[str, float]:
+        """Panel title → pixel value at (row, col), for the panels showing an image (Δ signed)."""
+        values = {}
+        for name in PANELS:
+            data = self._data[name]
+            if data is not None and 0 <= row < data.shape[0] and 0 <= col < data.shape[1]:
+                title = TITLES.get(name) or EXTRA_TITLES.get(self._extra_kind, "extra")
+                values[title] = float(data[row, col])
+        return values
+
+    # --- overlays ----------------------------------------------------------------------------------------
+    def set_region_mask(self, mask: np.ndarray | None) -> None:
+        """Outline the boolean (H, W) region in the accent colour on every panel; None removes it."""
+        x, y = mask_outline(mask) if mask is not None and np.any(mask) else (np.zeros(0), np.zeros(0))
+        for outline in self._outlines.values():
+            outline.setData(x, y)
+            outline.setVisible(x.size > 0)
+
+    def set_sketch(self, points_xy: np.ndarray | None) -> None:
+        """A dashed accent polyline (N, 2) of (x, y) view coordinates on every panel: the shape being drawn."""
+        for sketch in self._sketches.values():
+            if points_xy is None or len(points_xy) < 2:
+                sketch.hide()
+            else:
+                points = np.asarray(points_xy, float)
+                sketch.setData(points[:, 0], points[:, 1])
+                sketch.show()
+
+    def grab_panels(self) -> QImage:
+        """The panels as an image (for reports and screenshots)."""
+        return self.grab().toImage()

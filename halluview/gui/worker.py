@@ -1,0 +1,127 @@
+"""The only place that starts threads: scan loading, previews and attacks run in superqt workers.
+
+One job owns the device at a time. Results come back through Qt signals, so widgets are only touched on the
+main thread; errors come back as (message, details) for the error dialog.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from superqt.utils import GeneratorWorker, create_worker
+
+from ..core.attacks.run import AttackResult, run_attack
+from ..core.experiment import Experiment
+from ..core.problem import build_problem
+from ..core.scan import Scan
+
+
+def describe_error(error: BaseException) -> tuple[str, str]:
+    """Plain words for the dialog, and the traceback for its expandable details."""
+    message = str(error) or type(error).__name__
+    if "out of memory" in message.lower():
+        message = ("The GPU ran out of memory. Try the CPU (device menu), a smaller image, or fewer steps.\n"
+                   + message.splitlines()[0])
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return message, details
+
+
+def _attack_job(experiment: Experiment, scan: Scan):
+    problem = build_problem(experiment, scan)
+    yield ("ready", problem)
+    result = yield from run_attack(problem)
+    return result
+
+
+class JobRunner(QObject):
+    """Starts background jobs, forwards their results, and cancels / pauses the attack.
+
+    Signals
+    -------
+    loaded(object, object) : a job's callback key and its result, for one-shot jobs (scan loading, previews).
+    problemReady(object) : the attack's problem is built (clean reconstruction available).
+    step(object) : one AttackStep.
+    finished(object) : the AttackResult (None when cancelled).
+    failed(str, str) : message and details.
+    busyChanged(bool)
+    """
+
+    loaded = Signal(object, object)
+    problemReady = Signal(object)
+    step = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str, str)
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._attack: GeneratorWorker | None = None
+        self._jobs: set = set()
+        self._cancelled = False
+
+    # one-shot jobs ---------------------------------------------------------------------------------------
+    def run(self, key: Any, function: Callable, *args, **kwargs) -> None:
+        """Run ``function(*args, **kwargs)`` in a worker; emits loaded(key, result) or failed."""
+        worker = create_worker(function, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+        worker.returned.connect(lambda value: self.loaded.emit(key, value))
+        worker.errored.connect(lambda error: self.failed.emit(*describe_error(error)))
+        worker.finished.connect(lambda: self._jobs.discard(worker))
+        self._jobs.add(worker)
+        worker.start()
+
+    # the attack ------------------------------------------------------------------------------------------
+    @property
+    def attack_running(self) -> bool:
+        return self._attack is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._attack is not None and self._attack.is_paused
+
+    def start_attack(self, experiment: Experiment, scan: Scan) -> None:
+        if self._attack is not None:
+            raise RuntimeError("an attack is already running")
+        self._cancelled = False
+        worker = create_worker(_attack_job, experiment, scan, _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.aborted.connect(lambda: self.finished.emit(None))
+        worker.finished.connect(self._on_worker_finished)
+        self._attack = worker
+        self.busyChanged.emit(True)
+        worker.start()
+
+    def _on_yielded(self, value) -> None:
+        if isinstance(value, tuple) and value and value[0] == "ready":
+            self.problemReady.emit(value[1])
+        else:
+            self.step.emit(value)
+
+    def _on_returned(self, result: AttackResult | None) -> None:
+        if isinstance(result, AttackResult):
+            self.finished.emit(result)
+
+    def _on_errored(self, error: BaseException) -> None:
+        self.failed.emit(*describe_error(error))
+
+    def _on_worker_finished(self) -> None:
+        self._attack = None
+        self.busyChanged.emit(False)
+
+    def toggle_pause(self) -> None:
+        if self._attack is not None:
+            self._attack.toggle_pause()
+
+    def cancel(self) -> None:
+        """Ask the attack to stop at its next step (the generator is abandoned at a yield)."""
+        if self._attack is not None:
+            self._cancelled = True
+            if self._attack.is_paused:
+                self._attack.resume()
+            self._attack.quit()
+
+    def wait(self, msecs: int = 10000) -> bool:
+        """Block until every job has ended (closing the window, tests)."""
+        return QThreadPool.globalInstance().waitForDone(msecs)
