@@ -7,7 +7,6 @@ All return float32 (H, W) in [0, 1] and are fully determined by their seed.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
 
 def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,12 +37,16 @@ def random_ellipses(size: int = 128, seed: int = 0, n_ellipses: int = 20) -> np.
 
 
 def _texture(rng: np.random.Generator, size: int, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter  # imported when used: keeps the app's start fast
+
     noise = gaussian_filter(rng.standard_normal((size, size)), sigma)
     return (noise / (noise.std() + 1e-8)).astype(np.float32)
 
 
 def brain_phantom(size: int = 128, seed: int = 0, n_lesions: int = 2) -> np.ndarray:
     """A brain-like axial slice: skull, cortex, textured white matter, ventricles and small bright lesions."""
+    from scipy.ndimage import gaussian_filter
+
     rng = np.random.default_rng(seed)
     yy, xx = _grid(size)
     ry, rx = rng.uniform(0.78, 0.88), rng.uniform(0.66, 0.76)

@@ -5,7 +5,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from skimage.transform import resize
 
 from .attacks.objectives import Objective, lesion_target
 from .attacks.regions import region_mask
@@ -49,6 +48,8 @@ def working_image(scan: Scan, index: int, size: int | None) -> np.ndarray:
         low, high = float(image.min()), float(image.max())
         image = (image - low) / (high - low) if high > low else np.zeros_like(image)
     if size is not None and image.shape != (size, size):
+        from skimage.transform import resize
+
         image = resize(image, (size, size), anti_aliasing=True, preserve_range=True)
     return image.astype(np.float32)
 

@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     from ..core.resources import resource_path
     from .main_window import MainWindow
     from .theme import apply_dark_theme
+    from .worker import reserve_a_core_for_the_interface
 
+    reserve_a_core_for_the_interface()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("HalluView")
     app.setOrganizationName("HalluView")

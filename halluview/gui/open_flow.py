@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QInputDialog
 
-from ..core.io import ContentChoice, list_contents
 
 
 def open_with_choice(window, path: str) -> None:
     """List the contents of ``path`` in a worker; on the main thread ask which one, then load it."""
+    from ..core.io import list_contents  # the readers (pydicom, nibabel, h5py) load on first use
+
     session = window.session
 
     def on_listed(key, choices) -> None:
@@ -22,7 +23,7 @@ def open_with_choice(window, path: str) -> None:
     session.jobs.run(("contents", path), list_contents, path)
 
 
-def pick(parent, path: str, choices: list[ContentChoice]) -> dict | None:
+def pick(parent, path: str, choices: list) -> dict | None:
     """{} when there is nothing to choose, the chosen {kind: key}, or None when the user cancels."""
     if len(choices) <= 1:
         return {}

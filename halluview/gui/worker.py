@@ -17,6 +17,20 @@ from ..core.problem import build_problem
 from ..core.scan import Scan
 
 
+def reserve_a_core_for_the_interface() -> int:
+    """Let torch compute on all cores but one, so the window keeps painting while an attack runs.
+
+    Returns the number of intra-op threads torch now uses (at least 1).
+    """
+    import os
+
+    import torch
+
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(threads)
+    return threads
+
+
 def describe_error(error: BaseException) -> tuple[str, str]:
     """Plain words for the dialog, and the traceback for its expandable details."""
     message = str(error) or type(error).__name__

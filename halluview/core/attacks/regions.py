@@ -9,9 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
-from skimage.draw import ellipse as draw_ellipse
-from skimage.draw import line_aa, polygon as draw_polygon
 
 
 def _rect(shape: tuple[int, int], region: dict) -> np.ndarray:
@@ -22,6 +19,8 @@ def _rect(shape: tuple[int, int], region: dict) -> np.ndarray:
 
 
 def _ellipse(shape: tuple[int, int], region: dict) -> np.ndarray:
+    from skimage.draw import ellipse as draw_ellipse  # scikit-image and scipy load on first use (fast start)
+
     x, y, w, h = region["xywh"]
     mask = np.zeros(shape, bool)
     rows, cols = draw_ellipse(y + h / 2 - 0.5, x + w / 2 - 0.5, h / 2, w / 2, shape=shape)
@@ -30,6 +29,8 @@ def _ellipse(shape: tuple[int, int], region: dict) -> np.ndarray:
 
 
 def _polygon(shape: tuple[int, int], region: dict) -> np.ndarray:
+    from skimage.draw import polygon as draw_polygon
+
     points = np.asarray(region["points"], float)
     mask = np.zeros(shape, bool)
     rows, cols = draw_polygon(points[:, 1], points[:, 0], shape=shape)
@@ -102,6 +103,9 @@ def disc_lesion(image: np.ndarray, center_xy: tuple[float, float], radius_px: fl
 def line_lesion(image: np.ndarray, start_xy: tuple[float, float], end_xy: tuple[float, float],
                 intensity: float, width_px: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
     """The image with an anti-aliased line (a tear, a fracture) of ``intensity``, and its mask."""
+    from scipy.ndimage import gaussian_filter
+    from skimage.draw import line_aa
+
     canvas = np.zeros(image.shape, np.float32)
     rows, cols, values = line_aa(int(round(start_xy[1])), int(round(start_xy[0])),
                                  int(round(end_xy[1])), int(round(end_xy[0])))
@@ -116,6 +120,8 @@ def erase_target(image: np.ndarray, mask: np.ndarray, sigma_px: float = 4.0) -> 
 
     The target of a removal attack: the feature inside ``mask`` replaced by what surrounds it.
     """
+    from scipy.ndimage import gaussian_filter
+
     outside = (~mask).astype(np.float32)
     smoothed = gaussian_filter(image * outside, sigma_px)
     support = gaussian_filter(outside, sigma_px)

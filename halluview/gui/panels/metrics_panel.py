@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QAbstractItemView, QGraphicsItem, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
 from ...core.attacks.run import AttackResult, AttackStep
@@ -28,6 +28,7 @@ COLUMNS = (("vs clean", "The attacked reconstruction compared with the un-attack
            ("noise baseline", "Random noise of exactly the attack's size, for comparison: if the attack changes "
                               "far more than this, the model is unusually fragile there. Shown when the run ends."))
 EMPTY, PENDING = "—", "…"
+REDRAW_HZ = 4
 
 
 def format_metric(key: str, value: float | None) -> str:
@@ -108,6 +109,12 @@ class MetricsPanel(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 1)
 
+        # Curves are redrawn at most REDRAW_HZ times a second: re-ticking pyqtgraph's axes at every step
+        # would stall the main thread for tens of milliseconds each time.
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(int(1000 / REDRAW_HZ))
+        self._redraw.timeout.connect(self._draw_curves)
         session.runStarted.connect(self._on_run_started)
         session.stepArrived.connect(self._on_step)
         session.runEnded.connect(self._on_run_ended)
@@ -124,6 +131,10 @@ class MetricsPanel(QWidget):
         item.getAxis("right").enableAutoSIPrefix(False)
         item.showAxis("right")
         item.setLabel("right", "objective")
+        for name in ("left", "right", "bottom"):  # repaint axes only when their ticks change
+            item.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        item.setYRange(0, 1.02, padding=0)
+        item.enableAutoRange(y=False)
         self.objective_view = pg.ViewBox()
         item.scene().addItem(self.objective_view)
         item.getAxis("right").linkToView(self.objective_view)
@@ -150,6 +161,9 @@ class MetricsPanel(QWidget):
             self.show_step(step, record.experiment.get("threat"))
 
     def _on_run_ended(self, record: RunRecord) -> None:
+        if record is self.record:
+            self._redraw.stop()
+            self._draw_curves()
         if record is self.record and record.result is not None:
             self.show_result(record.result, record.experiment.get("threat"))
 
@@ -159,8 +173,10 @@ class MetricsPanel(QWidget):
         self.clear()
         if record is None:
             return
+        self._total = len(record.steps)
         for summary in record.steps:
             self._append(summary["step"], summary["objective"], summary["metrics"])
+        self._draw_curves()
         threat = record.experiment.get("threat")
         if record.result is not None:
             self.show_result(record.result, threat)
@@ -173,7 +189,8 @@ class MetricsPanel(QWidget):
         for row in range(len(ROWS)):
             for col in range(len(COLUMNS)):
                 self._cell(row, col, None)
-        self._steps, self._objective, self._ssim = [], [], []
+        self._steps, self._objective, self._ssim, self._total = [], [], [], 0
+        self.plot.getPlotItem().enableAutoRange(x=True)
         self.ssim_curve.setData([], [])
         self.objective_curve.setData([], [])
         self.status.setText(EMPTY)
@@ -185,6 +202,7 @@ class MetricsPanel(QWidget):
         self.status.setText(f"realised ε = {format_eps(step.realised_eps, threat)}  ·  step {step.step}/{step.total}"
                             f"  ·  {rate:.3g} steps/s")
         if plot:
+            self._total = step.total
             self._append(step.step, step.objective, step.metrics)
 
     def show_result(self, result: AttackResult, threat: dict | None = None) -> None:
@@ -223,5 +241,17 @@ class MetricsPanel(QWidget):
         self._steps.append(step)
         self._objective.append(objective)
         self._ssim.append(clean.get("ssim_in" if in_region else "ssim", float("nan")))
+        if len(self._steps) == 1:  # fixed axes for the whole run: nothing jumps, nothing re-ticks per step
+            total = max(self._total or step, 1)
+            item = self.plot.getPlotItem()
+            item.setXRange(0, total, padding=0.02)
+            item.enableAutoRange(x=False)
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def _draw_curves(self) -> None:
+        lowest = min((v for v in self._ssim if v == v), default=0.0)
+        if lowest < 0:  # SSIM can go below 0; the axis then widens once, instead of following every step
+            self.plot.getPlotItem().setYRange(min(-0.1, lowest), 1.02, padding=0)
         self.ssim_curve.setData(self._steps, self._ssim)
         self.objective_curve.setData(self._steps, self._objective)
