@@ -247,6 +247,8 @@ def test_metrics_table_shows_the_step_numbers_in_place(qtbot, session):
     panel.show_step(fake_step(2, scale=0.5))
     assert table_text(panel)[0][:3] == ["0.4562", "0.8741", "0.3057"]
     assert all(panel.table.item(r, c) is items[r][c] for r in range(4) for c in range(5))  # the same items
+    qtbot.waitUntil(lambda: panel.objective_curve.getData()[0] is not None and  # curves redraw at a few Hz
+                    len(panel.objective_curve.getData()[0]) == 2, timeout=2000)
     steps, objective = panel.objective_curve.getData()
     assert list(steps) == [1, 2] and list(objective) == [1.5, 3.0]
     assert list(panel.ssim_curve.getData()[1]) == pytest.approx([0.61149, 0.305745])  # the in-region SSIM
