@@ -59,7 +59,7 @@ def assemble_volume(path: str | os.PathLike, records: list[SliceRecord], max_byt
     """
     n_slices, rows, columns = len(records), records[0].rows, records[0].columns
     check_volume_size(path, (n_slices, rows, columns), max_bytes)
-    volume = np.empty((n_slices, rows, columns), dtype=np.float32)
+    volume = _allocate_volume((n_slices, rows, columns))
     multi_frame_cache: dict[int, np.ndarray] = {}
     for index, record in enumerate(records):
         try:
@@ -74,6 +74,23 @@ def assemble_volume(path: str | os.PathLike, records: list[SliceRecord], max_byt
             np.multiply(pixels, np.float32(record.slope), out=volume[index], casting="unsafe")
             volume[index] += np.float32(record.intercept)
     return volume
+
+
+def _allocate_volume(shape: tuple[int, int, int]) -> np.ndarray:
+    """``np.empty`` float32 without numpy's transparent-huge-page hint for this one array.
+
+    Filled slice by slice, the volume gains nothing from huge pages, while faulting them in (zeroing 2 MiB pages,
+    compaction) made large series loads erratic, up to twice as slow on virtual machines. numpy exposes the hint
+    only privately; where it is missing the array is allocated as usual.
+    """
+    multiarray = getattr(np, "_core", None) and getattr(np._core, "multiarray", None)
+    set_hint = getattr(multiarray, "_set_madvise_hugepage", None)
+    previous = set_hint(False) if set_hint is not None else None
+    try:
+        return np.empty(shape, dtype=np.float32)
+    finally:
+        if set_hint is not None:
+            set_hint(previous)
 
 
 def _record_pixels(path: str | os.PathLike, record: SliceRecord, cache: dict[int, np.ndarray]) -> np.ndarray:
