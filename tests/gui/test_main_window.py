@@ -59,7 +59,10 @@ def test_run_shows_exactly_the_numbers_the_cli_computes(qtbot, window):
     ssim_row = 0
     assert table.item(ssim_row, 0).text() == format_metric("ssim", record.result.metrics["vs_clean"]["ssim"])
     assert table.item(ssim_row, 2).text() == format_metric("ssim", record.result.metrics["vs_clean"]["ssim_in"])
-    assert table.item(ssim_row, 4).text() == format_metric("ssim", record.result.noise_metrics["vs_clean"]["ssim"])
+    noise_in_region = record.result.noise_metrics["vs_clean"]["ssim_in"]  # noise judged where the attack aimed
+    assert table.item(ssim_row, 4).text() == format_metric("ssim", noise_in_region)
+    assert table.horizontalHeaderItem(4).text() == "noise, in region"
+    assert record.result.metrics["vs_clean"]["ssim_in"] < noise_in_region
     np.testing.assert_allclose(window.panels.images["perturbed"].image, record.result.perturbed)
     assert window.history_panel.records() == [record]
 

@@ -223,8 +223,13 @@ class MetricsPanel(QWidget):
             self._cell(row, 3, clean.get(key + "_out"), key)
             if noise is None:
                 self.table.item(row, 4).setText(PENDING)
-            else:
-                self._cell(row, 4, noise.get("vs_clean", {}).get(key), key)
+            else:  # with a region, noise is judged where the attack aimed: set against the "in region" column
+                noise_clean = noise.get("vs_clean", {})
+                suffix = "_in" if key + "_in" in noise_clean else ""
+                self._cell(row, 4, noise_clean.get(key + suffix), key)
+        if noise is not None:
+            in_region = "ssim_in" in noise.get("vs_clean", {})
+            self.table.horizontalHeaderItem(4).setText("noise, in region" if in_region else "noise baseline")
 
     def _cell(self, row: int, col: int, value: float | None, key: str = "") -> None:
         item = self.table.item(row, col)
@@ -235,7 +240,7 @@ class MetricsPanel(QWidget):
         clean = metrics.get("vs_clean", {})
         in_region = "ssim_in" in clean
         if not self._steps:
-            name = "SSIM in region" if in_region else "SSIM"
+            name = "region SSIM" if in_region else "SSIM"
             self.plot.getPlotItem().setLabel("left", name)
             self.legend.items[0][1].setText(name)
         self._steps.append(step)
