@@ -67,6 +67,7 @@ class Session(QObject):
         self.selected: RunRecord | None = None
         self.preview: AttackProblem | None = None
         self._numbers = itertools.count(1)
+        self._preview_pending = False
         self.jobs = JobRunner(self)
         self.jobs.loaded.connect(self._on_loaded)
         self.jobs.problemReady.connect(self._on_problem_ready)
@@ -74,6 +75,7 @@ class Session(QObject):
         self.jobs.finished.connect(self._on_finished)
         self.jobs.failed.connect(self._on_failed)
         self.jobs.busyChanged.connect(self.busyChanged)
+        self.jobs.busyChanged.connect(self._on_busy_changed)
 
     # --- the scan ----------------------------------------------------------------------------------------
     def open_sample(self, name: str) -> None:
@@ -150,6 +152,10 @@ class Session(QObject):
         """Rebuild the clean reconstruction for the current settings (in the background)."""
         if self.scan is None:
             return
+        if self.jobs.attack_running:  # one job on the device at a time: rebuild when the attack ends
+            self._preview_pending = True
+            return
+        self._preview_pending = False
         experiment = replace(copy.deepcopy(self.experiment), region=None)
         experiment.objective = replace(experiment.objective, kind="untargeted")
         experiment.threat = replace(experiment.threat, domain="measurement")
@@ -201,6 +207,10 @@ class Session(QObject):
             self.runEnded.emit(record)
             self.historyChanged.emit()
         self.errorOccurred.emit(message, details)
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        if not busy and self._preview_pending:
+            self.request_preview()
 
     def select_run(self, record: RunRecord | None) -> None:
         self.selected = record

@@ -178,3 +178,18 @@ def test_right_panels_change_the_run_configuration(qtbot, window):
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
     qtbot.keyClick(window.panels, Qt.Key_R)  # the rectangle tool's shortcut (buttons animate the click)
     qtbot.waitUntil(lambda: window.drawing.tool == "rect", timeout=2000)
+
+
+def test_settings_changed_during_an_attack_preview_after_it(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    window.session.update(optimizer={"steps": 5000})
+    with qtbot.waitSignal(window.session.stepArrived, timeout=TIMEOUT_MS):
+        window.run_attack()
+    previews = []
+    window.session.previewReady.connect(previews.append)
+    window.session.update(operator={"acceleration": 8.0})
+    qtbot.wait(300)
+    assert previews == []  # the attack owns the device
+    with qtbot.waitSignal(window.session.previewReady, timeout=TIMEOUT_MS):
+        window.session.jobs.cancel()
+    assert window.session.preview.config["operator"]["acceleration"] == 8.0

@@ -6,52 +6,44 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class ScanReadError(Exception):
+class PathError(Exception):
+    """An error about one file or folder: ``str()`` is "Cannot <verb> <path>: <reason>"; it pickles cleanly.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file or folder concerned.
+    reason : str
+        What is wrong, in plain words, without the path.
+    """
+
+    verb = "use"
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(self.path, reason)
+
+    def __str__(self) -> str:
+        return f"Cannot {self.verb} {self.path!s}: {self.reason}"
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (type(self), (self.path, self.reason))
+
+
+class ScanReadError(PathError):
     """A file or folder could not be read as a scan.
 
     ``str()`` names the file and says what is wrong in plain words (and what to install when a decoder is missing).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file or folder that could not be read.
-    reason : str
-        What is wrong, in plain words, without the path.
     """
 
-    def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        self.path = os.fspath(path)
-        self.reason = reason
-        super().__init__(self.path, reason)
-
-    def __str__(self) -> str:
-        return f"Cannot read {self.path!s}: {self.reason}"
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        return (type(self), (self.path, self.reason))
+    verb = "read"
 
 
-class ScanWriteError(Exception):
-    """A scan could not be written (the output would overwrite an input, the folder is not empty, ...).
+class ScanWriteError(PathError):
+    """A scan could not be written (the output would overwrite an input, the folder is not empty, ...)."""
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The output file or folder.
-    reason : str
-        What is wrong, in plain words, without the path.
-    """
-
-    def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        self.path = os.fspath(path)
-        self.reason = reason
-        super().__init__(self.path, reason)
-
-    def __str__(self) -> str:
-        return f"Cannot write {self.path!s}: {self.reason}"
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        return (type(self), (self.path, self.reason))
+    verb = "write"
 
 
 @dataclass(frozen=True)
