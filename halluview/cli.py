@@ -203,8 +203,10 @@ def _run(problem, quiet: bool):
 def _summary(result) -> str:
     attack, noise = result.metrics["vs_clean"], result.noise_metrics["vs_clean"]
     n = result.norms
+    region = (f"in the region: SSIM {attack['ssim_in']:.4f} (noise {noise['ssim_in']:.4f}); "
+              if "ssim_in" in attack else "")
     return (f"attack: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
-            f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); "
+            f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); {region}"
             f"‖δ‖₂ = {n['delta_l2']:.4g} (ε realised {n['realised_eps']:.4g}), "
             f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
 
