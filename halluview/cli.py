@@ -7,10 +7,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
 EXIT_USAGE = 2
+CHOICE_KEYS = ("series", "volume", "dataset")  # read_scan's choices (halluview-cli attack FILE --choice KEY=VALUE)
 
 
 class CliError(Exception):
@@ -124,7 +126,12 @@ def experiment_from_args(args: argparse.Namespace):
     kind = args.operator or (SAMPLES[demo].modality if demo else "mri")
     recon = args.recon or {"mri": "unet-mri-4x" if args.coils == 1 else "zero-filled", "ct": "fbp",
                            "denoise": "identity"}[kind]
-    choices = dict(c.split("=", 1) for c in args.choice if "=" in c)
+    choices = {}
+    for choice in args.choice:
+        key, sep, value = choice.partition("=")
+        if not sep or key not in CHOICE_KEYS:
+            raise CliError(f"--choice takes KEY=VALUE with KEY one of {', '.join(CHOICE_KEYS)}, not {choice!r}")
+        choices[key] = value
     region = None
     if args.region:
         region = {"kind": "rect", "xywh": args.region}
@@ -319,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("halluview-cli: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - last resort: one line for the user, the trace on request
+        if os.environ.get("HALLUVIEW_DEBUG"):
+            raise
+        print(f"halluview-cli: internal error ({type(err).__name__}: {err}); rerun with HALLUVIEW_DEBUG=1 for "
+              "the full trace and please report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

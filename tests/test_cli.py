@@ -50,6 +50,8 @@ def test_rerun_reproduces_the_numbers_exactly(tmp_path, capsys):
     (["attack", "--demo", "--recon", "checkpoint", "--weights", "/missing.pt"], "missing.pt"),
     (["attack", "--demo", "--recon", "nonsense"], "unknown reconstruction 'nonsense'"),
     (["attack", "--demo", "--domain", "patch"], "patch threat needs a region"),
+    (["attack", "--demo", "--choice", "nonsense"], "--choice takes KEY=VALUE"),
+    (["attack", "--demo", "--choice", "colour=red"], "--choice takes KEY=VALUE"),
 ])
 def test_wrong_arguments_print_one_line_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     out = tmp_path / "run"
@@ -74,3 +76,16 @@ def test_models_lists_builtin_and_classical(capsys):
 def test_console_script_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "halluview.cli", "models"], capture_output=True, text=True)
     assert result.returncode == 0 and "unet-mri-4x" in result.stdout
+
+
+def test_an_unexpected_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
+    import halluview.cli as cli
+
+    def broken(args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.delenv("HALLUVIEW_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "cmd_models", broken)
+    assert cli.main(["models"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("halluview-cli: internal error (RuntimeError: disk on fire)") and len(err.splitlines()) == 1

@@ -37,6 +37,20 @@ def demo_region(session) -> None:
         session.regions_edited()
 
 
+def install_error_dialog(window) -> None:
+    """Unexpected exceptions on the main thread become the error dialog, and the app keeps running."""
+    import traceback
+
+    from .dialogs import show_error
+
+    def hook(kind, error, trace) -> None:
+        details = "".join(traceback.format_exception(kind, error, trace))
+        print(details, file=sys.stderr)
+        show_error(window, f"Something went wrong: {error}", details)
+
+    sys.excepthook = hook
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from PySide6.QtCore import QTimer
@@ -55,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(QIcon(str(resource_path("icons", "halluview.svg"))))
     apply_dark_theme(app)
     window = MainWindow()
+    install_error_dialog(window)
     if args.file:
         window.open_path(args.file)
     else:
