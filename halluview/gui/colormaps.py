@@ -23,7 +23,11 @@ COLORMAPS: dict[str, pg.ColorMap] = {
                              name="diverging"),
     # |Δ|: black (no change) → red → yellow
     "heat": pg.ColorMap([0.0, 0.55, 1.0], [(0, 0, 0), (215, 35, 20), (255, 235, 70)], name="heat"),
+    # perceptually uniform alternatives for the images (shipped with pyqtgraph, no download)
+    "viridis": pg.colormap.get("viridis"),
+    "inferno": pg.colormap.get("inferno"),
 }
+IMAGE_COLORMAPS = ("grey", "viridis", "inferno")
 
 
 def lookup_table(name: str, n_entries: int | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
 
 from ..core.samples import SAMPLES
+from .colormaps import IMAGE_COLORMAPS
 from .dialogs import show_shortcuts
 
 OPEN_FILTER = "Scans (*.dcm *.DCM *.nii *.nii.gz *.h5 *.hdf5 *.npy *.npz);;All files (*)"
@@ -94,6 +95,9 @@ def _view_menu(window, menu: QMenu) -> None:
     for label, kind in (("None", None), ("Perturbation", "perturbation"), ("Reference / ground truth",
                                                                            "reference")):
         extra.addAction(_action(window, label, partial(window.panels.set_extra_panel, kind)))
+    colours = menu.addMenu("Image colour map")
+    for name in IMAGE_COLORMAPS:
+        colours.addAction(_action(window, name, partial(window.panels.set_image_colormap, name)))
     heat = _action(window, "Difference as |Δ| heat map", lambda checked: window.panels.set_difference_mode(
         "abs" if checked else "signed"))
     heat.setCheckable(True)

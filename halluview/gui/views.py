@@ -20,7 +20,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .colormaps import ACCENT, BACKGROUND, PANEL_BACKGROUND, TITLE_COLOUR, lookup_table
+from .colormaps import ACCENT, BACKGROUND, IMAGE_COLORMAPS, PANEL_BACKGROUND, TITLE_COLOUR, lookup_table
 from .panel_viewbox import PanelViewBox, mask_outline
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -57,6 +57,7 @@ class ImagePanels(QWidget):
         self._data: dict[str, np.ndarray | None] = dict.fromkeys(PANELS)
         self._shape: tuple[int, int] | None = None
         self._levels: tuple[float, float] | None = None
+        self._image_lut: np.ndarray | None = None  # None: grey
         self._window_start: tuple[float, float] | None = None
         self._difference_limit: float | None = None
         self._difference_mode = "signed"
@@ -183,7 +184,8 @@ class ImagePanels(QWidget):
             item.clear()
             return
         if self._grey(name):
-            item.setImage(data, autoLevels=False, levels=self._levels or self._auto_levels(data), lut=None)
+            item.setImage(data, autoLevels=False, levels=self._levels or self._auto_levels(data),
+                          lut=self._image_lut)
         elif name == "difference":
             self._render_difference()
         else:  # the perturbation: diverging, symmetric, its range only grows during a run (no flicker)
@@ -222,6 +224,15 @@ class ImagePanels(QWidget):
         self._difference_mode = mode
         self.titles["difference"].setText(TITLES["difference"] if mode == "signed" else "|Difference|")
         self._render_difference()
+
+    def set_image_colormap(self, name: str) -> None:
+        """Colour map of the image panels (clean, perturbed, reference): "grey" (default), "viridis", "inferno"."""
+        if name not in IMAGE_COLORMAPS:
+            raise ValueError(f"image colour map must be one of {IMAGE_COLORMAPS}, not {name!r}")
+        self._image_lut = None if name == "grey" else lookup_table(name)
+        for panel in PANELS:
+            if self._grey(panel) and self._data[panel] is not None:
+                self._render(panel)
 
     def set_extra_panel(self, kind: str | None) -> None:
         """Show a fourth panel: None (hidden), "perturbation" or "reference"."""

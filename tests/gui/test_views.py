@@ -209,3 +209,17 @@ def test_screenshot(panels):
     image = panels.grab_panels()
     assert not image.isNull() and image.width() > 500
     image.save("/tmp/views.png")
+
+
+def test_image_colour_map_applies_to_the_grey_panels_only(panels):
+    image = np.linspace(0, 1, 64).reshape(8, 8)
+    panels.set_images(clean=image, perturbed=image, difference=image - 0.5)
+    assert panels.images["clean"].lut is None
+    panels.set_image_colormap("viridis")
+    lut = panels.images["clean"].lut
+    assert lut is not None and tuple(lut[0]) != tuple(lut[-1]) and lut[0][0] != lut[0][2]  # coloured, not grey
+    difference_lut = panels.images["difference"].lut
+    panels.set_image_colormap("grey")
+    assert panels.images["clean"].lut is None and panels.images["difference"].lut is difference_lut
+    with pytest.raises(ValueError):
+        panels.set_image_colormap("rainbow")
