@@ -68,9 +68,13 @@ def _add_attack_arguments(p: argparse.ArgumentParser) -> None:
     rec.add_argument("--recon", default=None, help="zero-filled, fbp, identity, tv, wavelet, checkpoint or a "
                                                    "built-in model (halluview-cli models)")
     rec.add_argument("--weights", help="state_dict for --recon checkpoint")
-    rec.add_argument("--arch", default="fastmri-unet")
-    rec.add_argument("--chans", type=int, default=32)
-    rec.add_argument("--pools", type=int, default=4)
+    rec.add_argument("--arch", choices=["fastmri-unet", "fastmri-varnet"], default="fastmri-unet",
+                     help="architecture of --weights (fastMRI's key names; Lightning checkpoints work too)")
+    rec.add_argument("--chans", type=int, help="U-Net channels (default 32; VarNet cascades: 18)")
+    rec.add_argument("--pools", type=int, help="U-Net pooling layers (default 4)")
+    rec.add_argument("--cascades", type=int, help="VarNet cascades (default 12)")
+    rec.add_argument("--sens-chans", type=int, help="VarNet sensitivity U-Net channels (default 8)")
+    rec.add_argument("--sens-pools", type=int, help="VarNet sensitivity U-Net pooling layers (default 4)")
     rec.add_argument("--lam", type=float, default=0.01, help="TV weight λ")
     rec.add_argument("--iters", type=int, default=100, help="TV / wavelet unrolled iterations")
     rec.add_argument("--threshold", type=float, default=0.02, help="wavelet soft threshold")
@@ -152,7 +156,9 @@ def experiment_from_args(args: argparse.Namespace):
                                     noise=args.noise),
             recon=ReconConfig(name=recon, weights=args.weights, allow_pickle=args.allow_pickle,
                               params={"lam": args.lam, "n_iter": args.iters, "threshold": args.threshold,
-                                      "arch": args.arch, "chans": args.chans, "num_pool_layers": args.pools}),
+                                      "arch": args.arch, "chans": args.chans, "num_pool_layers": args.pools,
+                                      "num_cascades": args.cascades, "sens_chans": args.sens_chans,
+                                      "sens_pools": args.sens_pools}),
             threat=ThreatConfig(norm=args.norm, eps=args.eps, eps_mode=args.eps_mode, per_coil=args.per_coil,
                                 domain=args.domain, patch_area_px=args.patch_area, patch_linf=args.patch_linf),
             objective=ObjectiveConfig(kind=args.objective, against=args.against,

@@ -10,7 +10,8 @@ from ..physics.base import Operator
 from .checkpoints import load_into, read_state_dict
 from .classical import BaselineRecon, TVRecon, WaveletRecon
 from .fastmri_nets import Unet
-from .learned import UnetPostProcessing
+from .learned import UnetPostProcessing, VarNetReconstruction
+from .varnet import VarNet
 from .zoo import MODELS
 
 
@@ -26,8 +27,8 @@ class ReconConfig:
     weights : str or None
         Checkpoint path for "checkpoint".
     params : dict
-        tv: lam, n_iter; wavelet: threshold, wavelet, levels, n_iter; checkpoint: arch ("fastmri-unet"), chans,
-        num_pool_layers, residual.
+        tv: lam, n_iter; wavelet: threshold, wavelet, levels, n_iter; checkpoint: arch ("fastmri-unet": chans,
+        num_pool_layers, residual; "fastmri-varnet": num_cascades, sens_chans, sens_pools, chans, num_pool_layers).
     allow_pickle : bool
         Allow a checkpoint that holds pickled Python objects (it can run code): only for trusted files.
     """
@@ -52,18 +53,35 @@ def _wavelet(op: Operator, config: ReconConfig) -> nn.Module:
                         levels=int(p.get("levels", 3)), n_iter=int(p.get("n_iter", 50)))
 
 
-def _checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
+def _unet_checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
     p = config.params
-    if config.weights is None:
-        raise ValueError("a checkpoint reconstruction needs a weights file (--weights PATH)")
-    arch = p.get("arch", "fastmri-unet")
-    if arch != "fastmri-unet":
-        raise ValueError(f"unknown architecture {arch!r}; available: fastmri-unet")
-    unet = Unet(1, 1, chans=int(p.get("chans", 32)), num_pool_layers=int(p.get("num_pool_layers", 4)))
+    unet = Unet(1, 1, chans=int(p.get("chans") or 32), num_pool_layers=int(p.get("num_pool_layers") or 4))
     load_into(unet, read_state_dict(config.weights, config.allow_pickle), config.weights, prefix="unet.")
     crop = p.get("crop_size")
     return UnetPostProcessing(op, unet, tuple(crop) if crop else None, bool(p.get("residual", False)),
-                              name="checkpoint").eval()
+                              name="checkpoint")
+
+
+def _varnet_checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
+    p = config.params
+    varnet = VarNet(num_cascades=int(p.get("num_cascades") or 12), sens_chans=int(p.get("sens_chans") or 8),
+                    sens_pools=int(p.get("sens_pools") or 4), chans=int(p.get("chans") or 18),
+                    pools=int(p.get("num_pool_layers") or 4))
+    load_into(varnet, read_state_dict(config.weights, config.allow_pickle), config.weights, prefix="varnet.")
+    return VarNetReconstruction(op, varnet, name="checkpoint")
+
+
+ARCHITECTURES = {"fastmri-unet": _unet_checkpoint, "fastmri-varnet": _varnet_checkpoint}
+
+
+def _checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
+    """A user's state_dict in a built-in architecture (params['arch'] and its options)."""
+    if config.weights is None:
+        raise ValueError("a checkpoint reconstruction needs a weights file (--weights PATH)")
+    arch = config.params.get("arch", "fastmri-unet")
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; available: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](op, config).eval()
 
 
 RECONSTRUCTORS: dict[str, Callable[[Operator, ReconConfig], nn.Module]] = {

@@ -1,6 +1,7 @@
 """Learned reconstructors: a network wrapped with its input pipeline so that f(y) -> image, differentiably."""
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ..physics.base import Operator
@@ -44,3 +45,18 @@ class UnetPostProcessing(nn.Module):
         return {"name": self.name, "arch": "fastmri-unet", "chans": self.unet.chans,
                 "num_pool_layers": self.unet.num_pool_layers, "residual": self.residual,
                 "crop_size": list(self.crop_size) if self.crop_size else None}
+
+
+class VarNetReconstruction(nn.Module):
+    """fastMRI's E2E-VarNet as f(y): complex k-space (B, C, H, W) and the operator's column mask → RSS (B, H, W)."""
+
+    def __init__(self, op: Operator, varnet: nn.Module, name: str = "varnet"):
+        super().__init__()
+        self.op, self.varnet, self.name = op, varnet, name
+
+    def forward(self, y: Tensor) -> Tensor:
+        mask = self.op.mask.reshape(1, 1, 1, -1, 1).expand(y.shape[0], 1, 1, -1, 1)
+        return self.varnet(torch.view_as_real(y.contiguous()), mask)
+
+    def config(self) -> dict:
+        return {"name": self.name, "arch": "fastmri-varnet", **self.varnet.options}

@@ -1,0 +1,180 @@
+"""fastMRI's End-to-End Variational Network (Sriram et al. 2020) with fastMRI's exact module structure, so the
+official state_dicts load with strict=True: ``sens_net.norm_unet.unet.<Unet keys>``, ``cascades.{i}.dc_weight``,
+``cascades.{i}.model.unet.<Unet keys>`` (324 keys for the defaults).
+
+Tensors follow fastMRI: k-space (B, C, H, W, 2) with real and imaginary parts last, mask bool (B, 1, 1, W, 1).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..physics.mri import fft2c as _fft2c_complex
+from ..physics.mri import ifft2c as _ifft2c_complex
+from .fastmri_nets import Unet
+
+
+def fft2c(x: Tensor) -> Tensor:
+    """Centred orthonormal FFT of a (..., H, W, 2) real-view tensor."""
+    return torch.view_as_real(_fft2c_complex(torch.view_as_complex(x.contiguous())))
+
+
+def ifft2c(x: Tensor) -> Tensor:
+    return torch.view_as_real(_ifft2c_complex(torch.view_as_complex(x.contiguous())))
+
+
+def complex_mul(a: Tensor, b: Tensor) -> Tensor:
+    re = a[..., 0] * b[..., 0] - a[..., 1] * b[..., 1]
+    im = a[..., 0] * b[..., 1] + a[..., 1] * b[..., 0]
+    return torch.stack((re, im), dim=-1)
+
+
+def complex_conj(x: Tensor) -> Tensor:
+    return torch.stack((x[..., 0], -x[..., 1]), dim=-1)
+
+
+def rss_complex(x: Tensor, dim: int = 0) -> Tensor:
+    """sqrt(Σ |x|²) over ``dim`` of a (..., 2) real-view tensor."""
+    return torch.sqrt((x ** 2).sum(dim=-1).sum(dim))
+
+
+class NormUnet(nn.Module):
+    """A U-Net on complex images: real / imaginary as channels, normalised as two groups, padded to 16."""
+
+    def __init__(self, chans: int, num_pools: int, in_chans: int = 2, out_chans: int = 2, drop_prob: float = 0.0):
+        super().__init__()
+        self.unet = Unet(in_chans=in_chans, out_chans=out_chans, chans=chans, num_pool_layers=num_pools,
+                         drop_prob=drop_prob)
+
+    @staticmethod
+    def complex_to_chan_dim(x: Tensor) -> Tensor:
+        b, c, h, w, two = x.shape
+        return x.permute(0, 4, 1, 2, 3).reshape(b, 2 * c, h, w)
+
+    @staticmethod
+    def chan_complex_to_last_dim(x: Tensor) -> Tensor:
+        b, c2, h, w = x.shape
+        return x.view(b, 2, c2 // 2, h, w).permute(0, 2, 3, 4, 1).contiguous()
+
+    @staticmethod
+    def norm(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Mean / std of the real parts and of the imaginary parts (two groups), as fastMRI computes them."""
+        b, c, h, w = x.shape
+        grouped = x.reshape(b, 2, c // 2 * h * w)
+        mean = grouped.mean(dim=2).view(b, 2, 1, 1)
+        std = grouped.std(dim=2).view(b, 2, 1, 1)
+        x = x.view(b, 2, c // 2, h, w)
+        x = (x - mean.unsqueeze(2)) / std.unsqueeze(2)
+        return x.view(b, c, h, w), mean, std
+
+    @staticmethod
+    def unnorm(x: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+        b, c, h, w = x.shape
+        x = x.view(b, 2, c // 2, h, w) * std.unsqueeze(2) + mean.unsqueeze(2)
+        return x.view(b, c, h, w)
+
+    @staticmethod
+    def pad(x: Tensor) -> tuple[Tensor, tuple[list[int], list[int], int, int]]:
+        _, _, h, w = x.shape
+        w_mult, h_mult = ((w - 1) | 15) + 1, ((h - 1) | 15) + 1
+        w_pad = [math.floor((w_mult - w) / 2), math.ceil((w_mult - w) / 2)]
+        h_pad = [math.floor((h_mult - h) / 2), math.ceil((h_mult - h) / 2)]
+        return F.pad(x, w_pad + h_pad), (h_pad, w_pad, h_mult, w_mult)
+
+    @staticmethod
+    def unpad(x: Tensor, h_pad: list[int], w_pad: list[int], h_mult: int, w_mult: int) -> Tensor:
+        return x[..., h_pad[0]:h_mult - h_pad[1], w_pad[0]:w_mult - w_pad[1]]
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1] != 2:
+            raise ValueError("the last dimension must hold the real and imaginary parts (size 2)")
+        x = self.complex_to_chan_dim(x)
+        x, mean, std = self.norm(x)
+        x, pad_sizes = self.pad(x)
+        x = self.unpad(self.unet(x), *pad_sizes)
+        return self.chan_complex_to_last_dim(self.unnorm(x, mean, std))
+
+
+def batched_mask_center(x: Tensor, mask_from: Tensor, mask_to: Tensor) -> Tensor:
+    """Keep only columns [mask_from[i], mask_to[i]) of each batch item of (B, C, H, W, 2) k-space."""
+    columns = torch.arange(x.shape[-2], device=x.device)
+    keep = (columns[None, :] >= mask_from[:, None]) & (columns[None, :] < mask_to[:, None])
+    return x * keep[:, None, None, :, None].to(x.dtype)
+
+
+class SensitivityModel(nn.Module):
+    """Coil sensitivities from the fully sampled centre (ACS): inverse FFT, a NormUnet per coil, divide by RSS."""
+
+    def __init__(self, chans: int, num_pools: int, in_chans: int = 2, out_chans: int = 2, drop_prob: float = 0.0,
+                 mask_center: bool = True):
+        super().__init__()
+        self.mask_center = mask_center
+        self.norm_unet = NormUnet(chans, num_pools, in_chans=in_chans, out_chans=out_chans, drop_prob=drop_prob)
+
+    @staticmethod
+    def get_pad_and_num_low_freqs(mask: Tensor, num_low_frequencies: int | None = None) -> tuple[Tensor, Tensor]:
+        """The ACS block: found from the mask (the run of sampled columns around the centre) unless given."""
+        if num_low_frequencies is None or num_low_frequencies == 0:
+            squeezed = mask[:, 0, 0, :, 0].to(torch.int8)
+            centre = squeezed.shape[1] // 2
+            left = torch.argmin(squeezed[:, :centre].flip(1), dim=1)
+            right = torch.argmin(squeezed[:, centre:], dim=1)
+            num_low = torch.max(2 * torch.min(left, right), torch.ones_like(left))
+        else:
+            num_low = num_low_frequencies * torch.ones(mask.shape[0], dtype=mask.dtype, device=mask.device)
+        pad = (mask.shape[-2] - num_low + 1) // 2
+        return pad.long(), num_low.long()
+
+    def forward(self, masked_kspace: Tensor, mask: Tensor, num_low_frequencies: int | None = None) -> Tensor:
+        if self.mask_center:
+            pad, num_low = self.get_pad_and_num_low_freqs(mask, num_low_frequencies)
+            masked_kspace = batched_mask_center(masked_kspace, pad, pad + num_low)
+        b, c, h, w, two = masked_kspace.shape
+        images = ifft2c(masked_kspace).view(b * c, 1, h, w, two)
+        maps = self.norm_unet(images).view(b, c, h, w, two)
+        return maps / rss_complex(maps, dim=1).unsqueeze(-1).unsqueeze(1)
+
+
+class VarNetBlock(nn.Module):
+    """One cascade: k − dc_weight · M(k − k₀) − F S R(F⁻¹ S* k), with R a NormUnet."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.dc_weight = nn.Parameter(torch.ones(1))
+
+    @staticmethod
+    def sens_expand(x: Tensor, sens_maps: Tensor) -> Tensor:
+        return fft2c(complex_mul(x, sens_maps))
+
+    @staticmethod
+    def sens_reduce(x: Tensor, sens_maps: Tensor) -> Tensor:
+        return complex_mul(ifft2c(x), complex_conj(sens_maps)).sum(dim=1, keepdim=True)
+
+    def forward(self, current_kspace: Tensor, ref_kspace: Tensor, mask: Tensor, sens_maps: Tensor) -> Tensor:
+        zero = torch.zeros(1, 1, 1, 1, 1).to(current_kspace)
+        soft_dc = torch.where(mask, current_kspace - ref_kspace, zero) * self.dc_weight
+        model_term = self.sens_expand(self.model(self.sens_reduce(current_kspace, sens_maps)), sens_maps)
+        return current_kspace - soft_dc - model_term
+
+
+class VarNet(nn.Module):
+    """fastMRI's E2E-VarNet: ``forward(masked_kspace (B, C, H, W, 2), mask bool (B, 1, 1, W, 1))`` → RSS (B, H, W)."""
+
+    def __init__(self, num_cascades: int = 12, sens_chans: int = 8, sens_pools: int = 4, chans: int = 18,
+                 pools: int = 4, mask_center: bool = True):
+        super().__init__()
+        self.sens_net = SensitivityModel(chans=sens_chans, num_pools=sens_pools, mask_center=mask_center)
+        self.cascades = nn.ModuleList([VarNetBlock(NormUnet(chans, pools)) for _ in range(num_cascades)])
+        self.options = {"num_cascades": num_cascades, "sens_chans": sens_chans, "sens_pools": sens_pools,
+                        "chans": chans, "pools": pools, "mask_center": mask_center}
+
+    def forward(self, masked_kspace: Tensor, mask: Tensor, num_low_frequencies: int | None = None) -> Tensor:
+        sens_maps = self.sens_net(masked_kspace, mask, num_low_frequencies)
+        kspace_pred = masked_kspace.clone()
+        for cascade in self.cascades:
+            kspace_pred = cascade(kspace_pred, masked_kspace, mask, sens_maps)
+        return rss_complex(ifft2c(kspace_pred), dim=1)
