@@ -65,9 +65,11 @@ def _add_attack_arguments(p: argparse.ArgumentParser) -> None:
     op.add_argument("--max-angle", type=float, default=180.0)
     op.add_argument("--noise", type=_noise, help="gaussian:REL_SIGMA | poisson:INCIDENT_FLUX | poisson-image:PEAK")
     rec = p.add_argument_group("reconstruction")
-    rec.add_argument("--recon", default=None, help="zero-filled, fbp, identity, tv, wavelet, checkpoint or a "
-                                                   "built-in model (halluview-cli models)")
-    rec.add_argument("--weights", help="state_dict for --recon checkpoint")
+    rec.add_argument("--recon", default=None, help="zero-filled, fbp, identity, tv, wavelet, checkpoint (a "
+                                                   "state_dict, see --arch), torchscript (a TorchScript file "
+                                                   "applied to the baseline image) or a built-in / plug-in model "
+                                                   "(halluview-cli models)")
+    rec.add_argument("--weights", help="the file for --recon checkpoint or torchscript")
     rec.add_argument("--arch", choices=["fastmri-unet", "fastmri-varnet"], default="fastmri-unet",
                      help="architecture of --weights (fastMRI's key names; Lightning checkpoints work too)")
     rec.add_argument("--chans", type=int, help="U-Net channels (default 32; VarNet cascades: 18)")
@@ -266,7 +268,7 @@ def cmd_rerun(args) -> int:
 
 def cmd_models(args) -> int:
     from .core.recon.factory import RECONSTRUCTORS
-    from .core.recon.zoo import MODELS
+    from .core.recon.zoo import MODELS, PLUGIN_ERRORS
 
     for name, entry in sorted(MODELS.items()):
         card = entry.card()
@@ -274,11 +276,13 @@ def cmd_models(args) -> int:
         trained = "weights shipped" if entry.weights_path.is_file() else "not trained"
         print(f"{name}  [{entry.modality}]  {entry.title}  ({trained})")
         if metrics:
-            print("    clean (held-out): " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()
-                                                      if isinstance(v, (int, float))))
+            print(f"    clean, {metrics.get('held_out_images', '?')} held-out images: " + ", ".join(
+                f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
         if args.verbose and card:
             print("    " + json.dumps(card, indent=2).replace("\n", "\n    "))
-    print("classical: " + ", ".join(RECONSTRUCTORS))
+    print("classical and your own files: " + ", ".join(RECONSTRUCTORS))
+    for name, error in PLUGIN_ERRORS.items():
+        print(f"plug-in {name!r} was not loaded: {error}")
     return 0
 
 

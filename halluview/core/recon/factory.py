@@ -1,6 +1,7 @@
 """Build a reconstruction f(y) from a serialisable config: classical solvers, built-in models, user checkpoints."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -10,9 +11,11 @@ from ..physics.base import Operator
 from .checkpoints import load_into, read_state_dict
 from .classical import BaselineRecon, TVRecon, WaveletRecon
 from .fastmri_nets import Unet
-from .learned import UnetPostProcessing, VarNetReconstruction
+from .learned import TorchScriptPostProcessing, UnetPostProcessing, VarNetReconstruction
 from .varnet import VarNet
-from .zoo import MODELS
+from .zoo import MODELS, discover_plugins
+
+discover_plugins()
 
 
 @dataclass
@@ -84,6 +87,24 @@ def _checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
     return ARCHITECTURES[arch](op, config).eval()
 
 
+def _torchscript(op: Operator, config: ReconConfig) -> nn.Module:
+    """A TorchScript file post-processing the operator's baseline (B, 1, H, W) → (B, 1, H, W)."""
+    import torch
+
+    from .checkpoints import CheckpointError
+
+    if config.weights is None:
+        raise ValueError("a TorchScript reconstruction needs a file (--weights MODEL.pt)")
+    try:
+        with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; users' files still deserve loading
+            warnings.simplefilter("ignore", DeprecationWarning)
+            network = torch.jit.load(config.weights, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - any reader failure becomes one clear message
+        raise CheckpointError(config.weights, f"not a TorchScript file ({type(err).__name__}: "
+                                              f"{str(err).splitlines()[0] if str(err) else ''})") from None
+    return TorchScriptPostProcessing(op, network).eval()
+
+
 RECONSTRUCTORS: dict[str, Callable[[Operator, ReconConfig], nn.Module]] = {
     "zero-filled": lambda op, _: BaselineRecon(op),
     "fbp": lambda op, _: BaselineRecon(op),
@@ -91,6 +112,7 @@ RECONSTRUCTORS: dict[str, Callable[[Operator, ReconConfig], nn.Module]] = {
     "tv": _tv,
     "wavelet": _wavelet,
     "checkpoint": _checkpoint,
+    "torchscript": _torchscript,
 }
 
 

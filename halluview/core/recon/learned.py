@@ -60,3 +60,21 @@ class VarNetReconstruction(nn.Module):
 
     def config(self) -> dict:
         return {"name": self.name, "arch": "fastmri-varnet", **self.varnet.options}
+
+
+class TorchScriptPostProcessing(nn.Module):
+    """A user's TorchScript network applied to the baseline reconstruction: (B, 1, H, W) → (B, 1, H, W).
+
+    TorchScript archives hold TorchScript code, run by torch's own interpreter, not pickled Python objects.
+    """
+
+    def __init__(self, op: Operator, network: nn.Module, name: str = "torchscript"):
+        super().__init__()
+        self.op, self.network, self.name = op, network, name
+
+    def forward(self, y: Tensor) -> Tensor:
+        output = self.network(self.op.baseline(y).unsqueeze(1))
+        return output.squeeze(1) if output.dim() == 4 else output
+
+    def config(self) -> dict:
+        return {"name": self.name, "arch": "torchscript"}

@@ -42,6 +42,8 @@ class ModelEntry:
     operator: dict
     build: Callable[[Operator], nn.Module]
     extra: dict = field(default_factory=dict)
+    loader: Callable[[Operator], nn.Module] | None = None  # plug-ins: builds the model with its weights
+    card_data: dict | None = None  # plug-ins: the card, when it is not a card.json in resources
 
     @property
     def folder(self):
@@ -53,11 +55,15 @@ class ModelEntry:
 
     def card(self) -> dict:
         """The model card (training data, command, clean metrics); {} when the model was never trained."""
+        if self.card_data is not None:
+            return dict(self.card_data)
         path = self.folder / "card.json"
         return json.loads(path.read_text()) if path.is_file() else {}
 
     def load(self, op: Operator) -> nn.Module:
         """The model around ``op`` with its shipped weights, in eval mode."""
+        if self.loader is not None:
+            return self.loader(op).eval()
         model = self.build(op)
         load_into(model, read_state_dict(self.weights_path), self.weights_path)
         return model.eval()
@@ -89,3 +95,32 @@ register(ModelEntry(
               "mask_type": "random", "n_coils": 1, "mask_seed": 0},
     build=_mri_unet,
 ))
+
+
+PLUGIN_GROUP = "halluview.models"
+PLUGIN_ERRORS: dict[str, str] = {}  # plug-in name → why it was not registered (shown by `halluview-cli models`)
+
+
+def discover_plugins() -> list[str]:
+    """Register the models of installed plug-ins (entry-point group ``halluview.models``).
+
+    Each entry point names a factory ``factory() -> ModelEntry`` (its ``loader`` builds the module with its
+    weights around an operator; ``operator`` holds the settings it expects; ``card_data`` its card). A plug-in
+    that fails is skipped and its error kept in :data:`PLUGIN_ERRORS`. Returns the names registered.
+    """
+    from importlib.metadata import entry_points
+
+    registered = []
+    for point in entry_points(group=PLUGIN_GROUP):
+        try:
+            entry = point.load()()
+            if not isinstance(entry, ModelEntry):
+                raise TypeError(f"the factory returned {type(entry).__name__}, not a ModelEntry")
+            if entry.name in MODELS and entry.name not in registered:
+                raise ValueError(f"a model named {entry.name!r} already exists")
+        except Exception as err:  # noqa: BLE001 - a broken plug-in must not take the app down
+            PLUGIN_ERRORS[point.name] = f"{type(err).__name__}: {err}"
+            continue
+        register(entry)
+        registered.append(entry.name)
+    return registered
