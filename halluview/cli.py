@@ -292,6 +292,11 @@ def cmd_train(args) -> int:
 
     if args.name not in MODELS:
         raise CliError(f"no built-in model {args.name!r}; available: {', '.join(sorted(MODELS))}")
+    if not MODELS[args.name].trainable:
+        from .core.recon.tune import tune_classical
+
+        print(f"card: {tune_classical(args.name, args.out)}")
+        return 0
     weights = train_model(args.name, args.out, steps=args.steps, seed=args.seed)
     if args.evaluate:
         from .core.recon.evaluate import write_card_metrics

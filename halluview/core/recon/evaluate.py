@@ -16,17 +16,29 @@ from .zoo import get_model
 HELD_OUT_COUNT = 32
 
 
+def model_operator(entry):
+    settings = entry.operator
+    size = settings["image_size"]
+    return build_mri_operator((size, size), settings["acceleration"], settings["center_fraction"],
+                              settings["mask_type"], settings.get("n_coils", 1), settings["mask_seed"])
+
+
+def _model_from(entry, op, folder: Path):
+    """The model as saved in ``folder``: its weights, or (classical entries) its tuned parameter."""
+    if not entry.trainable:
+        card = json.loads((folder / "card.json").read_text())
+        return entry.extra["tune"]["make"](op, float(card["tuned"]["value"]))
+    model = entry.build(op)
+    load_into(model, read_state_dict(folder / "weights.pt"), folder / "weights.pt")
+    return model
+
+
 def held_out_metrics(name: str, weights_dir: str | Path | None = None) -> dict:
     """Mean SSIM / PSNR (fastMRI convention, data_range = ground-truth max) of the model and of the baseline."""
     entry = get_model(name)
-    settings = entry.operator
-    size = settings["image_size"]
-    op = build_mri_operator((size, size), settings["acceleration"], settings["center_fraction"],
-                            settings["mask_type"], settings.get("n_coils", 1), settings["mask_seed"])
-    model = entry.build(op)
-    weights = Path(weights_dir) / "weights.pt" if weights_dir else entry.weights_path
-    load_into(model, read_state_dict(weights), weights)
-    model.eval()
+    size = entry.operator["image_size"]
+    op = model_operator(entry)
+    model = _model_from(entry, op, Path(weights_dir) if weights_dir else entry.folder).eval()
     images = torch.from_numpy(phantom_set(size, HELD_OUT_COUNT, seed0=HELD_OUT_SEED))
     with torch.no_grad():
         y = op(images)

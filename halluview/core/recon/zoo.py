@@ -46,6 +46,11 @@ class ModelEntry:
     card_data: dict | None = None  # plug-ins: the card, when it is not a card.json in resources
 
     @property
+    def trainable(self) -> bool:
+        """Networks have weights; classical entries have one parameter tuned on validation data instead."""
+        return "tune" not in self.extra
+
+    @property
     def folder(self):
         return resource_path("models", self.name)
 
@@ -64,6 +69,8 @@ class ModelEntry:
         """The model around ``op`` with its shipped weights, in eval mode."""
         if self.loader is not None:
             return self.loader(op).eval()
+        if not self.trainable:
+            return self.build(op).eval()
         model = self.build(op)
         load_into(model, read_state_dict(self.weights_path), self.weights_path)
         return model.eval()
@@ -95,6 +102,39 @@ register(ModelEntry(
               "mask_type": "random", "n_coils": 1, "mask_seed": 0},
     build=_mri_unet,
 ))
+
+
+def tuned_value(name: str, default: float) -> float:
+    """The parameter a classical entry's card records as tuned on the validation set (``default`` before tuning)."""
+    card = MODELS[name].card()
+    return float(card.get("tuned", {}).get("value", default))
+
+
+def _classical_entry(name: str, title: str, param: str, candidates: list[float], default: float,
+                     make: Callable[[Operator, float], nn.Module]) -> ModelEntry:
+    return ModelEntry(
+        name=name, title=title, modality="mri", operator=dict(MODELS["unet-mri-4x"].operator),
+        build=lambda op: make(op, tuned_value(name, default)),
+        extra={"tune": {"param": param, "candidates": candidates, "make": make}})
+
+
+def _tv(op: Operator, lam: float) -> nn.Module:
+    from .classical import TVRecon
+
+    return TVRecon(op, lam=lam, n_iter=100)
+
+
+def _wavelet(op: Operator, threshold: float) -> nn.Module:
+    from .classical import WaveletRecon
+
+    return WaveletRecon(op, threshold=threshold, wavelet="db4", levels=3, n_iter=50)
+
+
+register(_classical_entry("tv-mri-4x", "Total variation, single-coil MRI 4× (λ tuned on validation phantoms)",
+                          "lam", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.05, _tv))
+register(_classical_entry("wavelet-mri-4x", "Wavelet (db4) sparsity, single-coil MRI 4× (threshold tuned on "
+                          "validation phantoms)", "threshold", [0.0, 0.0005, 0.001, 0.0025, 0.005, 0.01], 0.0005,
+                          _wavelet))
 
 
 PLUGIN_GROUP = "halluview.models"

@@ -21,12 +21,25 @@ BUILT_IN = sorted(MODELS)
 def test_card_numbers_are_what_the_weights_give(name):
     entry = MODELS[name]
     card = json.loads((entry.folder / "card.json").read_text())
-    assert card["name"] == name and card["parameters"] > 0 and card["training"]["command"]
+    assert card["name"] == name and card["training"]["command"].startswith(f"halluview-cli train {name}")
+    assert card["parameters"] > 0 if entry.trainable else card["parameters"] == 0
     recomputed = held_out_metrics(name)
     for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
         assert recomputed[key] == pytest.approx(card["clean_metrics"][key], abs=1e-4)
-    assert recomputed["ssim"] > recomputed["baseline_ssim"] + 0.05  # the model beats zero-filling
-    assert entry.weights_path.stat().st_size < 10 * 2 ** 20
+    if entry.trainable:
+        assert recomputed["ssim"] > recomputed["baseline_ssim"] + 0.05  # the network beats zero-filling
+        assert entry.weights_path.stat().st_size < 10 * 2 ** 20
+    else:  # classical: the parameter in use is the validation optimum, from the entry's own candidates
+        tuned = card["tuned"]
+        curve = {float(v): s for v, s in tuned["validation_ssim"].items()}
+        assert sorted(curve) == sorted(entry.extra["tune"]["candidates"])
+        assert tuned["value"] == max(curve, key=curve.get)
+        assert not entry.weights_path.exists()
+
+
+def test_builtin_weights_stay_small():
+    total = sum(entry.weights_path.stat().st_size for entry in MODELS.values() if entry.trainable)
+    assert 0 < total < 50 * 2 ** 20
 
 
 def test_demo_unet_attack_beats_equal_norm_noise_by_far():
