@@ -29,7 +29,7 @@ def _model_from(entry, op, folder: Path):
         card = json.loads((folder / "card.json").read_text())
         return entry.extra["tune"]["make"](op, float(card["tuned"]["value"]))
     model = entry.build(op)
-    load_into(model, read_state_dict(folder / "weights.pt"), folder / "weights.pt")
+    load_into(model.network, read_state_dict(folder / "weights.pt"), folder / "weights.pt")
     return model
 
 

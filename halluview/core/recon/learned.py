@@ -30,6 +30,11 @@ class UnetPostProcessing(nn.Module):
         super().__init__()
         self.op, self.unet, self.crop_size, self.residual, self.name = op, unet, crop_size, residual, name
 
+    @property
+    def network(self) -> nn.Module:
+        """The learned part: what a weights file holds (fastMRI's key names, no operator buffers)."""
+        return self.unet
+
     def forward(self, y: Tensor) -> Tensor:
         image = self.op.baseline(y)
         if self.crop_size is not None:
@@ -53,6 +58,10 @@ class VarNetReconstruction(nn.Module):
     def __init__(self, op: Operator, varnet: nn.Module, name: str = "varnet"):
         super().__init__()
         self.op, self.varnet, self.name = op, varnet, name
+
+    @property
+    def network(self) -> nn.Module:
+        return self.varnet
 
     def forward(self, y: Tensor) -> Tensor:
         mask = self.op.mask.reshape(1, 1, 1, -1, 1).expand(y.shape[0], 1, 1, -1, 1)

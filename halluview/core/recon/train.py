@@ -73,7 +73,8 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int = 1500,
     out.mkdir(parents=True, exist_ok=True)
     weights = out / "weights.pt"
     tmp = weights.with_suffix(".tmp")
-    torch.save({k: v.half() for k, v in model.state_dict().items()}, tmp)
+    # The network's own parameters under fastMRI's key names: no operator buffers (masks) in the file.
+    torch.save({k: v.half() for k, v in model.network.state_dict().items()}, tmp)
     tmp.replace(weights)
     card = {"name": name, "title": entry.title, "operator": entry.operator, "architecture": model.config(),
             "parameters": sum(p.numel() for p in model.parameters()),

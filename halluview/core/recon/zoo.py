@@ -72,7 +72,7 @@ class ModelEntry:
         if not self.trainable:
             return self.build(op).eval()
         model = self.build(op)
-        load_into(model, read_state_dict(self.weights_path), self.weights_path)
+        load_into(model.network, read_state_dict(self.weights_path), self.weights_path)
         return model.eval()
 
 

@@ -66,3 +66,13 @@ def test_demo_unet_inserts_a_lesion_in_the_drawn_region():
     before = abs(result.clean - target)[scored].mean()
     after = abs(result.perturbed - target)[scored].mean()
     assert after < 0.7 * before
+
+
+def test_unet_weights_hold_only_fastmri_unet_keys():
+    """Weights files carry the network alone (no operator buffers such as masks), under fastMRI's key names."""
+    import torch
+
+    from halluview.core.recon.fastmri_nets import Unet
+
+    state = torch.load(MODELS["unet-mri-4x"].weights_path, weights_only=True)
+    assert set(state) == set(Unet(1, 1, chans=16, num_pool_layers=4).state_dict())
