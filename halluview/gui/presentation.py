@@ -77,13 +77,15 @@ class PresentationTour(QObject):
 
 
 def toggle_presentation(window) -> None:
-    tour = getattr(window, "_tour", None)
+    """F11: enter presentation mode (full screen, larger type, the auto-play tour) or leave it."""
     app = QApplication.instance()
-    if tour is not None and window.isFullScreen():
-        tour.stop()
+    if getattr(window, "presenting", False):
+        window.presenting = False
+        window._tour.stop()
         window.showNormal()
         app.setFont(window._normal_font)
         return
+    window.presenting = True
     window._normal_font = QFont(app.font())
     font = QFont(app.font())
     font.setPointSizeF(font.pointSizeF() * FONT_SCALE)

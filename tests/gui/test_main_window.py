@@ -193,3 +193,23 @@ def test_settings_changed_during_an_attack_preview_after_it(qtbot, window):
     with qtbot.waitSignal(window.session.previewReady, timeout=TIMEOUT_MS):
         window.session.jobs.cancel()
     assert window.session.preview.config["operator"]["acceleration"] == 8.0
+
+
+def test_presentation_mode_plays_the_demo_and_any_key_stops_it(qtbot, window, monkeypatch):
+    from halluview.gui import presentation
+
+    monkeypatch.setattr(presentation, "PAUSE_MS", 50)
+    window.show()
+    qtbot.waitExposed(window)
+    window.session.update(optimizer={"steps": 3})
+    window.actions_by_name["presentation"].trigger()
+    assert window.isFullScreen() and window._tour.active
+    with qtbot.waitSignal(window.session.runEnded, timeout=TIMEOUT_MS) as blocker:
+        pass  # the tour opens the example, draws its region and runs the attack by itself
+    assert blocker.args[0].experiment["region"] is not None
+    assert blocker.args[0].experiment["objective"]["kind"] == "insert"
+    qtbot.keyClick(window, Qt.Key_A)
+    assert not window._tour.active
+    window.actions_by_name["presentation"].trigger()  # F11 again: back to the normal window
+    assert not window.presenting
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
