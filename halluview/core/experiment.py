@@ -110,3 +110,26 @@ class Experiment:
                 value = section(**value)
             kwargs[name] = value
         return cls(**kwargs)
+
+
+DEFAULT_RECON = {"mri": "unet-mri-4x", "ct": "fbp", "denoise": "identity"}
+
+
+def suited_operator_kind(modality: str, units: str) -> str:
+    """The acquisition a scan was most likely made with: CT for HU / CT data, MRI otherwise."""
+    return "ct" if units == "HU" or modality == "CT" else "mri"
+
+
+def adapt_to_scan(experiment: Experiment, modality: str, units: str, has_kspace: bool = False) -> Experiment:
+    """The experiment with an operator (and a default reconstruction) that suits a newly opened scan.
+
+    Nothing changes when the operator already suits it, or when the user chose denoising (any modality).
+    Files with raw k-space are MRI.
+    """
+    from dataclasses import replace
+
+    kind = "mri" if has_kspace else suited_operator_kind(modality, units)
+    if experiment.operator.kind in (kind, "denoise"):
+        return experiment
+    return replace(experiment, operator=replace(experiment.operator, kind=kind),
+                   recon=replace(experiment.recon, name=DEFAULT_RECON[kind], weights=None))

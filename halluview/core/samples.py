@@ -28,7 +28,7 @@ def _shepp_logan() -> Scan:
     from skimage.transform import resize
 
     image = resize(shepp_logan_phantom(), (128, 128), anti_aliasing=True)
-    return _phantom_scan("shepp-logan", image.astype(np.float32))
+    return _phantom_scan("shepp-logan", image.astype(np.float32), modality="CT")  # a CT phantom, not in HU
 
 
 def _pydicom_file(name: str) -> Callable[[], Scan]:

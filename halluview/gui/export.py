@@ -133,7 +133,7 @@ def open_session(window, path: str | None = None) -> None:
     session.settingsChanged.emit()
     session.scanChanged.connect(restore)
     source = experiment.source
-    if source.path:
-        session.open_path(source.path, source.choices)
+    if source.path:  # the saved settings stand: no adapting to the scan
+        session.open_path(source.path, source.choices, adapt=False)
     else:
-        session.open_sample(source.demo or "brain")
+        session.open_sample(source.demo or "brain", adapt=False)

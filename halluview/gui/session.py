@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.attacks.run import AttackProblem, AttackResult, AttackStep
-from ..core.experiment import Experiment, SourceConfig
+from ..core.experiment import Experiment, SourceConfig, adapt_to_scan
 from ..core.problem import build_problem, load_source
 from ..core.scan import Scan
 from .regions import RegionStack
@@ -78,19 +78,25 @@ class Session(QObject):
         self.jobs.busyChanged.connect(self._on_busy_changed)
 
     # --- the scan ----------------------------------------------------------------------------------------
-    def open_sample(self, name: str) -> None:
-        self._open(replace(self.experiment.source, demo=name, path=None, slice=None, choices={}))
+    def open_sample(self, name: str, adapt: bool = True) -> None:
+        self._open(replace(self.experiment.source, demo=name, path=None, slice=None, choices={}), adapt)
 
-    def open_path(self, path: str, choices: dict | None = None) -> None:
-        self._open(replace(self.experiment.source, demo=None, path=str(path), slice=None, choices=choices or {}))
+    def open_path(self, path: str, choices: dict | None = None, adapt: bool = True) -> None:
+        """Open a scan; with ``adapt`` the acquisition follows its modality (CT → parallel beam + FBP)."""
+        source = replace(self.experiment.source, demo=None, path=str(path), slice=None, choices=choices or {})
+        self._open(source, adapt)
 
-    def _open(self, source: SourceConfig) -> None:
+    def _open(self, source: SourceConfig, adapt: bool) -> None:
         experiment = replace(self.experiment, source=source)
-        self.jobs.run(("scan", source), load_source, experiment)
+        self.jobs.run(("scan", source, adapt), load_source, experiment)
 
     def _on_loaded(self, key, value) -> None:
-        kind, payload = key
+        kind, payload = key[0], key[1]
         if kind == "scan":
+            if key[2]:
+                self.experiment = adapt_to_scan(self.experiment, value.modality, value.units,
+                                                value.kspace is not None)
+                self.settingsChanged.emit()
             self._set_scan(payload, value)
         elif kind == "preview" and payload == self._preview_key():
             self.preview = value

@@ -163,7 +163,7 @@ def test_exports_and_session_round_trip(qtbot, window, tmp_path):
     qtbot.addWidget(fresh)
     with qtbot.waitSignal(fresh.session.previewReady, timeout=TIMEOUT_MS):
         export.open_session(fresh, str(tmp_path / "s.json"))
-    assert fresh.session.experiment.recon.name == "zero-filled"
+    assert fresh.session.experiment.recon.name == record.experiment["recon"]["name"] == "fbp"  # adapted to CT
     assert fresh.session.regions.shapes == [{"kind": "ellipse", "xywh": [40, 40, 20, 20]}]
     assert fresh.session.scan.modality == "CT"
 
@@ -213,3 +213,12 @@ def test_presentation_mode_plays_the_demo_and_any_key_stops_it(qtbot, window, mo
     window.actions_by_name["presentation"].trigger()  # F11 again: back to the normal window
     assert not window.presenting
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
+
+
+def test_opening_a_ct_scan_switches_to_ct_acquisition_and_back(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "ct-small")
+    experiment = window.session.experiment
+    assert (experiment.operator.kind, experiment.recon.name) == ("ct", "fbp")
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    experiment = window.session.experiment
+    assert (experiment.operator.kind, experiment.recon.name) == ("mri", "unet-mri-4x")
