@@ -9,6 +9,8 @@ from ..presets import ct_windows, presets_for
 from ..session import Session
 from . import form
 
+MAX_CHARS = 28  # what fits the panel's value column
+
 AUTO, FILE_DEFAULT = "auto", "file"
 
 
@@ -82,8 +84,10 @@ class ScanPanel(QGroupBox):
     def refresh(self) -> None:
         """Copy the session's scan into the controls (emits nothing)."""
         scan = self.session.scan
-        for key, text in _describe(scan).items():
-            self.info[key].setText(text)
+        for key, text in _describe(scan).items():  # long values (UIDs, paths) are shortened, in full as tooltip
+            shown = text if len(text) <= MAX_CHARS else text[:MAX_CHARS - 1] + "…"
+            self.info[key].setText(shown)
+            self.info[key].setToolTip(text if shown != text else "")
         last = max(scan.n_slices - 1, 0) if scan is not None else 0
         with form.blocked(self.slice_slider, self.slice_spin, self.window):
             self.slice_slider.setRange(0, last)
