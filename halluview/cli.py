@@ -59,7 +59,7 @@ def _add_attack_arguments(p: argparse.ArgumentParser) -> None:
     op.add_argument("--center-fraction", type=float, default=0.08)
     op.add_argument("--mask", choices=["random", "equispaced", "full"], default="random")
     op.add_argument("--mask-seed", type=int, default=0)
-    op.add_argument("--coils", type=int, default=1)
+    op.add_argument("--coils", type=int, help="receive coils (default: the built-in model's, else 1)")
     op.add_argument("--angles", choices=["full", "sparse", "limited"], default="full")
     op.add_argument("--n-angles", type=int, default=180)
     op.add_argument("--max-angle", type=float, default=180.0)
@@ -120,6 +120,7 @@ def experiment_from_args(args: argparse.Namespace):
     from .core.attacks.threat import ThreatConfig
     from .core.experiment import Experiment, OperatorConfig, SourceConfig
     from .core.recon.factory import ReconConfig
+    from .core.recon.zoo import MODELS
     from .core.samples import SAMPLES
 
     if args.input and args.demo:
@@ -130,8 +131,9 @@ def experiment_from_args(args: argparse.Namespace):
     if args.input and not Path(args.input).exists():
         raise CliError(f"{args.input}: no such file or folder")
     kind = args.operator or (SAMPLES[demo].modality if demo else "mri")
-    recon = args.recon or {"mri": "unet-mri-4x" if args.coils == 1 else "zero-filled", "ct": "fbp",
+    recon = args.recon or {"mri": "unet-mri-4x" if (args.coils or 1) == 1 else "zero-filled", "ct": "fbp",
                            "denoise": "identity"}[kind]
+    coils = args.coils or (MODELS[recon].operator.get("n_coils", 1) if recon in MODELS else 1)
     choices = {}
     for choice in args.choice:
         key, sep, value = choice.partition("=")
@@ -153,7 +155,7 @@ def experiment_from_args(args: argparse.Namespace):
             source=SourceConfig(demo=demo, path=str(Path(args.input).resolve()) if args.input else None,
                                 slice=args.slice, choices=choices, image_size=args.size),
             operator=OperatorConfig(kind=kind, acceleration=args.acceleration, center_fraction=args.center_fraction,
-                                    mask_type=args.mask, n_coils=args.coils, mask_seed=args.mask_seed,
+                                    mask_type=args.mask, n_coils=coils, mask_seed=args.mask_seed,
                                     angles=args.angles, n_angles=args.n_angles, max_angle_deg=args.max_angle,
                                     noise=args.noise),
             recon=ReconConfig(name=recon, weights=args.weights, allow_pickle=args.allow_pickle,
@@ -322,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=cmd_models)
     train = sub.add_parser("train", help="retrain a built-in model from generated data")
     train.add_argument("name")
-    train.add_argument("--steps", type=int, default=1500)
+    train.add_argument("--steps", type=int, help="training steps (default: the model's own, see its card)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="folder for weights.pt and card.json (default: the shipped model's)")
     train.add_argument("--no-evaluate", dest="evaluate", action="store_false")

@@ -89,3 +89,13 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
     assert cli.main(["models"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("halluview-cli: internal error (RuntimeError: disk on fire)") and len(err.splitlines()) == 1
+
+
+def test_a_builtin_model_brings_its_coils_unless_given():
+    import halluview.cli as cli
+
+    parse = cli.build_parser().parse_args
+    assert cli.experiment_from_args(parse(["attack", "--demo", "--recon", "varnet-mri-4x-4coil"])).operator.n_coils == 4
+    assert cli.experiment_from_args(parse(["attack", "--demo"])).operator.n_coils == 1
+    given = parse(["attack", "--demo", "--recon", "varnet-mri-4x-4coil", "--coils", "8"])
+    assert cli.experiment_from_args(given).operator.n_coils == 8

@@ -126,6 +126,7 @@ class Session(QObject):
     def update(self, **sections) -> None:
         """Replace fields of experiment sections, e.g. ``update(threat={"eps": 0.02}, seed=3)``."""
         experiment = copy.deepcopy(self.experiment)
+        sections = self._with_model_coils(sections)
         for name, changes in sections.items():
             if isinstance(changes, dict) and hasattr(getattr(experiment, name), "__dataclass_fields__"):
                 setattr(experiment, name, replace(getattr(experiment, name), **changes))
@@ -135,6 +136,17 @@ class Session(QObject):
         self.settingsChanged.emit()
         if {"operator", "recon", "source", "device"} & set(sections):
             self.request_preview()
+
+    @staticmethod
+    def _with_model_coils(sections: dict) -> dict:
+        """Picking a built-in model brings the number of coils it was trained for (unless also set now)."""
+        from ..core.recon.zoo import MODELS
+
+        name = sections.get("recon", {}).get("name") if isinstance(sections.get("recon"), dict) else None
+        if name not in MODELS or "n_coils" in sections.get("operator", {}):
+            return sections
+        operator = {**sections.get("operator", {}), "n_coils": MODELS[name].operator.get("n_coils", 1)}
+        return {**sections, "operator": operator}
 
     def regions_edited(self) -> None:
         """Call after changing ``self.regions`` (draw, move, delete, undo, redo)."""

@@ -222,3 +222,12 @@ def test_opening_a_ct_scan_switches_to_ct_acquisition_and_back(qtbot, window):
     open_and_wait(qtbot, window, window.open_sample, "brain")
     experiment = window.session.experiment
     assert (experiment.operator.kind, experiment.recon.name) == ("mri", "unet-mri-4x")
+
+
+def test_picking_a_builtin_model_brings_its_coils(window):
+    window.session.update(recon={"name": "varnet-mri-4x-4coil"})
+    assert window.session.experiment.operator.n_coils == 4
+    window.session.update(recon={"name": "unet-mri-4x"})
+    assert window.session.experiment.operator.n_coils == 1
+    window.session.update(recon={"name": "zero-filled"}, operator={"n_coils": 6})
+    assert window.session.experiment.operator.n_coils == 6

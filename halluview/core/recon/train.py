@@ -16,6 +16,7 @@ import torch
 
 from ..phantoms import make_phantom
 from ..physics.mri import build_mri_operator
+from .learned import VarNetReconstruction
 from .zoo import get_model
 
 HELD_OUT_SEED = 100_000  # validation phantoms use seeds from here on, training seeds stay below
@@ -32,21 +33,34 @@ def phantom_set(size: int, count: int, seed0: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack(images), dtype=np.float32)
 
 
-def _mri_batch(images: torch.Tensor, entry_operator: dict, rng: np.random.Generator) -> torch.Tensor:
-    """Masked k-space of ``images`` with a fresh random mask per image (fastMRI trains the same way)."""
+def _mri_batch(images: torch.Tensor, entry_operator: dict,
+               rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked k-space of ``images`` with a fresh random mask (and, multi-coil, fresh coil maps) per image, as
+    fastMRI trains; returns (k-space (B, C, H, W), masks (B, W))."""
     size = images.shape[-1]
-    kspace = []
+    kspace, masks = [], []
     for image in images:
         op = build_mri_operator((size, size), entry_operator["acceleration"], entry_operator["center_fraction"],
-                                entry_operator["mask_type"], seed=int(rng.integers(2 ** 31)))
+                                entry_operator["mask_type"], entry_operator.get("n_coils", 1),
+                                seed=int(rng.integers(2 ** 31)))
         kspace.append(op(image[None]))
-    return torch.cat(kspace)
+        masks.append(op.mask.reshape(-1))
+    return torch.cat(kspace), torch.stack(masks)
 
 
-def train_model(name: str, out_dir: str | Path | None = None, steps: int = 1500, batch_size: int = 8,
+def _predict(model: torch.nn.Module, kspace: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """The model on a training batch: networks that take the mask (VarNet) get each image's own."""
+    if isinstance(model, VarNetReconstruction):
+        return model.network(torch.view_as_real(kspace), masks.reshape(len(masks), 1, 1, -1, 1))
+    return model(kspace)
+
+
+def train_model(name: str, out_dir: str | Path | None = None, steps: int | None = None, batch_size: int | None = None,
                 seed: int = 0, lr: float = 1e-3, log: Callable[[str], None] = print) -> Path:
     """Train built-in model ``name`` from scratch; returns the weights path. Deterministic for a seed on CPU."""
     entry = get_model(name)
+    steps = steps or entry.extra.get("steps", 1500)
+    batch_size = batch_size or entry.extra.get("batch_size", 8)
     if entry.modality != "mri":
         raise NotImplementedError(f"training for {entry.modality} models is not implemented yet")
     torch.manual_seed(seed)
@@ -61,8 +75,8 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int = 1500,
     started = time.time()
     for step in range(steps):
         images = train_images[rng.integers(len(train_images), size=batch_size)]
-        kspace = _mri_batch(images, entry.operator, rng)
-        loss = torch.nn.functional.l1_loss(model(kspace), images)
+        kspace, masks = _mri_batch(images, entry.operator, rng)
+        loss = torch.nn.functional.l1_loss(_predict(model, kspace, masks), images)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -76,10 +90,12 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int = 1500,
     # The network's own parameters under fastMRI's key names: no operator buffers (masks) in the file.
     torch.save({k: v.half() for k, v in model.network.state_dict().items()}, tmp)
     tmp.replace(weights)
+    coils = entry.operator.get("n_coils", 1)
     card = {"name": name, "title": entry.title, "operator": entry.operator, "architecture": model.config(),
             "parameters": sum(p.numel() for p in model.parameters()),
             "training": {"data": "1200 generated phantoms (600 brain-like with lesions, 600 random ellipses), "
-                                 f"{size}×{size}, random flips / 90° rotations, a fresh fastMRI random mask per image",
+                                 f"{size}×{size}, random flips / 90° rotations, a fresh fastMRI random mask per image"
+                                 + (f" and fresh simulated {coils}-coil sensitivities" if coils > 1 else ""),
                          "loss": "L1", "optimiser": f"Adam lr {lr}, cosine decay", "steps": steps,
                          "batch_size": batch_size, "seed": seed, "seconds": round(time.time() - started, 1),
                          "command": f"halluview-cli train {name} --steps {steps} --seed {seed}",
