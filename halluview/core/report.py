@@ -7,14 +7,13 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import platform
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .atomic import atomic_file, write_text_atomic
 from .attacks.run import AttackResult
 
 REPORT_VERSION = 1
@@ -27,18 +26,6 @@ def versions() -> dict:
 
     return {"halluview": halluview.__version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "platform": platform.platform()}
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _finite(value):
@@ -81,18 +68,17 @@ def diverging_rgb(image: np.ndarray, limit: float) -> np.ndarray:
 
 
 def save_png(path: str | Path, rgb: np.ndarray) -> None:
-    _atomic_write(Path(path), lambda tmp: Image.fromarray(rgb).save(tmp, format="PNG"))
+    with atomic_file(Path(path)) as temporary:
+        Image.fromarray(rgb).save(temporary, format="PNG")
 
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:
-    def write(tmp):
-        with open(tmp, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-    _atomic_write(Path(path), write)
+    with atomic_file(Path(path)) as temporary, open(temporary, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
 
 
 def save_json(path: str | Path, data: dict) -> None:
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def _png_base64(rgb: np.ndarray) -> str:
@@ -131,9 +117,7 @@ def write_html(result: AttackResult, out_dir: str | Path) -> Path:
             f"{figures}<h2>Metrics</h2>{_metric_rows(result)}<h2>Norms</h2><table>{norms}</table>"
             f"<h2>Configuration</h2><pre>{html.escape(json.dumps(result.config, indent=2))}</pre>"
             f"<p>{html.escape(json.dumps(versions()))}</p></body></html>")
-    path = Path(out_dir) / "report.html"
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
-    return path
+    return write_text_atomic(Path(out_dir) / "report.html", page)
 
 
 def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:

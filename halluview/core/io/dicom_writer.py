@@ -25,7 +25,8 @@ from pydicom.uid import (
 
 from ..scan import Scan
 from .errors import ScanWriteError
-from .write_support import as_volume, display_affine, ordinary_mode, refuse_input
+from ..atomic import ordinary_mode
+from .write_support import as_volume, display_affine, refuse_input
 
 DEFAULT_DESCRIPTION = "HalluView adversarial reconstruction - not for diagnosis"
 STORAGE_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,39 +30,6 @@ def refuse_input(path: str | os.PathLike, like: Scan | None) -> Path:
     if resolved == source or (source.is_dir() and source in resolved.parents):
         raise ScanWriteError(target, f"it is the input the scan was read from ({source}); inputs are never written to")
     return target
-
-
-def process_umask() -> int:
-    """The process umask, read without changing it (Linux ``/proc``); 0o022 where it cannot be read."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-def ordinary_mode(directory: bool = False) -> int:
-    """Permissions a plainly created file (or folder) would get: temporary ones are private until replaced."""
-    return (0o777 if directory else 0o666) & ~process_umask()
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path`` (same suffixes); on success it replaces ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.chmod(temporary, ordinary_mode())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def as_volume(volume: np.ndarray) -> np.ndarray:

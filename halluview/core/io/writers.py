@@ -15,7 +15,8 @@ import numpy as np
 
 from ..scan import Scan
 from .dicom_writer import write_dicom_series
-from .write_support import as_volume, atomic_file, display_affine, refuse_input
+from ..atomic import atomic_file
+from .write_support import as_volume, display_affine, refuse_input
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

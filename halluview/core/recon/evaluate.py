@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from .. import metrics
+from ..atomic import write_text_atomic
 from ..physics.mri import build_mri_operator
 from .checkpoints import load_into, read_state_dict
 from .classical import BaselineRecon
@@ -57,9 +58,7 @@ def write_card_metrics(name: str, weights_dir: str | Path | None = None) -> dict
     card = json.loads(card_path.read_text()) if card_path.is_file() else {"name": name}
     card["clean_metrics"] = {k: (round(v, 6) if isinstance(v, float) else v)
                              for k, v in held_out_metrics(name, folder).items()}
-    tmp = card_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    tmp.replace(card_path)
+    write_text_atomic(card_path, json.dumps(card, indent=2) + "\n")
     return card["clean_metrics"]
 
 

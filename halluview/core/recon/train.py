@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..atomic import atomic_file, write_text_atomic
 from ..phantoms import make_phantom
 from ..physics.mri import build_mri_operator
 from .learned import VarNetReconstruction
@@ -86,10 +87,8 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int | None 
     out = Path(out_dir) if out_dir else entry.folder
     out.mkdir(parents=True, exist_ok=True)
     weights = out / "weights.pt"
-    tmp = weights.with_suffix(".tmp")
-    # The network's own parameters under fastMRI's key names: no operator buffers (masks) in the file.
-    torch.save({k: v.half() for k, v in model.network.state_dict().items()}, tmp)
-    tmp.replace(weights)
+    with atomic_file(weights) as temporary:  # the network alone, fastMRI's key names, no operator buffers
+        torch.save({k: v.half() for k, v in model.network.state_dict().items()}, temporary)
     coils = entry.operator.get("n_coils", 1)
     card = {"name": name, "title": entry.title, "operator": entry.operator, "architecture": model.config(),
             "parameters": sum(p.numel() for p in model.parameters()),
@@ -101,5 +100,5 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int | None 
                          "command": f"halluview-cli train {name} --steps {steps} --seed {seed}",
                          "weights_dtype": "float16 (loaded as float32)"},
             "date": dt.date.today().isoformat()}
-    (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    write_text_atomic(out / "card.json", json.dumps(card, indent=2) + "\n")
     return weights

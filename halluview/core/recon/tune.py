@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 
 from .. import metrics
+from ..atomic import write_text_atomic
 from .evaluate import model_operator, write_card_metrics
 from .train import phantom_set
 from .zoo import get_model
@@ -46,6 +47,6 @@ def tune_classical(name: str, out_dir: str | Path | None = None, log: Callable[[
                          "command": f"halluview-cli train {name}", "seconds": round(time.time() - started, 1)},
             "date": dt.date.today().isoformat()}
     path = out / "card.json"
-    path.write_text(json.dumps(card, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(card, indent=2) + "\n")
     write_card_metrics(name, out)
     return path

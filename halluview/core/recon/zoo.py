@@ -90,6 +90,12 @@ def get_model(name: str) -> ModelEntry:
     return MODELS[name]
 
 
+def _mri_4x(n_coils: int) -> dict:
+    """The acquisition every built-in MRI model is made for: 128×128, fastMRI random mask, 4×, mask seed 0."""
+    return {"kind": "mri", "image_size": 128, "acceleration": 4.0, "center_fraction": 0.08,
+            "mask_type": "random", "n_coils": n_coils, "mask_seed": 0}
+
+
 def _mri_unet(op: Operator) -> nn.Module:
     return UnetPostProcessing(op, Unet(1, 1, chans=16, num_pool_layers=4), name="unet-mri-4x")
 
@@ -98,8 +104,7 @@ register(ModelEntry(
     name="unet-mri-4x",
     title="U-Net, single-coil MRI, 4× random undersampling (trained on brain-like phantoms)",
     modality="mri",
-    operator={"kind": "mri", "image_size": 128, "acceleration": 4.0, "center_fraction": 0.08,
-              "mask_type": "random", "n_coils": 1, "mask_seed": 0},
+    operator=_mri_4x(n_coils=1),
     build=_mri_unet,
 ))
 
@@ -116,8 +121,7 @@ register(ModelEntry(
     name="varnet-mri-4x-4coil",
     title="E2E-VarNet (4 cascades), 4-coil MRI, 4× random undersampling (trained on brain-like phantoms)",
     modality="mri",
-    operator={"kind": "mri", "image_size": 128, "acceleration": 4.0, "center_fraction": 0.08,
-              "mask_type": "random", "n_coils": 4, "mask_seed": 0},
+    operator=_mri_4x(n_coils=4),
     build=_mri_varnet,
     extra={"steps": 800, "batch_size": 4},
 ))
@@ -132,7 +136,7 @@ def tuned_value(name: str, default: float) -> float:
 def _classical_entry(name: str, title: str, param: str, candidates: list[float], default: float,
                      make: Callable[[Operator, float], nn.Module]) -> ModelEntry:
     return ModelEntry(
-        name=name, title=title, modality="mri", operator=dict(MODELS["unet-mri-4x"].operator),
+        name=name, title=title, modality="mri", operator=_mri_4x(n_coils=1),
         build=lambda op: make(op, tuned_value(name, default)),
         extra={"tune": {"param": param, "candidates": candidates, "make": make}})
 

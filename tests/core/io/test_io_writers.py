@@ -143,7 +143,7 @@ def test_a_failed_write_leaves_the_destination_untouched_and_no_temporary_file(t
 
 
 def test_written_files_get_ordinary_permissions(tmp_path):
-    from halluview.core.io.write_support import ordinary_mode
+    from halluview.core.atomic import ordinary_mode
 
     out = write_npz(tmp_path / "r.npz", np.ones((2, 2, 2), np.float32))
     assert out.stat().st_mode & 0o777 == ordinary_mode()
