@@ -68,7 +68,7 @@ class DrawPanel(QGroupBox):
         scan, shape = self.session.scan, self.session.image_shape()
         if scan is None or shape is None:
             return None
-        rows, cols = scan.slice_image(self.session.slice_index).shape
+        rows, cols = scan.volume.shape[-2:]  # the shape alone: lazy volumes are not read
         return scan.spacing_mm[1] * rows / shape[0], scan.spacing_mm[2] * cols / shape[1]
 
     def _clear(self) -> None:
