@@ -35,14 +35,22 @@ def _xywh(text: str) -> list[float]:
 
 
 def _noise(text: str) -> dict:
+    """--noise: "none" (an explicit choice, e.g. against a model's own noise) → {"kind": "none"}."""
+    if text == "none":
+        return {"kind": "none"}
     kind, _, value = text.partition(":")
-    makers = {"gaussian": lambda v: {"kind": "gaussian", "sigma": v, "relative": True},
-              "poisson": lambda v: {"kind": "poisson_transmission", "incident_flux": v},
-              "poisson-image": lambda v: {"kind": "poisson_image", "peak": v}}
-    if kind not in makers or not value:
-        raise argparse.ArgumentTypeError(f"noise is gaussian:REL_SIGMA, poisson:INCIDENT_FLUX or poisson-image:PEAK,"
-                                         f" not {text!r}")
-    return makers[kind](float(value))
+    makers = {"gaussian": lambda v: {"kind": "gaussian", "sigma": v[0], "relative": True},
+              "poisson": lambda v: {"kind": "poisson_transmission", "incident_flux": v[0],
+                                    **({"mu_scale": v[1]} if len(v) > 1 else {})},
+              "poisson-image": lambda v: {"kind": "poisson_image", "peak": v[0]}}
+    try:
+        values = [float(v) for v in value.split(":")] if value else []
+    except ValueError:
+        values = []
+    if kind not in makers or not values or len(values) > (2 if kind == "poisson" else 1):
+        raise argparse.ArgumentTypeError(f"noise is none, gaussian:REL_SIGMA, poisson:INCIDENT_FLUX[:MU_SCALE] or "
+                                         f"poisson-image:PEAK, not {text!r}")
+    return makers[kind](values)
 
 
 def _add_attack_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,21 +63,25 @@ def _add_attack_arguments(p: argparse.ArgumentParser) -> None:
                      help="pick a series / volume / dataset in a file that holds several")
     op = p.add_argument_group("operator")
     op.add_argument("--operator", choices=["mri", "ct", "denoise"], default=None)
-    op.add_argument("--acceleration", type=float, default=4.0)
-    op.add_argument("--center-fraction", type=float, default=0.08)
-    op.add_argument("--mask", choices=["random", "equispaced", "full"], default="random")
+    op.add_argument("--acceleration", type=float, help="MRI undersampling (default 4)")
+    op.add_argument("--center-fraction", type=float, help="MRI fully sampled centre (default 0.08)")
+    op.add_argument("--mask", choices=["random", "equispaced", "full"], help="MRI mask (default random)")
     op.add_argument("--mask-seed", type=int, default=0)
-    op.add_argument("--coils", type=int, help="receive coils (default: the built-in model's, else 1)")
-    op.add_argument("--angles", choices=["full", "sparse", "limited"], default="full")
-    op.add_argument("--n-angles", type=int, default=180)
-    op.add_argument("--max-angle", type=float, default=180.0)
-    op.add_argument("--noise", type=_noise, help="gaussian:REL_SIGMA | poisson:INCIDENT_FLUX | poisson-image:PEAK")
+    op.add_argument("--coils", type=int, help="receive coils (default 1)")
+    op.add_argument("--angles", choices=["full", "sparse", "limited"], help="CT angle set (default full)")
+    op.add_argument("--n-angles", type=int, help="CT projections (default 180)")
+    op.add_argument("--max-angle", type=float, help="limited-angle CT range in degrees (default 180)")
+    op.add_argument("--noise", type=_noise, help="none | gaussian:REL_SIGMA | poisson:INCIDENT_FLUX[:MU_SCALE] | "
+                                                 "poisson-image:PEAK")
     rec = p.add_argument_group("reconstruction")
     rec.add_argument("--recon", default=None, help="zero-filled, fbp, identity, tv, wavelet, checkpoint (a "
                                                    "state_dict, see --arch), torchscript (a TorchScript file "
                                                    "applied to the baseline image) or a built-in / plug-in model "
                                                    "(halluview-cli models)")
     rec.add_argument("--weights", help="the file for --recon checkpoint or torchscript")
+    rec.add_argument("--surrogate", help="transfer attack: optimise through this reconstruction (e.g. "
+                                         "dncnn-mri-4x), then report how --recon responds to the perturbation "
+                                         "found; none: attack directly (default, except for the Deep Decoder)")
     rec.add_argument("--arch", choices=["fastmri-unet", "fastmri-varnet"], default="fastmri-unet",
                      help="architecture of --weights (fastMRI's key names; Lightning checkpoints work too)")
     rec.add_argument("--chans", type=int, help="U-Net channels (default 32; VarNet cascades: 18)")
@@ -118,7 +130,7 @@ def experiment_from_args(args: argparse.Namespace):
     from .core.attacks.objectives import ObjectiveConfig
     from .core.attacks.optimizers import OptimizerConfig
     from .core.attacks.threat import ThreatConfig
-    from .core.experiment import Experiment, OperatorConfig, SourceConfig
+    from .core.experiment import DEFAULT_RECON, Experiment, OperatorConfig, SourceConfig
     from .core.recon.factory import ReconConfig
     from .core.recon.zoo import MODELS
     from .core.samples import SAMPLES
@@ -130,10 +142,13 @@ def experiment_from_args(args: argparse.Namespace):
         raise CliError(f"no built-in example {demo!r}; available: {', '.join(SAMPLES)}")
     if args.input and not Path(args.input).exists():
         raise CliError(f"{args.input}: no such file or folder")
-    kind = args.operator or (SAMPLES[demo].modality if demo else "mri")
-    recon = args.recon or {"mri": "unet-mri-4x" if (args.coils or 1) == 1 else "zero-filled", "ct": "fbp",
-                           "denoise": "identity"}[kind]
-    coils = args.coils or (MODELS[recon].operator.get("n_coils", 1) if recon in MODELS else 1)
+    model = MODELS.get(args.recon) if args.recon else None
+    if model is not None and args.operator and args.operator != model.modality:
+        raise CliError(f"{args.recon} reconstructs {model.modality.upper()}, not {args.operator.upper()} "
+                       f"measurements; drop --operator or pick another --recon")
+    kind = args.operator or (model.modality if model else SAMPLES[demo].modality if demo else "mri")
+    recon = args.recon or ("zero-filled" if kind == "mri" and (args.coils or 1) > 1 else DEFAULT_RECON[kind])
+    operator = _operator_settings(args, kind, MODELS.get(recon))
     choices = {}
     for choice in args.choice:
         key, sep, value = choice.partition("=")
@@ -154,10 +169,7 @@ def experiment_from_args(args: argparse.Namespace):
         return Experiment(
             source=SourceConfig(demo=demo, path=str(Path(args.input).resolve()) if args.input else None,
                                 slice=args.slice, choices=choices, image_size=args.size),
-            operator=OperatorConfig(kind=kind, acceleration=args.acceleration, center_fraction=args.center_fraction,
-                                    mask_type=args.mask, n_coils=coils, mask_seed=args.mask_seed,
-                                    angles=args.angles, n_angles=args.n_angles, max_angle_deg=args.max_angle,
-                                    noise=args.noise),
+            operator=OperatorConfig(**operator),
             recon=ReconConfig(name=recon, weights=args.weights, allow_pickle=args.allow_pickle,
                               params={"lam": args.lam, "n_iter": args.iters, "threshold": args.threshold,
                                       "arch": args.arch, "chans": args.chans, "num_pool_layers": args.pools,
@@ -170,9 +182,39 @@ def experiment_from_args(args: argparse.Namespace):
             optimizer=OptimizerConfig(method=args.optimizer, steps=args.steps, step_size=args.step_size,
                                       schedule=args.schedule, random_start=args.random_start,
                                       restarts=args.restarts),
-            region=region, seed=args.seed, device=args.device)
+            region=region, surrogate=_surrogate(args.surrogate, MODELS.get(recon)), seed=args.seed,
+            device=args.device)
     except ValueError as err:
         raise CliError(str(err)) from None
+
+
+def _surrogate(given: str | None, model) -> str | None:
+    """--surrogate: a name, "none" (attack directly), or unset (the built-in model's default, usually direct)."""
+    if given is None:
+        return model.default_surrogate if model is not None else None
+    return None if given == "none" else given
+
+
+OPERATOR_ARGUMENTS = {"acceleration": "acceleration", "center_fraction": "center_fraction", "mask_type": "mask",
+                      "n_coils": "coils", "angles": "angles", "n_angles": "n_angles", "max_angle_deg": "max_angle",
+                      "noise": "noise", "mask_seed": "mask_seed"}
+
+
+def _operator_settings(args: argparse.Namespace, kind: str, model) -> dict:
+    """The operator section: defaults, then the acquisition a built-in model was trained for, then what the
+    command line says."""
+    from dataclasses import asdict
+
+    from .core.experiment import OperatorConfig
+
+    settings = {**asdict(OperatorConfig()), **(model.acquisition() if model else {}), "kind": kind}
+    for field, argument in OPERATOR_ARGUMENTS.items():
+        value = getattr(args, argument)
+        if value is not None:
+            settings[field] = value
+    if settings["noise"] == {"kind": "none"}:
+        settings["noise"] = None
+    return settings
 
 
 def _default_out() -> Path:
@@ -222,7 +264,9 @@ def _summary(result) -> str:
     n = result.norms
     region = (f"in the region: SSIM {attack['ssim_in']:.4f} (noise {noise['ssim_in']:.4f}); "
               if "ssim_in" in attack else "")
-    return (f"attack: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
+    surrogate = result.config.get("surrogate")
+    label = f"transfer attack from {surrogate}" if surrogate else "attack"
+    return (f"{label}: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
             f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); {region}"
             f"‖δ‖₂ = {n['delta_l2']:.4g} (ε realised {n['realised_eps']:.4g}), "
             f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
@@ -275,8 +319,13 @@ def cmd_models(args) -> int:
     for name, entry in sorted(MODELS.items()):
         card = entry.card()
         metrics = card.get("clean_metrics", {})
-        trained = "weights shipped" if entry.weights_path.is_file() else "not trained"
-        print(f"{name}  [{entry.modality}]  {entry.title}  ({trained})")
+        if entry.loader is not None:
+            state = "plug-in"
+        elif entry.trainable:
+            state = "weights shipped" if entry.weights_path.is_file() else "not trained"
+        else:
+            state = "parameter tuned" if "tuned" in card else "not tuned"
+        print(f"{name}  [{entry.modality}]  {entry.title}  ({state})")
         if metrics:
             print(f"    clean, {metrics.get('held_out_images', '?')} held-out images: " + ", ".join(
                 f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)))

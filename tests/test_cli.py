@@ -52,6 +52,12 @@ def test_rerun_reproduces_the_numbers_exactly(tmp_path, capsys):
     (["attack", "--demo", "--domain", "patch"], "patch threat needs a region"),
     (["attack", "--demo", "--choice", "nonsense"], "--choice takes KEY=VALUE"),
     (["attack", "--demo", "--choice", "colour=red"], "--choice takes KEY=VALUE"),
+    (["attack", "--demo", "--operator", "mri", "--recon", "fbpconvnet-ct-sparse"],
+     "fbpconvnet-ct-sparse reconstructs CT, not MRI measurements"),
+    (["attack", "--demo", "--surrogate", "unet-mri-4x"], "the surrogate is the attacked reconstruction itself"),
+    (["attack", "--demo", "--surrogate", "fbpconvnet-ct-sparse"], "reconstructs CT, not MRI"),
+    (["attack", "--demo", "--surrogate", "nonsense"], "unknown reconstruction 'nonsense'"),
+    (["attack", "--demo", "--noise", "poisson:1:2:3"], "poisson:INCIDENT_FLUX[:MU_SCALE]"),
 ])
 def test_wrong_arguments_print_one_line_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     out = tmp_path / "run"
@@ -99,3 +105,31 @@ def test_a_builtin_model_brings_its_coils_unless_given():
     assert cli.experiment_from_args(parse(["attack", "--demo"])).operator.n_coils == 1
     given = parse(["attack", "--demo", "--recon", "varnet-mri-4x-4coil", "--coils", "8"])
     assert cli.experiment_from_args(given).operator.n_coils == 8
+
+
+def test_a_builtin_model_brings_its_acquisition_and_the_command_line_wins():
+    import halluview.cli as cli
+
+    def operator(*args):
+        return cli.experiment_from_args(cli.build_parser().parse_args(["attack", "--demo", *args])).operator
+
+    ct = operator("--recon", "fbpconvnet-ct-sparse")
+    assert (ct.kind, ct.angles, ct.n_angles, ct.noise) == ("ct", "sparse", 30, None)
+    assert operator("--recon", "fbpconvnet-ct-sparse", "--n-angles", "60").n_angles == 60
+    low_dose = operator("--recon", "redcnn-ct-lowdose")
+    assert low_dose.n_angles == 180 and low_dose.noise["kind"] == "poisson_transmission"
+    assert operator("--recon", "redcnn-ct-lowdose", "--noise", "none").noise is None
+    assert operator("--recon", "redcnn-ct-lowdose", "--noise", "poisson:500:0.05").noise == {
+        "kind": "poisson_transmission", "incident_flux": 500.0, "mu_scale": 0.05}
+    assert operator("--recon", "unet-mri-4x", "--acceleration", "8").acceleration == 8
+    assert operator("ct-small").kind == "ct"  # a CT example opens with the CT model and its views
+    assert operator("ct-small").n_angles == 30
+
+
+def test_a_transfer_attack_reports_the_target_response(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["attack", "--demo", "--surrogate", "zero-filled", "--recon", "tv", "--iters", "10", "--size", "48",
+                 "--steps", "3", "--quiet", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("transfer attack from zero-filled: SSIM")
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["surrogate"] == "zero-filled" and report["config"]["recon"]["name"] == "tv"

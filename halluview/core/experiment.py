@@ -72,6 +72,7 @@ class Experiment:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     region: dict | None = None
+    surrogate: str | None = None  # transfer attack: optimise through this reconstruction, evaluate ``recon``
     seed: int = 0
     device: str = "auto"
     image_every: int = 1
@@ -91,6 +92,23 @@ class Experiment:
             raise ValueError("no scan: give a file or a built-in example")
         if self.image_every < 1 or self.noise_draws < 1:
             raise ValueError("image_every and noise_draws must be at least 1")
+        conflict = self.surrogate_conflict()
+        if conflict:
+            raise ValueError(conflict)
+
+    def surrogate_conflict(self) -> str | None:
+        """Why the transfer surrogate cannot stand in for the reconstruction (None when it can, or when unset)."""
+        from .recon.zoo import MODELS
+
+        if not self.surrogate:
+            return None
+        if self.surrogate == self.recon.name:
+            return "the surrogate is the attacked reconstruction itself: attack it directly"
+        model = MODELS.get(self.surrogate)
+        if model is not None and model.modality != self.operator.kind:
+            return (f"the surrogate {self.surrogate} reconstructs {model.modality.upper()}, not "
+                    f"{self.operator.kind.upper()} measurements")
+        return None
 
     @classmethod
     def from_dict(cls, data: dict) -> Experiment:
@@ -112,7 +130,8 @@ class Experiment:
         return cls(**kwargs)
 
 
-DEFAULT_RECON = {"mri": "unet-mri-4x", "ct": "fbp", "denoise": "identity"}
+DEFAULT_RECON = {"mri": "unet-mri-4x", "ct": "fbpconvnet-ct-sparse", "denoise": "identity"}
+"""What a kind of acquisition opens with: a learned model where there is one (the thing worth attacking)."""
 
 
 def suited_operator_kind(modality: str, units: str) -> str:
@@ -131,5 +150,19 @@ def adapt_to_scan(experiment: Experiment, modality: str, units: str, has_kspace:
     kind = "mri" if has_kspace else suited_operator_kind(modality, units)
     if experiment.operator.kind in (kind, "denoise"):
         return experiment
-    return replace(experiment, operator=replace(experiment.operator, kind=kind),
-                   recon=replace(experiment.recon, name=DEFAULT_RECON[kind], weights=None))
+    return with_recon(replace(experiment, operator=replace(experiment.operator, kind=kind)), DEFAULT_RECON[kind])
+
+
+def with_recon(experiment: Experiment, name: str) -> Experiment:
+    """The experiment reconstructing with ``name``; a built-in model brings the acquisition it was trained for
+    and its default transfer surrogate."""
+    from dataclasses import replace
+
+    from .recon.zoo import MODELS
+
+    operator, surrogate = experiment.operator, None
+    if name in MODELS:
+        operator = replace(operator, **MODELS[name].acquisition())
+        surrogate = MODELS[name].default_surrogate
+    return replace(experiment, operator=operator, surrogate=surrogate,
+                   recon=replace(experiment.recon, name=name, weights=None, params={}))

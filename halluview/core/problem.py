@@ -1,7 +1,7 @@
 """From an :class:`Experiment` to a ready :class:`AttackProblem`: load, simulate, reconstruct, bind the threat."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -12,9 +12,10 @@ from .attacks.run import AttackProblem
 from .attacks.threat import Threat
 from .experiment import Experiment, OperatorConfig
 from .physics.base import Operator
-from .physics.denoise import IdentityOperator
-from .physics.mri import MRIOperator, build_mri_operator, center_crop, make_mask
-from .recon.factory import build_reconstructor
+from .physics.factory import build_operator
+from .physics.mri import MRIOperator, center_crop, make_mask
+from .physics.noise import noisy_measurement
+from .recon.factory import ReconConfig, build_reconstructor
 from .recon.learned import UnetPostProcessing
 from .recon.zoo import MODELS
 from .scan import Scan
@@ -113,34 +114,13 @@ def _crop(recon: torch.nn.Module, size: tuple[int, int] | None) -> torch.nn.Modu
     return CroppedRecon(recon, size)
 
 
-def _noise(config: OperatorConfig):
-    if config.noise is None:
-        return None
-    from .physics.noise import make_noise
-
-    return make_noise(config.noise)
-
-
 def _simulate(config: OperatorConfig, image: np.ndarray) -> Measurement:
     x = torch.from_numpy(image)[None]
-    if config.kind == "mri":
-        op = build_mri_operator(image.shape, config.acceleration, config.center_fraction, config.mask_type,
-                                config.n_coils, config.mask_seed)
-    elif config.kind == "ct":
-        from .physics.ct import ParallelBeamCT
-
-        if image.shape[0] != image.shape[1]:
-            raise ValueError(f"CT needs a square image, not {image.shape}; set an image size")
-        op = ParallelBeamCT.from_kind(image.shape[0], config.angles, config.n_angles, config.max_angle_deg)
-    else:
-        op = IdentityOperator()
+    op = build_operator(asdict(config), image.shape)
     with torch.no_grad():
         y = op(x)
-        noise = _noise(config)
-        if noise is not None:
-            y = noise(y, torch.Generator().manual_seed(config.noise_seed))
-            if isinstance(op, MRIOperator):
-                y = y * op.mask
+        if config.noise is not None:
+            y = noisy_measurement(op, y, config.noise, torch.Generator().manual_seed(config.noise_seed))
     return Measurement(op, y, x, x.clone())
 
 
@@ -219,17 +199,32 @@ def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackPro
     region = None if mask is None else torch.from_numpy(mask).to(device)
     x_true = None if m.x_true is None else m.x_true.to(device)
     m = replace(m, y=y, x_true=x_true, reference=reference)
+    threat = _threat(experiment, m, region)
+    common = dict(op=m.op, y=y, threat=threat, optimizer=experiment.optimizer, x_true=x_true, reference=reference,
+                  region=region, data_range=m.data_range, seed=experiment.seed, image_every=experiment.image_every,
+                  noise_draws=experiment.noise_draws, config=experiment.to_dict())
+    surrogate = None
+    if experiment.surrogate:  # a transfer attack: the gradients come from another reconstruction
+        surrogate_recon = _crop(build_reconstructor(ReconConfig(name=experiment.surrogate), m.op), m.crop_size)
+        with torch.no_grad():
+            surrogate_clean = surrogate_recon(y)
+        surrogate = AttackProblem(recon=surrogate_recon, clean=surrogate_clean,
+                                  objective=_objective(experiment, surrogate_clean, mask, region, reference), **common)
+    return AttackProblem(recon=recon, clean=clean, objective=_objective(experiment, clean, mask, region, reference),
+                         surrogate=surrogate, **common)
+
+
+def _objective(experiment: Experiment, clean: torch.Tensor, mask: np.ndarray | None, region: torch.Tensor | None,
+               reference: torch.Tensor | None) -> Objective:
+    """The objective bound to one reconstruction's clean image (a lesion is drawn onto that image)."""
     target, scored = None, region
-    objective_config = experiment.objective
-    if objective_config.kind in ("insert", "remove"):
-        target_image, scored_mask = lesion_target(clean[0].cpu().numpy(), mask, objective_config)
-        target, scored = torch.from_numpy(target_image)[None].to(device), torch.from_numpy(scored_mask).to(device)
-    elif objective_config.kind == "untargeted" and objective_config.against == "reference":
+    config = experiment.objective
+    if config.kind in ("insert", "remove"):
+        target_image, scored_mask = lesion_target(clean[0].cpu().numpy(), mask, config)
+        target = torch.from_numpy(target_image)[None].to(clean.device)
+        scored = torch.from_numpy(scored_mask).to(clean.device)
+    elif config.kind == "untargeted" and config.against == "reference":
         if reference is None:
             raise ValueError("this scan has no reference image to attack against; use against='clean'")
         target = reference
-    return AttackProblem(
-        op=m.op, recon=recon, y=y, clean=clean, threat=_threat(experiment, m, region),
-        objective=Objective(objective_config, clean, scored, target), optimizer=experiment.optimizer,
-        x_true=x_true, reference=reference, region=region, data_range=m.data_range, seed=experiment.seed,
-        image_every=experiment.image_every, noise_draws=experiment.noise_draws, config=experiment.to_dict())
+    return Objective(config, clean, scored, target)

@@ -71,7 +71,9 @@ class LivePainter(QObject):
         elapsed = time.perf_counter() - self._started
         rate = step.step / max(step.elapsed_s, 1e-9)
         eta = (step.total - step.step) / rate if rate > 0 else 0.0
-        self.progress.emit(step.step, step.total, f"ETA {eta:.0f} s · {rate:.1f} steps/s · "
+        surrogate = record.experiment.get("surrogate")
+        through = f"transfer: optimising on {surrogate}, shown until the end · " if surrogate else ""
+        self.progress.emit(step.step, step.total, f"{through}ETA {eta:.0f} s · {rate:.1f} steps/s · "
                                                   f"realised ε = {self._eps_text(record, step.realised_eps)}"
                                                   f" · {elapsed:.0f} s")
 
@@ -102,6 +104,7 @@ class LivePainter(QObject):
             self.show_run(record)
             n = record.result.norms
             self.progress.emit(len(record.steps), len(record.steps),
+                               f"{'transfer ' if record.experiment.get('surrogate') else ''}"
                                f"done in {record.result.seconds:.1f} s · realised ε = "
                                f"{self._eps_text(record, n['realised_eps'])} · ‖f(y+δ) − f(y)‖ = "
                                f"{n['recon_change_l2']:.4g} (noise {n['noise_recon_change_l2_mean']:.4g})")

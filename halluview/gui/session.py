@@ -126,27 +126,32 @@ class Session(QObject):
     def update(self, **sections) -> None:
         """Replace fields of experiment sections, e.g. ``update(threat={"eps": 0.02}, seed=3)``."""
         experiment = copy.deepcopy(self.experiment)
-        sections = self._with_model_coils(sections)
+        sections = self._with_model_acquisition(sections)
         for name, changes in sections.items():
             if isinstance(changes, dict) and hasattr(getattr(experiment, name), "__dataclass_fields__"):
                 setattr(experiment, name, replace(getattr(experiment, name), **changes))
             else:
                 setattr(experiment, name, changes)
+        if experiment.surrogate_conflict():
+            experiment.surrogate = None  # a surrogate must read the same measurements and differ from f
         self.experiment = experiment
         self.settingsChanged.emit()
         if {"operator", "recon", "source", "device"} & set(sections):
             self.request_preview()
 
     @staticmethod
-    def _with_model_coils(sections: dict) -> dict:
-        """Picking a built-in model brings the number of coils it was trained for (unless also set now)."""
+    def _with_model_acquisition(sections: dict) -> dict:
+        """Picking a built-in model brings the acquisition it was trained for (kind, mask or angles, coils, noise)
+        and its default transfer surrogate (usually none), except settings changed in the same update."""
         from ..core.recon.zoo import MODELS
 
         name = sections.get("recon", {}).get("name") if isinstance(sections.get("recon"), dict) else None
-        if name not in MODELS or "n_coils" in sections.get("operator", {}):
+        if name not in MODELS:
             return sections
-        operator = {**sections.get("operator", {}), "n_coils": MODELS[name].operator.get("n_coils", 1)}
-        return {**sections, "operator": operator}
+        picked = {**sections, "operator": {**MODELS[name].acquisition(), **sections.get("operator", {})}}
+        if "surrogate" not in sections:
+            picked["surrogate"] = MODELS[name].default_surrogate
+        return picked
 
     def regions_edited(self) -> None:
         """Call after changing ``self.regions`` (draw, move, delete, undo, redo)."""

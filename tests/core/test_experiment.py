@@ -22,7 +22,7 @@ def test_unknown_settings_are_refused():
 
 
 @pytest.mark.parametrize("modality,units,kspace,expected", [
-    ("CT", "HU", False, ("ct", "fbp")), ("OT", "HU", False, ("ct", "fbp")),
+    ("CT", "HU", False, ("ct", "fbpconvnet-ct-sparse")), ("OT", "HU", False, ("ct", "fbpconvnet-ct-sparse")),
     ("MR", "a.u.", False, ("mri", "unet-mri-4x")), ("MR", "a.u.", True, ("mri", "unet-mri-4x")),
 ])
 def test_adapt_to_scan(modality, units, kspace, expected):
@@ -30,5 +30,7 @@ def test_adapt_to_scan(modality, units, kspace, expected):
     adapted = adapt_to_scan(start, modality, units, kspace)
     assert (adapted.operator.kind, adapted.recon.name) == expected
     assert adapt_to_scan(adapted, modality, units, kspace) == adapted  # already suited: unchanged
+    if expected[0] == "ct":  # the CT model brings the views it was trained for
+        assert (adapted.operator.angles, adapted.operator.n_angles) == ("sparse", 30)
     denoising = Experiment(operator=OperatorConfig(kind="denoise"), recon=ReconConfig(name="identity"))
     assert adapt_to_scan(denoising, modality, units, kspace) == denoising  # the user's choice stands

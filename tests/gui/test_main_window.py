@@ -163,7 +163,7 @@ def test_exports_and_session_round_trip(qtbot, window, tmp_path):
     qtbot.addWidget(fresh)
     with qtbot.waitSignal(fresh.session.previewReady, timeout=TIMEOUT_MS):
         export.open_session(fresh, str(tmp_path / "s.json"))
-    assert fresh.session.experiment.recon.name == record.experiment["recon"]["name"] == "fbp"  # adapted to CT
+    assert fresh.session.experiment.recon.name == record.experiment["recon"]["name"] == "fbpconvnet-ct-sparse"
     assert fresh.session.regions.shapes == [{"kind": "ellipse", "xywh": [40, 40, 20, 20]}]
     assert fresh.session.scan.modality == "CT"
 
@@ -218,16 +218,20 @@ def test_presentation_mode_plays_the_demo_and_any_key_stops_it(qtbot, window, mo
 def test_opening_a_ct_scan_switches_to_ct_acquisition_and_back(qtbot, window):
     open_and_wait(qtbot, window, window.open_sample, "ct-small")
     experiment = window.session.experiment
-    assert (experiment.operator.kind, experiment.recon.name) == ("ct", "fbp")
+    assert (experiment.operator.kind, experiment.recon.name) == ("ct", "fbpconvnet-ct-sparse")
+    assert experiment.operator.n_angles == 30  # the views the CT model was trained for
     open_and_wait(qtbot, window, window.open_sample, "brain")
     experiment = window.session.experiment
     assert (experiment.operator.kind, experiment.recon.name) == ("mri", "unet-mri-4x")
 
 
-def test_picking_a_builtin_model_brings_its_coils(window):
+def test_picking_a_builtin_model_brings_its_acquisition(window):
     window.session.update(recon={"name": "varnet-mri-4x-4coil"})
     assert window.session.experiment.operator.n_coils == 4
     window.session.update(recon={"name": "unet-mri-4x"})
     assert window.session.experiment.operator.n_coils == 1
     window.session.update(recon={"name": "zero-filled"}, operator={"n_coils": 6})
     assert window.session.experiment.operator.n_coils == 6
+    window.session.update(operator={"kind": "ct"}, recon={"name": "redcnn-ct-lowdose"})
+    op = window.session.experiment.operator
+    assert (op.n_angles, op.noise["kind"], op.noise["incident_flux"]) == (180, "poisson_transmission", 3000.0)

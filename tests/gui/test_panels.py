@@ -107,8 +107,10 @@ def test_operator_panel_rows_and_settings(qtbot, session):
     assert session.experiment.operator.noise is None  # no Poisson transmission noise on k-space
     mri_rows, ct_rows = (panel.acceleration, panel.center, panel.mask, panel.coils), (panel.angles, panel.n_angles)
     assert all(w.isVisibleTo(panel) for w in mri_rows) and not any(w.isVisibleTo(panel) for w in ct_rows)
-    choose(panel.kind, "ct")
-    assert (session.experiment.operator.kind, session.experiment.recon.name) == ("ct", "fbp")  # U-Net: MRI only
+    choose(panel.kind, "ct")  # the U-Net reads MRI only: CT opens with the CT model and the views it was made for
+    op = session.experiment.operator
+    assert (op.kind, session.experiment.recon.name, op.angles, op.n_angles) == ("ct", "fbpconvnet-ct-sparse",
+                                                                                "sparse", 30)
     assert all(w.isVisibleTo(panel) for w in ct_rows) and not any(w.isVisibleTo(panel) for w in mri_rows)
     assert not panel.max_angle.isVisibleTo(panel)
     choose(panel.angles, "limited")
@@ -134,6 +136,21 @@ def test_model_panel_picks_and_parameters(qtbot, session):
     choose(panel.picker, model_module.BASELINE)
     assert session.experiment.recon.name == "fbp"
     assert not panel.picker.model().item(panel.picker.findData("unet-mri-4x")).isEnabled()  # MRI model, CT scan
+
+
+def test_model_panel_transfer_from_a_surrogate(qtbot, session):
+    panel = make(qtbot, ModelPanel, session)
+    surrogates = panel.surrogate.model()
+    assert not surrogates.item(panel.surrogate.findData("unet-mri-4x")).isEnabled()  # the attacked model itself
+    assert not surrogates.item(panel.surrogate.findData("fbpconvnet-ct-sparse")).isEnabled()  # CT, not MRI
+    choose(panel.surrogate, "dncnn-mri-4x")
+    assert session.experiment.surrogate == "dncnn-mri-4x"
+    choose(panel.picker, "dncnn-mri-4x")  # the surrogate became the target: a direct attack again
+    assert session.experiment.surrogate is None and panel.surrogate.currentData() is None
+    choose(panel.picker, "tv")
+    choose(panel.surrogate, "unet-mri-4x")
+    session.update(operator={"kind": "ct"}, recon={"name": "fbp"})  # an MRI surrogate cannot read a sinogram
+    assert session.experiment.surrogate is None
 
 
 def test_model_panel_checkpoint_flow(qtbot, session, tmp_path, monkeypatch):

@@ -40,6 +40,9 @@ class AttackProblem:
     data_range : for SSIM / PSNR vs reference (fastMRI files: attrs['max']); None = reference max.
     seed : random starts and noise baselines draw from it.
     config : the full serialisable experiment, recorded in the result.
+    surrogate : a transfer attack: the same measurement, threat and objective bound to another reconstruction,
+        whose gradients drive the attack (steps show it); the result is ``recon``'s response to the δ found. For
+        reconstructions too slow or not differentiable enough to attack directly (Deep Decoder).
     """
 
     op: Operator
@@ -57,6 +60,7 @@ class AttackProblem:
     image_every: int = 1
     noise_draws: int = 4
     config: dict = field(default_factory=dict)
+    surrogate: AttackProblem | None = None
 
     def perturbed_measurement(self, delta: Tensor) -> Tensor:
         """y + δ, or y + Aδ for image-domain threats (the object changes, the measurement noise stays)."""
@@ -140,10 +144,18 @@ def run_attack(problem: AttackProblem) -> Generator[AttackStep, None, AttackResu
     """Maximise the objective over the threat's budget, yielding an :class:`AttackStep` every step.
 
     The worst case over all steps and restarts is returned. Deterministic for a seed on the CPU. Stop iterating
-    (or ``close()`` the generator) to cancel.
+    (or ``close()`` the generator) to cancel. With a ``surrogate`` the steps are the surrogate's and the result
+    is the target's response to the surrogate's worst case.
     """
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(problem.seed)
+    best_delta, history = yield from _optimise(problem.surrogate or problem, generator, started)
+    return finish(problem, best_delta, history, started, generator)
+
+
+def _optimise(problem: AttackProblem, generator: torch.Generator,
+              started: float) -> Generator[AttackStep, None, tuple[Tensor, list[dict]]]:
+    """The ascent itself: yields every step, returns (worst-case δ, step summaries)."""
     config, total = problem.optimizer, problem.optimizer.steps * problem.optimizer.restarts
     best_value, best_delta, history = -np.inf, problem.threat.zeros(), []
     done = 0
@@ -171,7 +183,7 @@ def run_attack(problem: AttackProblem) -> Generator[AttackStep, None, AttackResu
             history.append(record.summary())
             yield record
             delta = problem.threat.project(rule.step(delta, grad, index))
-    return finish(problem, best_delta, history, started, generator)
+    return best_delta, history
 
 
 def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,

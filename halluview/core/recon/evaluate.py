@@ -8,20 +8,26 @@ import torch
 
 from .. import metrics
 from ..atomic import write_text_atomic
-from ..physics.mri import build_mri_operator
+from ..physics.noise import noisy_measurement
 from .checkpoints import load_into, read_state_dict
 from .classical import BaselineRecon
-from .train import HELD_OUT_SEED, phantom_set
+from .training_data import HELD_OUT_SEED, phantom_set
 from .zoo import get_model
 
 HELD_OUT_COUNT = 32
 
 
 def model_operator(entry):
-    settings = entry.operator
-    size = settings["image_size"]
-    return build_mri_operator((size, size), settings["acceleration"], settings["center_fraction"],
-                              settings["mask_type"], settings.get("n_coils", 1), settings["mask_seed"])
+    return entry.make_operator()
+
+
+def held_out_measurements(entry, op, images: torch.Tensor, seed: int = HELD_OUT_SEED) -> torch.Tensor:
+    """What evaluation images measure, with the model's noise drawn from a fixed seed."""
+    with torch.no_grad():
+        y = op(images)
+        if entry.operator.get("noise"):
+            y = noisy_measurement(op, y, entry.operator["noise"], torch.Generator().manual_seed(seed))
+    return y
 
 
 def _model_from(entry, op, folder: Path):
@@ -41,8 +47,8 @@ def held_out_metrics(name: str, weights_dir: str | Path | None = None) -> dict:
     op = model_operator(entry)
     model = _model_from(entry, op, Path(weights_dir) if weights_dir else entry.folder).eval()
     images = torch.from_numpy(phantom_set(size, HELD_OUT_COUNT, seed0=HELD_OUT_SEED))
+    y = held_out_measurements(entry, op, images)
     with torch.no_grad():
-        y = op(images)
         outputs = {"model": model(y), "baseline": BaselineRecon(op)(y)}
     result = {"held_out_images": HELD_OUT_COUNT, "held_out_seed": HELD_OUT_SEED}
     for label, recon in outputs.items():

@@ -9,42 +9,77 @@ from ..physics.mri import center_crop
 from .fastmri_nets import Unet, normalize_instance
 
 
-class UnetPostProcessing(nn.Module):
-    """fastMRI's U-Net pipeline: baseline (zero-filled RSS / FBP / noisy image) → centre crop →
-    per-image normalisation (mean/std, eps 1e-11) → clamp to ±6 → U-Net → inverse scaling.
+class PostProcessing(nn.Module):
+    """A network applied to the baseline reconstruction (zero-filled RSS / FBP / noisy image): baseline → centre
+    crop → (optionally) per-image normalisation as in fastMRI (mean/std, eps 1e-11, clamp to ±6) → network →
+    (optionally) + its input → inverse scaling.
 
     Parameters
     ----------
     op : Operator
         Gives the baseline reconstruction of a measurement.
-    unet : Unet
-        A 1-channel-in, 1-channel-out U-Net.
+    network : nn.Module
+        (B, 1, H, W) → (B, 1, H, W).
     crop_size : (int, int), optional
         Recon size (fastMRI: 320×320); None keeps the full image.
     residual : bool
-        Add the network output to the normalised input (FBPConvNet-style) instead of replacing it.
+        Add the network output to its input (FBPConvNet-style) instead of replacing it.
+    normalise : bool
+        Per-image normalisation; off for networks trained on a fixed physical scale (RED-CNN on attenuation).
+    arch : str
+        The architecture's name on the model card.
     """
 
-    def __init__(self, op: Operator, unet: Unet, crop_size: tuple[int, int] | None = None,
-                 residual: bool = False, name: str = "unet"):
+    def __init__(self, op: Operator, network: nn.Module, crop_size: tuple[int, int] | None = None,
+                 residual: bool = False, normalise: bool = True, name: str = "post-processing", arch: str = "cnn"):
         super().__init__()
-        self.op, self.unet, self.crop_size, self.residual, self.name = op, unet, crop_size, residual, name
+        self.op, self.net, self.crop_size, self.name, self.arch = op, network, crop_size, name, arch
+        self.residual, self.normalise = residual, normalise
 
     @property
     def network(self) -> nn.Module:
-        """The learned part: what a weights file holds (fastMRI's key names, no operator buffers)."""
-        return self.unet
+        """The learned part: what a weights file holds (no operator buffers)."""
+        return self.net
+
+    def process(self, image: Tensor) -> Tensor:
+        """The learned step on a baseline image (B, H, W): what training on patches calls directly."""
+        mean = std = None
+        if self.normalise:
+            image, mean, std = normalize_instance(image)
+            image = image.clamp(-6, 6)
+        output = self.network(image.unsqueeze(1)).squeeze(1)
+        if self.residual:
+            output = output + image
+        return output if mean is None else output * std + mean
 
     def forward(self, y: Tensor) -> Tensor:
         image = self.op.baseline(y)
         if self.crop_size is not None:
             image = center_crop(image, self.crop_size)
-        normalised, mean, std = normalize_instance(image)
-        normalised = normalised.clamp(-6, 6)
-        output = self.unet(normalised.unsqueeze(1)).squeeze(1)
-        if self.residual:
-            output = output + normalised
-        return output * std + mean
+        return self.process(image)
+
+    def config(self) -> dict:
+        return {"name": self.name, "arch": self.arch, **getattr(self.network, "options", {}),
+                "residual": self.residual, "normalise": self.normalise,
+                "crop_size": list(self.crop_size) if self.crop_size else None}
+
+
+class UnetPostProcessing(PostProcessing):
+    """fastMRI's U-Net pipeline (normalised, clamped, U-Net, inverse scaling), e.g. on zero-filled MRI; with
+    ``residual`` it is FBPConvNet (Jin et al. 2017) on FBP.
+
+    The U-Net is held as ``unet`` so that a state_dict saved from this wrapper has fastMRI's ``unet.`` prefix.
+    """
+
+    def __init__(self, op: Operator, unet: Unet, crop_size: tuple[int, int] | None = None,
+                 residual: bool = False, name: str = "unet"):
+        nn.Module.__init__(self)
+        self.op, self.unet, self.crop_size, self.name, self.arch = op, unet, crop_size, name, "fastmri-unet"
+        self.residual, self.normalise = residual, True
+
+    @property
+    def network(self) -> nn.Module:
+        return self.unet
 
     def config(self) -> dict:
         return {"name": self.name, "arch": "fastmri-unet", "chans": self.unet.chans,

@@ -15,11 +15,10 @@ import torch
 
 from .. import metrics
 from ..atomic import write_text_atomic
-from .evaluate import model_operator, write_card_metrics
-from .train import phantom_set
+from .evaluate import held_out_measurements, model_operator, write_card_metrics
+from .training_data import VALIDATION_SEED, phantom_set
 from .zoo import get_model
 
-VALIDATION_SEED = 200_000  # training seeds < 100 000 ≤ held-out test seeds < 200 000 ≤ validation seeds
 VALIDATION_COUNT = 16
 
 
@@ -30,8 +29,8 @@ def tune_classical(name: str, out_dir: str | Path | None = None, log: Callable[[
     op = model_operator(entry)
     images = torch.from_numpy(phantom_set(entry.operator["image_size"], VALIDATION_COUNT, seed0=VALIDATION_SEED))
     started, scores = time.time(), {}
+    y = held_out_measurements(entry, op, images, seed=VALIDATION_SEED)
     with torch.no_grad():
-        y = op(images)
         for value in tune["candidates"]:
             scores[value] = float(metrics.ssim(tune["make"](op, value)(y), images).mean())
             log(f"{tune['param']} = {value:g}: validation SSIM {scores[value]:.4f}")

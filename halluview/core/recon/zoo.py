@@ -12,6 +12,7 @@ from typing import Callable
 from torch import nn
 
 from ..physics.base import Operator
+from ..physics.noise import WATER_PIXEL_OPTICAL_DEPTH
 from ..resources import resource_path
 from .checkpoints import load_into, read_state_dict
 from .fastmri_nets import Unet
@@ -64,6 +65,32 @@ class ModelEntry:
             return dict(self.card_data)
         path = self.folder / "card.json"
         return json.loads(path.read_text()) if path.is_file() else {}
+
+    def operator_settings(self) -> dict:
+        """Every field of an experiment's operator section, as this model was made for (defaults filled in)."""
+        from dataclasses import asdict
+
+        from ..experiment import OperatorConfig
+
+        fields = asdict(OperatorConfig())
+        return {**fields, **{k: v for k, v in self.operator.items() if k in fields}}
+
+    @property
+    def default_surrogate(self) -> str | None:
+        """The model a transfer attack goes through unless the user says otherwise (for reconstructions too slow
+        to attack directly at every step); None: attacked directly."""
+        return self.extra.get("default_surrogate")
+
+    def acquisition(self) -> dict:
+        """The operator settings picking this model brings (those its entry names, bar the evaluation mask seed)."""
+        return {k: v for k, v in self.operator_settings().items() if k in self.operator and k != "mask_seed"}
+
+    def make_operator(self) -> Operator:
+        """The operator the model was trained and evaluated with (noise excluded: see ``operator['noise']``)."""
+        from ..physics.factory import build_operator
+
+        size = self.operator["image_size"]
+        return build_operator(self.operator_settings(), (size, size))
 
     def load(self, op: Operator) -> nn.Module:
         """The model around ``op`` with its shipped weights, in eval mode."""
@@ -124,6 +151,58 @@ register(ModelEntry(
     operator=_mri_4x(n_coils=4),
     build=_mri_varnet,
     extra={"steps": 800, "batch_size": 4},
+))
+
+
+def _mri_dncnn(op: Operator) -> nn.Module:
+    from .cnn import DnCNN
+    from .learned import PostProcessing
+
+    return PostProcessing(op, DnCNN(depth=10, channels=32), name="dncnn-mri-4x", arch="dncnn")
+
+
+register(ModelEntry(
+    name="dncnn-mri-4x",
+    title="DnCNN, single-coil MRI 4× (transfer surrogate: same data as the U-Net, another architecture)",
+    modality="mri",
+    operator=_mri_4x(n_coils=1),
+    build=_mri_dncnn,
+    extra={"steps": 1000, "batch_size": 8, "surrogate_for": "unet-mri-4x"},
+))
+
+def _ct(n_angles: int, angles: str = "sparse", noise: dict | None = None) -> dict:
+    return {"kind": "ct", "image_size": 128, "angles": angles, "n_angles": n_angles, "noise": noise}
+
+
+def _fbpconvnet(op: Operator) -> nn.Module:
+    return UnetPostProcessing(op, Unet(1, 1, chans=16, num_pool_layers=4), residual=True,
+                              name="fbpconvnet-ct-sparse")
+
+
+register(ModelEntry(
+    name="fbpconvnet-ct-sparse",
+    title="FBPConvNet (residual U-Net on FBP), sparse-view CT, 30 views (phantoms and real CT / MR slices)",
+    modality="ct",
+    operator=_ct(30),
+    build=_fbpconvnet,
+    extra={"steps": 1000, "batch_size": 8, "real_fraction": 1 / 6},
+))
+
+
+def _redcnn(op: Operator) -> nn.Module:
+    from .cnn import RedCNN
+    from .learned import PostProcessing
+
+    return PostProcessing(op, RedCNN(filters=32), normalise=False, name="redcnn-ct-lowdose", arch="red-cnn")
+
+
+register(ModelEntry(
+    name="redcnn-ct-lowdose",
+    title="RED-CNN denoiser on FBP, low-dose CT (3000 photons per ray, 180 views)",
+    modality="ct",
+    operator=_ct(180, "full", {"kind": "poisson_transmission", "incident_flux": 3000.0, "mu_scale": WATER_PIXEL_OPTICAL_DEPTH}),
+    build=_redcnn,
+    extra={"steps": 1000, "batch_size": 16, "patch": 64, "real_fraction": 1 / 6},
 ))
 
 

@@ -54,6 +54,17 @@ class ModelPanel(QGroupBox):
         self.picker.addItem("Load checkpoint…", LOAD)
         form.add_row(layout, "Recon f", self.picker)
 
+        self.surrogate = form.combo([("Directly", None)], "Directly: the perturbation is optimised on this "
+                                    "reconstruction. Otherwise a transfer attack: it is optimised on another model "
+                                    "(a surrogate), then this reconstruction's response is shown at the end. For "
+                                    "methods too slow to attack directly.")
+        self.surrogate.setSizeAdjustPolicy(self.picker.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.surrogate.setMinimumContentsLength(16)
+        for name, entry in MODELS.items():
+            self.surrogate.addItem(f"Transfer from {name}", name)
+            self.surrogate.setItemData(self.surrogate.count() - 1, entry.title, Qt.ToolTipRole)
+        form.add_row(layout, "Attack", self.surrogate)
+
         self.lam = form.spin(0.0, 10.0, 0.001, 4, tooltip="How strongly the method smooths: larger is smoother.")
         self.iterations = form.spin(1, 10000, 10, tooltip="How long the method works on each image.")
         self.threshold = form.spin(0.0, 10.0, 0.005, 4, tooltip="Wavelet coefficients below this are set to zero: "
@@ -72,6 +83,7 @@ class ModelPanel(QGroupBox):
         layout.addRow(self.card)
 
         self.picker.activated.connect(self._picked)
+        self.surrogate.activated.connect(lambda i: self.session.update(surrogate=self.surrogate.itemData(i)))
         self.lam.valueChanged.connect(lambda v: self._param("lam", v))
         self.iterations.valueChanged.connect(lambda v: self._param("n_iter", v))
         self.threshold.valueChanged.connect(lambda v: self._param("threshold", v))
@@ -138,6 +150,11 @@ class ModelPanel(QGroupBox):
                                 else "Checkpoint (none loaded)")
         model.item(checkpoint).setEnabled(recon.weights is not None)
         form.select_data(self.picker, BASELINE if recon.name in BASELINES.values() else recon.name)
+        surrogates = self.surrogate.model()
+        for i in range(1, self.surrogate.count()):
+            name = self.surrogate.itemData(i)
+            surrogates.item(i).setEnabled(MODELS[name].modality == kind and name != recon.name)
+        form.select_data(self.surrogate, experiment.surrogate)
         params = recon.params
         form.set_value(self.lam, float(params.get("lam", 0.01)))
         form.set_value(self.iterations, int(params.get("n_iter", 100 if recon.name == "tv" else 50)))

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QGroupBox, QWidget
 
+from ...core.experiment import DEFAULT_RECON
 from ...core.physics.ct import ANGLE_KINDS
 from ...core.physics.mri import MASKS
+from ...core.physics.noise import WATER_PIXEL_OPTICAL_DEPTH
 from ...core.recon.zoo import MODELS
 from ..session import Session
 from . import form
@@ -103,8 +105,7 @@ class OperatorPanel(QGroupBox):
         if noise and noise.get("kind", "").startswith("poisson") and noise["kind"] != POISSON.get(kind):
             sections["operator"]["noise"] = None
         if not recon_fits(experiment.recon.name, kind):
-            fitting = [name for name, entry in MODELS.items() if entry.modality == kind]
-            sections["recon"] = {"name": fitting[0] if fitting else BASELINES[kind], "params": {}, "weights": None}
+            sections["recon"] = {"name": DEFAULT_RECON[kind], "params": {}, "weights": None}
         self.session.update(**sections)
 
     def _noise_edited(self) -> None:
@@ -115,7 +116,8 @@ class OperatorPanel(QGroupBox):
             relative = old.get("relative", True) if old.get("kind") == "gaussian" else True
             noise = {"kind": "gaussian", "sigma": self.sigma.value() / (100 if relative else 1), "relative": relative}
         elif kind == "poisson_transmission":
-            noise = {"kind": kind, "incident_flux": self.flux.value(), "mu_scale": old.get("mu_scale", 1.0)}
+            noise = {"kind": kind, "incident_flux": self.flux.value(),
+                     "mu_scale": old.get("mu_scale", WATER_PIXEL_OPTICAL_DEPTH)}
         else:
             noise = {"kind": kind, "peak": self.peak.value()}
         self._set(noise=noise)

@@ -82,7 +82,7 @@ def test_transmission_variance_matches_photon_statistics(line_integral: float, m
 def test_transmission_zero_counts_read_as_one_count() -> None:
     flux = 100.0
     y = torch.full((1, 1000), 50.0)  # exp(-50) · 100 photons: always zero counts
-    noisy = PoissonTransmissionNoise(flux)(y, seeded())
+    noisy = PoissonTransmissionNoise(flux, mu_scale=1.0)(y, seeded())
     torch.testing.assert_close(noisy, torch.full_like(y, math.log(flux)))
 
 

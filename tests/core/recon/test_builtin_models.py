@@ -8,7 +8,7 @@ from halluview.core.attacks.objectives import ObjectiveConfig
 from halluview.core.attacks.optimizers import OptimizerConfig
 from halluview.core.attacks.run import run_to_end
 from halluview.core.attacks.threat import ThreatConfig
-from halluview.core.experiment import Experiment, SourceConfig
+from halluview.core.experiment import Experiment, OperatorConfig, SourceConfig
 from halluview.core.problem import build_problem
 from halluview.core.recon.evaluate import held_out_metrics
 from halluview.core.recon.factory import ReconConfig
@@ -51,6 +51,29 @@ def test_demo_unet_attack_beats_equal_norm_noise_by_far():
     assert result.norms["recon_change_l2"] > 3 * result.norms["noise_recon_change_l2_mean"]
     # Three times the change is ~9.5 dB of PSNR (the untargeted objective is the L2 change, not SSIM).
     assert result.metrics["vs_clean"]["psnr"] < result.noise_metrics["vs_clean"]["psnr"] - 9
+
+
+def test_an_attack_found_on_the_dncnn_surrogate_transfers_to_the_unet():
+    def change(surrogate):
+        experiment = Experiment(source=SourceConfig(demo="brain"), recon=ReconConfig(name="unet-mri-4x"),
+                                threat=ThreatConfig(eps=0.02), optimizer=OptimizerConfig(steps=15), device="cpu",
+                                noise_draws=2, surrogate=surrogate)
+        return run_to_end(build_problem(experiment)).norms
+
+    transfer, direct = change("dncnn-mri-4x"), change(None)
+    assert transfer["noise_recon_change_l2_mean"] == pytest.approx(direct["noise_recon_change_l2_mean"])
+    assert transfer["recon_change_l2"] > 2 * transfer["noise_recon_change_l2_mean"]  # it transfers…
+    assert transfer["recon_change_l2"] < direct["recon_change_l2"]  # …but less than a direct attack
+
+
+@pytest.mark.parametrize("name,eps", [("fbpconvnet-ct-sparse", 0.01), ("redcnn-ct-lowdose", 0.005)])
+def test_ct_models_are_attackable_beyond_noise_on_a_real_scan(name, eps):
+    experiment = Experiment(source=SourceConfig(demo="ct-small"), recon=ReconConfig(name=name),
+                            operator=OperatorConfig(**MODELS[name].acquisition()),
+                            threat=ThreatConfig(eps=eps), optimizer=OptimizerConfig(steps=8), device="cpu",
+                            noise_draws=1)
+    result = run_to_end(build_problem(experiment))
+    assert result.norms["recon_change_l2"] > 3 * result.norms["noise_recon_change_l2_mean"]
 
 
 def test_demo_unet_inserts_a_lesion_in_the_drawn_region():
