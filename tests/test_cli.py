@@ -126,6 +126,18 @@ def test_a_builtin_model_brings_its_acquisition_and_the_command_line_wins():
     assert operator("ct-small").n_angles == 30
 
 
+def test_the_deep_decoder_is_attacked_by_transfer_unless_told_otherwise():
+    import halluview.cli as cli
+
+    def surrogate(*args):
+        return cli.experiment_from_args(cli.build_parser().parse_args(["attack", "--demo", *args])).surrogate
+
+    assert surrogate("--recon", "deep-decoder-mri-4x") == "unet-mri-4x"
+    assert surrogate("--recon", "deep-decoder-mri-4x", "--surrogate", "none") is None
+    assert surrogate("--recon", "deep-decoder-mri-4x", "--surrogate", "dncnn-mri-4x") == "dncnn-mri-4x"
+    assert surrogate("--recon", "unet-mri-4x") is None
+
+
 def test_a_transfer_attack_reports_the_target_response(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["attack", "--demo", "--surrogate", "zero-filled", "--recon", "tv", "--iters", "10", "--size", "48",

@@ -147,6 +147,10 @@ def test_model_panel_transfer_from_a_surrogate(qtbot, session):
     assert session.experiment.surrogate == "dncnn-mri-4x"
     choose(panel.picker, "dncnn-mri-4x")  # the surrogate became the target: a direct attack again
     assert session.experiment.surrogate is None and panel.surrogate.currentData() is None
+    choose(panel.picker, "deep-decoder-mri-4x")  # too slow to attack at every step: by transfer unless changed
+    assert session.experiment.surrogate == "unet-mri-4x" and panel.surrogate.currentData() == "unet-mri-4x"
+    choose(panel.surrogate, None)
+    assert session.experiment.surrogate is None
     choose(panel.picker, "tv")
     choose(panel.surrogate, "unet-mri-4x")
     session.update(operator={"kind": "ct"}, recon={"name": "fbp"})  # an MRI surrogate cannot read a sinogram

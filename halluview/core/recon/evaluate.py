@@ -46,11 +46,12 @@ def held_out_metrics(name: str, weights_dir: str | Path | None = None) -> dict:
     size = entry.operator["image_size"]
     op = model_operator(entry)
     model = _model_from(entry, op, Path(weights_dir) if weights_dir else entry.folder).eval()
-    images = torch.from_numpy(phantom_set(size, HELD_OUT_COUNT, seed0=HELD_OUT_SEED))
+    count = entry.extra.get("held_out_count", HELD_OUT_COUNT)  # fewer for reconstructions that fit per scan
+    images = torch.from_numpy(phantom_set(size, count, seed0=HELD_OUT_SEED))
     y = held_out_measurements(entry, op, images)
     with torch.no_grad():
         outputs = {"model": model(y), "baseline": BaselineRecon(op)(y)}
-    result = {"held_out_images": HELD_OUT_COUNT, "held_out_seed": HELD_OUT_SEED}
+    result = {"held_out_images": count, "held_out_seed": HELD_OUT_SEED}
     for label, recon in outputs.items():
         prefix = "" if label == "model" else "baseline_"
         result[prefix + "ssim"] = float(metrics.ssim(recon, images).mean())

@@ -27,7 +27,8 @@ def tune_classical(name: str, out_dir: str | Path | None = None, log: Callable[[
     entry = get_model(name)
     tune = entry.extra["tune"]
     op = model_operator(entry)
-    images = torch.from_numpy(phantom_set(entry.operator["image_size"], VALIDATION_COUNT, seed0=VALIDATION_SEED))
+    count = entry.extra.get("validation_count", VALIDATION_COUNT)
+    images = torch.from_numpy(phantom_set(entry.operator["image_size"], count, seed0=VALIDATION_SEED))
     started, scores = time.time(), {}
     y = held_out_measurements(entry, op, images, seed=VALIDATION_SEED)
     with torch.no_grad():
@@ -41,8 +42,8 @@ def tune_classical(name: str, out_dir: str | Path | None = None, log: Callable[[
             "architecture": tune["make"](op, best).config(), "parameters": 0,
             "tuned": {"param": tune["param"], "value": best,
                       "validation_ssim": {f"{v:g}": round(s, 6) for v, s in scores.items()},
-                      "validation": f"{VALIDATION_COUNT} generated phantoms, seeds from {VALIDATION_SEED}"},
-            "training": {"data": "no training: one parameter chosen by validation SSIM",
+                      "validation": f"{count} generated phantoms, seeds from {VALIDATION_SEED}"},
+            "training": {"data": entry.extra.get("data_words", "no training: one parameter chosen by validation SSIM"),
                          "command": f"halluview-cli train {name}", "seconds": round(time.time() - started, 1)},
             "date": dt.date.today().isoformat()}
     path = out / "card.json"

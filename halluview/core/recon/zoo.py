@@ -150,7 +150,7 @@ register(ModelEntry(
     modality="mri",
     operator=_mri_4x(n_coils=4),
     build=_mri_varnet,
-    extra={"steps": 800, "batch_size": 4},
+    extra={"steps": 2000, "batch_size": 4},
 ))
 
 
@@ -213,11 +213,11 @@ def tuned_value(name: str, default: float) -> float:
 
 
 def _classical_entry(name: str, title: str, param: str, candidates: list[float], default: float,
-                     make: Callable[[Operator, float], nn.Module]) -> ModelEntry:
+                     make: Callable[[Operator, float], nn.Module], **extra) -> ModelEntry:
     return ModelEntry(
         name=name, title=title, modality="mri", operator=_mri_4x(n_coils=1),
         build=lambda op: make(op, tuned_value(name, default)),
-        extra={"tune": {"param": param, "candidates": candidates, "make": make}})
+        extra={"tune": {"param": param, "candidates": candidates, "make": make}, **extra})
 
 
 def _tv(op: Operator, lam: float) -> nn.Module:
@@ -238,6 +238,24 @@ register(_classical_entry("wavelet-mri-4x", "Wavelet (db4) sparsity, single-coil
                           "validation phantoms)", "threshold", [0.0, 0.0005, 0.001, 0.0025, 0.005, 0.01], 0.0005,
                           _wavelet))
 
+
+
+def _deep_decoder(op: Operator, iterations: float) -> nn.Module:
+    from .untrained import TUNED_MRI_128, DeepDecoderRecon
+
+    settings = {**TUNED_MRI_128, "iterations": int(iterations)}
+    return DeepDecoderRecon(op, image_size=128, name="deep-decoder-mri-4x", **settings)
+
+
+# Un-trained: a fresh decoder is fitted to each measurement (~8 s per 128² image on one core), so its card scores
+# 8 held-out images and its iteration budget (the early stop) is chosen on 8 validation images. A direct attack
+# differentiates through the whole fit (minutes per step, GBs of memory): by default it is attacked by transfer.
+register(_classical_entry("deep-decoder-mri-4x", "Deep Decoder (un-trained network fitted to each scan), "
+                          "single-coil MRI 4× (iterations tuned on validation phantoms)", "iterations",
+                          [100, 200, 400], 400, _deep_decoder, held_out_count=8, validation_count=8,
+                          default_surrogate="unet-mri-4x",
+                          data_words="no training data: a freshly initialised decoder is fitted to each measurement; "
+                                     "the number of fitting iterations is chosen by validation SSIM"))
 
 PLUGIN_GROUP = "halluview.models"
 PLUGIN_ERRORS: dict[str, str] = {}  # plug-in name → why it was not registered (shown by `halluview-cli models`)
