@@ -179,7 +179,7 @@ def card_html(name: str, weights: str | None = None) -> str:
                     f"trained yet (halluview-cli train {html.escape(name)}).</span>")
         clean = card.get("clean_metrics", {})
         pairs = [("Trained on", card.get("training", {}).get("data", "—")),
-                 ("Parameters", f"{card['parameters']:,}" if "parameters" in card else "—")]
+                 ("Parameters", f"{card['parameters']:,}" if card.get("parameters") else "none learned")]
         if "ssim" in clean:
             pairs.append(("Clean SSIM", f"{clean['ssim']:.4f}"))
         if "psnr" in clean:
