@@ -99,3 +99,12 @@ def normalize_instance(x: Tensor, eps: float = 1e-11) -> tuple[Tensor, Tensor, T
     mean = x.mean(dim=(-2, -1), keepdim=True)
     std = x.std(dim=(-2, -1), keepdim=True)
     return (x - mean) / (std + eps), mean, std
+
+
+def __getattr__(name: str):
+    """``fastmri_nets.VarNet``: the E2E-VarNet lives in varnet.py (it builds on this module's U-Net)."""
+    if name == "VarNet":
+        from .varnet import VarNet
+
+        return VarNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

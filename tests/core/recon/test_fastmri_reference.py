@@ -14,7 +14,7 @@ from fastmri.models import Unet as ReferenceUnet  # noqa: E402
 from fastmri.models import VarNet as ReferenceVarNet  # noqa: E402
 
 from halluview.core.recon.fastmri_nets import Unet  # noqa: E402
-from halluview.core.recon.varnet import VarNet  # noqa: E402
+from halluview.core.recon.fastmri_nets import VarNet  # noqa: E402  (the path the issue names)
 
 
 def test_default_key_sets_and_shapes_are_identical():
