@@ -125,7 +125,7 @@ def experiment_from_args(args: argparse.Namespace):
     from .core.attacks.objectives import ObjectiveConfig
     from .core.attacks.optimizers import OptimizerConfig
     from .core.attacks.threat import ThreatConfig
-    from .core.experiment import DEFAULT_RECON, Experiment, OperatorConfig, SourceConfig
+    from .core.experiment import DEFAULT_RECON, Experiment, OperatorConfig, SourceConfig, model_choice
     from .core.recon.factory import ReconConfig
     from .core.recon.zoo import MODELS
     from .core.samples import SAMPLES
@@ -143,7 +143,8 @@ def experiment_from_args(args: argparse.Namespace):
                        f"measurements; drop --operator or pick another --recon")
     kind = args.operator or (model.modality if model else SAMPLES[demo].modality if demo else "mri")
     recon = args.recon or ("zero-filled" if kind == "mri" and (args.coils or 1) > 1 else DEFAULT_RECON[kind])
-    operator = _operator_settings(args, kind, MODELS.get(recon))
+    choice = model_choice(recon)
+    operator = _operator_settings(args, kind, choice.get("operator", {}))
     choices = {}
     for choice in args.choice:
         key, sep, value = choice.partition("=")
@@ -177,16 +178,16 @@ def experiment_from_args(args: argparse.Namespace):
             optimizer=OptimizerConfig(method=args.optimizer, steps=args.steps, step_size=args.step_size,
                                       schedule=args.schedule, random_start=args.random_start,
                                       restarts=args.restarts),
-            region=region, surrogate=_surrogate(args.surrogate, MODELS.get(recon)), seed=args.seed,
+            region=region, surrogate=_surrogate(args.surrogate, choice.get("surrogate")), seed=args.seed,
             device=args.device)
     except ValueError as err:
         raise CliError(str(err)) from None
 
 
-def _surrogate(given: str | None, model) -> str | None:
+def _surrogate(given: str | None, default: str | None) -> str | None:
     """--surrogate: a name, "none" (attack directly), or unset (the built-in model's default, usually direct)."""
     if given is None:
-        return model.default_surrogate if model is not None else None
+        return default
     return None if given == "none" else given
 
 
@@ -195,14 +196,14 @@ OPERATOR_ARGUMENTS = {"acceleration": "acceleration", "center_fraction": "center
                       "noise": "noise", "mask_seed": "mask_seed"}
 
 
-def _operator_settings(args: argparse.Namespace, kind: str, model) -> dict:
+def _operator_settings(args: argparse.Namespace, kind: str, acquisition: dict) -> dict:
     """The operator section: defaults, then the acquisition a built-in model was trained for, then what the
     command line says."""
     from dataclasses import asdict
 
     from .core.experiment import OperatorConfig
 
-    settings = {**asdict(OperatorConfig()), **(model.acquisition() if model else {}), "kind": kind}
+    settings = {**asdict(OperatorConfig()), **acquisition, "kind": kind}
     for field, argument in OPERATOR_ARGUMENTS.items():
         value = getattr(args, argument)
         if value is not None:

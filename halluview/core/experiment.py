@@ -154,15 +154,20 @@ def adapt_to_scan(experiment: Experiment, modality: str, units: str, has_kspace:
 
 
 def with_recon(experiment: Experiment, name: str) -> Experiment:
-    """The experiment reconstructing with ``name``; a built-in model brings the acquisition it was trained for
-    and its default transfer surrogate."""
+    """The experiment reconstructing with ``name``, with what picking it brings (:func:`model_choice`)."""
     from dataclasses import replace
 
+    choice = model_choice(name)
+    return replace(experiment, operator=replace(experiment.operator, **choice.get("operator", {})),
+                   surrogate=choice.get("surrogate"),
+                   recon=replace(experiment.recon, name=name, weights=None, params={}))
+
+
+def model_choice(name: str) -> dict:
+    """What picking reconstruction ``name`` brings, as experiment sections: a built-in model's acquisition (kind,
+    mask or angles, coils, noise) and its default transfer surrogate (usually None); {} for anything else."""
     from .recon.zoo import MODELS
 
-    operator, surrogate = experiment.operator, None
-    if name in MODELS:
-        operator = replace(operator, **MODELS[name].acquisition())
-        surrogate = MODELS[name].default_surrogate
-    return replace(experiment, operator=operator, surrogate=surrogate,
-                   recon=replace(experiment.recon, name=name, weights=None, params={}))
+    if name not in MODELS:
+        return {}
+    return {"operator": MODELS[name].acquisition(), "surrogate": MODELS[name].default_surrogate}

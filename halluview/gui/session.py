@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.attacks.run import AttackProblem, AttackResult, AttackStep
-from ..core.experiment import Experiment, SourceConfig, adapt_to_scan
+from ..core.experiment import Experiment, SourceConfig, adapt_to_scan, model_choice
 from ..core.problem import build_problem, load_source
 from ..core.scan import Scan
 from .regions import RegionStack
@@ -143,15 +143,12 @@ class Session(QObject):
     def _with_model_acquisition(sections: dict) -> dict:
         """Picking a built-in model brings the acquisition it was trained for (kind, mask or angles, coils, noise)
         and its default transfer surrogate (usually none), except settings changed in the same update."""
-        from ..core.recon.zoo import MODELS
-
         name = sections.get("recon", {}).get("name") if isinstance(sections.get("recon"), dict) else None
-        if name not in MODELS:
+        choice = model_choice(name) if name else {}
+        if not choice:
             return sections
-        picked = {**sections, "operator": {**MODELS[name].acquisition(), **sections.get("operator", {})}}
-        if "surrogate" not in sections:
-            picked["surrogate"] = MODELS[name].default_surrogate
-        return picked
+        return {**sections, "operator": {**choice["operator"], **sections.get("operator", {})},
+                "surrogate": sections.get("surrogate", choice["surrogate"])}
 
     def regions_edited(self) -> None:
         """Call after changing ``self.regions`` (draw, move, delete, undo, redo)."""

@@ -68,18 +68,15 @@ class UnetPostProcessing(PostProcessing):
     """fastMRI's U-Net pipeline (normalised, clamped, U-Net, inverse scaling), e.g. on zero-filled MRI; with
     ``residual`` it is FBPConvNet (Jin et al. 2017) on FBP.
 
-    The U-Net is held as ``unet`` so that a state_dict saved from this wrapper has fastMRI's ``unet.`` prefix.
     """
 
     def __init__(self, op: Operator, unet: Unet, crop_size: tuple[int, int] | None = None,
                  residual: bool = False, name: str = "unet"):
-        nn.Module.__init__(self)
-        self.op, self.unet, self.crop_size, self.name, self.arch = op, unet, crop_size, name, "fastmri-unet"
-        self.residual, self.normalise = residual, True
+        super().__init__(op, unet, crop_size, residual, normalise=True, name=name, arch="fastmri-unet")
 
     @property
-    def network(self) -> nn.Module:
-        return self.unet
+    def unet(self) -> nn.Module:
+        return self.net
 
     def config(self) -> dict:
         return {"name": self.name, "arch": "fastmri-unet", "chans": self.unet.chans,

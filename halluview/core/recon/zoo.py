@@ -200,7 +200,8 @@ register(ModelEntry(
     name="redcnn-ct-lowdose",
     title="RED-CNN denoiser on FBP, low-dose CT (3000 photons per ray, 180 views)",
     modality="ct",
-    operator=_ct(180, "full", {"kind": "poisson_transmission", "incident_flux": 3000.0, "mu_scale": WATER_PIXEL_OPTICAL_DEPTH}),
+    operator=_ct(180, "full", {"kind": "poisson_transmission", "incident_flux": 3000.0,
+                               "mu_scale": WATER_PIXEL_OPTICAL_DEPTH}),
     build=_redcnn,
     extra={"steps": 1000, "batch_size": 16, "patch": 64, "real_fraction": 1 / 6},
 ))
