@@ -59,22 +59,35 @@ def _run(problem, quiet: bool):
 
 
 def _summary(result) -> str:
+    """What the CLI prints after an attack: the verdict in words, its warnings, then the numbers."""
     attack, noise = result.metrics["vs_clean"], result.noise_metrics["vs_clean"]
     n = result.norms
-    region = (f"in the region: SSIM {attack['ssim_in']:.4f} (noise {noise['ssim_in']:.4f}); "
+    region = (f"in the region: SSIM {attack['ssim_in']:.4f} (noise {noise['ssim_in']:.4f}), "
+              f"‖Δ‖₂ {n['recon_change_l2_in']:.4g} (noise {n['noise_recon_change_l2_in_mean']:.4g}); "
               if "ssim_in" in attack else "")
     surrogate = result.config.get("surrogate")
     label = f"transfer attack from {surrogate}" if surrogate else "attack"
-    return (f"{label}: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
-            f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); {region}"
-            f"‖δ‖₂ = {n['delta_l2']:.4g} (ε realised {n['realised_eps']:.4g}), "
-            f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
+    lines = [result.verdict.headline] + [f"warning: {w}" for w in result.verdict.warnings]
+    lines.append(f"{label}: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
+                 f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); {region}"
+                 f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
+    lines.append(f"δ: ‖·‖₂ {n['delta_l2']:.4g}, ‖·‖∞ {n['delta_linf']:.4g}, ε realised {n['realised_eps']:.4g} of "
+                 f"{result.config['threat']['eps']:g}; noise: ‖·‖₂ {n['noise_l2']:.4g}, ‖·‖∞ {n['noise_linf']:.4g}")
+    if result.refit_spread:
+        lines.append(f"refits from other random starts change the clean reconstruction by "
+                     f"{result.refit_spread['recon_change_l2_mean']:.4g} (mean of {result.refit_spread['refits']})")
+    return "\n".join(lines)
 
 
 def cmd_attack(args) -> int:
     from .core.report import write_outputs
 
     experiment = experiment_from_args(args)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise CliError(f"--threads must be at least 1, not {args.threads}")
+        import torch
+        torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else _default_out()
     if out.exists() and any(out.iterdir()):
         raise CliError(f"{out}: output folder exists and is not empty")
@@ -91,6 +104,8 @@ def _numbers(report: dict) -> dict:
 
 
 def cmd_rerun(args) -> int:
+    """Repeat a report's attack with its recorded thread count and compare the numbers; say what differs."""
+    from .core.environment import apply_threads, largest_difference, reproduction_gaps, run_environment
     from .core.experiment import Experiment
     from .core.report import report_dict, write_outputs
 
@@ -101,14 +116,23 @@ def cmd_rerun(args) -> int:
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise CliError(f"{path}: not a HalluView report ({err})") from None
     experiment.device = args.device
+    recorded = saved.get("environment") or {}
+    apply_threads(recorded)
     result = _run(_build(experiment), args.quiet)
     fresh = report_dict(result)
     out = Path(args.out) if args.out else path.parent / "rerun"
     write_outputs(result, out)
-    same = _numbers(fresh) == _numbers(saved)
     print(_summary(result))
-    print("identical numbers" if same else "numbers differ from the report", f"(rerun written to {out})")
-    return 0 if same else 1
+    difference, where = largest_difference(_numbers(saved), _numbers(fresh))
+    gaps = reproduction_gaps(recorded, run_environment(result.environment.get("device", args.device)))
+    if difference == 0:
+        print(f"identical numbers (rerun written to {out})")
+        return 0
+    print(f"numbers differ from the report: largest relative difference {difference:.3g} (in {where}); "
+          f"rerun written to {out}")
+    print("an exact rerun needs the recorded " + "; ".join(gaps) if gaps else
+          "the recorded device, thread count, instruction set and versions all match: please report this")
+    return 0 if difference <= args.tolerance else 1
 
 
 def cmd_models(args) -> int:
@@ -164,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     rerun = sub.add_parser("rerun", help="repeat the attack recorded in a report.json and compare the numbers")
     rerun.add_argument("report")
     rerun.add_argument("--device", default="cpu")
+    rerun.add_argument("--tolerance", type=float, default=0.0,
+                       help="largest relative difference accepted (default 0: bit-identical numbers)")
     rerun.add_argument("--out")
     rerun.add_argument("--quiet", action="store_true")
     rerun.set_defaults(func=cmd_rerun)
@@ -181,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The console script (``argv`` None: also makes Ctrl-C work inside long torch calls) or a call from code."""
+    if argv is None:
+        from .interrupt import install
+        install()
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

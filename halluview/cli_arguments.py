@@ -96,7 +96,6 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     th.add_argument("--per-coil", action="store_true")
     th.add_argument("--domain", choices=["measurement", "image", "patch"], default="measurement")
     th.add_argument("--patch-area", type=int, help="patch threat: largest region area in pixels")
-    th.add_argument("--patch-linf", type=float, help="patch threat: |δ| bound inside the patch (default free)")
     reg = th.add_mutually_exclusive_group()
     reg.add_argument("--region", type=_xywh, metavar="X,Y,W,H", help="rectangular region (pixels)")
     reg.add_argument("--region-ellipse", type=_xywh, metavar="X,Y,W,H")
@@ -111,11 +110,13 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--optimizer", choices=["pgd", "adam"], default="pgd")
     opt.add_argument("--steps", type=int, default=100)
     opt.add_argument("--step-size", type=float, help="fraction of the budget radius per step")
-    opt.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
+    opt.add_argument("--schedule", choices=["auto", "constant", "cosine"], default="auto")
     opt.add_argument("--random-start", action="store_true")
     opt.add_argument("--restarts", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, …")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; recorded in the report, "
+                                               "and rerun uses the recorded number to repeat the numbers exactly)")
     p.add_argument("--out", help="output folder (default runs/<date-time>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -172,7 +173,7 @@ def experiment_from_args(args: argparse.Namespace):
                                       "num_cascades": args.cascades, "sens_chans": args.sens_chans,
                                       "sens_pools": args.sens_pools}),
             threat=ThreatConfig(norm=args.norm, eps=args.eps, eps_mode=args.eps_mode, per_coil=args.per_coil,
-                                domain=args.domain, patch_area_px=args.patch_area, patch_linf=args.patch_linf),
+                                domain=args.domain, patch_area_px=args.patch_area),
             objective=ObjectiveConfig(kind=args.objective, against=args.against,
                                       outside_weight=args.outside_weight, lesion=lesion),
             optimizer=OptimizerConfig(method=args.optimizer, steps=args.steps, step_size=args.step_size,

@@ -142,6 +142,6 @@ def test_a_transfer_attack_reports_the_target_response(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["attack", "--demo", "--surrogate", "zero-filled", "--recon", "tv", "--iters", "10", "--size", "48",
                  "--steps", "3", "--quiet", "--out", str(out)]) == 0
-    assert capsys.readouterr().out.startswith("transfer attack from zero-filled: SSIM")
+    assert capsys.readouterr().out.splitlines()[1].startswith("transfer attack from zero-filled: SSIM")
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["surrogate"] == "zero-filled" and report["config"]["recon"]["name"] == "tv"

@@ -48,3 +48,52 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_file(target) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return target
+
+
+PARTIAL = ".partial-"  # marks a folder being written: .<name>.partial-<pid>
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Folders a killed process left half-written beside ``target`` (their writer is gone): remove them."""
+    import shutil
+
+    for stale in target.parent.glob(f".{target.name}{PARTIAL}*"):
+        pid = stale.name.rsplit(PARTIAL, 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a hidden folder beside ``path`` to fill; on success it becomes ``path`` in one rename, so a run folder
+    appears whole or not at all. ``path`` must not exist, or be an empty folder. On any failure (a full disk, an
+    interrupt) the partial folder is removed; one left by a killed process is removed by the next write."""
+    import shutil
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target)
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    if target.exists():
+        raise FileExistsError(f"{target}: already exists and is not an empty folder")
+    partial = target.parent / f".{target.name}{PARTIAL}{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(mode=0o700)
+    try:
+        yield partial
+        os.chmod(partial, ordinary_mode(directory=True))
+        os.rename(partial, target)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)

@@ -104,6 +104,14 @@ class CroppedRecon(torch.nn.Module):
         inner = self.recon.config() if hasattr(self.recon, "config") else {}
         return {**inner, "crop_size": list(self.size)}
 
+    def __getattr__(self, name: str):
+        """A refitted reconstruction's ``seed`` and ``with_seed`` pass through the crop."""
+        if name in ("seed", "with_seed") and hasattr(self.recon, name):
+            if name == "seed":
+                return self.recon.seed
+            return lambda seed: CroppedRecon(self.recon.with_seed(seed), self.size)
+        return super().__getattr__(name)
+
 
 def _crop(recon: torch.nn.Module, size: tuple[int, int] | None) -> torch.nn.Module:
     if size is None:

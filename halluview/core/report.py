@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import atomic_file, write_text_atomic
+from .atomic import atomic_file, atomic_folder, write_text_atomic
 from .attacks.run import AttackResult
 
 REPORT_VERSION = 1
@@ -45,10 +45,14 @@ def report_dict(result: AttackResult) -> dict:
         "report_version": REPORT_VERSION,
         "config": result.config,
         "versions": versions(),
+        "environment": result.environment,
         "seed": result.config.get("seed"),
         "seconds": round(result.seconds, 3),
         "cancelled": result.cancelled,
+        "verdict": result.verdict.to_dict() if result.verdict else None,
+        "objectives": result.objectives,
         "norms": result.norms,
+        "refit_spread": result.refit_spread,
         "final": {"attack": result.metrics, "equal_norm_noise": result.noise_metrics},
         "history": result.history,
     })
@@ -101,6 +105,14 @@ def _metric_rows(result: AttackResult) -> str:
     return f"<table><tr><th></th>{head}</tr>{rows}</table>"
 
 
+def _verdict_html(result: AttackResult) -> str:
+    """The verdict in words, its warnings highlighted (an attack that found nothing says so first)."""
+    if result.verdict is None:
+        return ""
+    items = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in result.verdict.warnings)
+    return f"<p><strong>{html.escape(result.verdict.headline)}</strong></p>" + (f"<ul>{items}</ul>" if items else "")
+
+
 def write_html(result: AttackResult, out_dir: str | Path) -> Path:
     """report.html: the four images, the metrics (attack and equal-norm noise), the norms and the config."""
     low, high = float(result.clean.min()), float(result.clean.max())
@@ -110,19 +122,26 @@ def write_html(result: AttackResult, out_dir: str | Path) -> Path:
     figures = "".join(f"<figure><img src='data:image/png;base64,{_png_base64(rgb)}'><figcaption>{name}"
                       f"</figcaption></figure>" for name, rgb in images.items())
     norms = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>" for k, v in result.norms.items())
+    verdict = _verdict_html(result)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>HalluView report</title><style>"
             "body{font-family:sans-serif;background:#1e1e1e;color:#ddd;margin:2em}figure{display:inline-block;"
             "margin:0 1em 1em 0}img{width:320px;image-rendering:pixelated}td,th{padding:2px 8px;text-align:right}"
-            "pre{background:#2a2a2a;padding:1em}</style></head><body><h1>HalluView attack report</h1>"
-            f"{figures}<h2>Metrics</h2>{_metric_rows(result)}<h2>Norms</h2><table>{norms}</table>"
+            "pre{background:#2a2a2a;padding:1em}.warn{color:#f0b040}</style></head><body>"
+            f"<h1>HalluView attack report</h1>{verdict}{figures}<h2>Metrics</h2>{_metric_rows(result)}<h2>Norms</h2><table>{norms}</table>"
             f"<h2>Configuration</h2><pre>{html.escape(json.dumps(result.config, indent=2))}</pre>"
             f"<p>{html.escape(json.dumps(versions()))}</p></body></html>")
     return write_text_atomic(Path(out_dir) / "report.html", page)
 
 
 def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:
-    """report.json, report.html, clean / perturbed / difference / perturbation PNGs and .npy arrays."""
-    out = Path(out_dir)
+    """report.json, report.html, clean / perturbed / difference / perturbation PNGs and .npy arrays, in a folder
+    that appears whole or not at all (``out_dir`` must not exist yet, or be empty)."""
+    with atomic_folder(out_dir) as out:
+        _write_files(result, out)
+    return Path(out_dir) / "report.json"
+
+
+def _write_files(result: AttackResult, out: Path) -> None:
     low, high = float(result.clean.min()), float(result.clean.max())
     difference = result.perturbed - result.clean
     limit = float(np.abs(difference).max()) or 1.0
@@ -136,4 +155,3 @@ def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:
         save_npy(out / f"{name}.npy", array)
     write_html(result, out)
     save_json(out / "report.json", report_dict(result))
-    return out / "report.json"

@@ -64,15 +64,12 @@ def test_threat_panel_writes_settings_and_presets(qtbot, session):
     panel.eps.setValue(2.5)
     assert session.experiment.threat.eps == pytest.approx(0.025)
     choose(panel.domain, "image")
-    assert session.experiment.threat.domain == "image" and panel.eps.suffix() == " % ‖x‖"
+    assert session.experiment.threat.domain == "image" and panel.eps.suffix() == " % ‖x‖∞"  # L∞: of max |x|
     choose(panel.domain, "patch")
     panel.patch_area.setValue(200)
-    panel.patch_bounded.setChecked(True)
-    panel.patch_linf.setValue(0.3)
     threat = session.experiment.threat
-    assert (threat.patch_area_px, threat.patch_linf) == (200, pytest.approx(0.3))
-    panel.patch_bounded.setChecked(False)
-    assert session.experiment.threat.patch_linf is None and not panel.eps.isEnabled()
+    assert threat.patch_area_px == 200 and panel.eps.isEnabled()  # a patch takes the norm and ε like any threat
+    assert panel.eps.suffix() == " % ‖x‖∞"
     session.update(threat={"eps_mode": "absolute", "eps": 3.0, "domain": "measurement"})  # presets: relative again
     assert [b.text() for b in panel.preset_buttons] == ["0.25 %", "0.5 %", "1 %", "2.5 %", "8 %"]
     for button, eps in zip(panel.preset_buttons, [0.0025, 0.005, 0.01, 0.025, 0.08]):
@@ -198,7 +195,9 @@ def test_objective_panel_writes_settings(qtbot, session):
 
 def test_optimizer_panel_writes_settings(qtbot, session):
     panel = make(qtbot, OptimizerPanel, session)
-    assert panel.step_size.value() == pytest.approx(0.025) and not panel.step_size.isEnabled()  # 2.5 / 100
+    assert panel.step_size.value() == pytest.approx(2.0) and not panel.step_size.isEnabled()  # Auto-PGD's 2ε
+    choose(panel.schedule, "constant")
+    assert panel.step_size.value() == pytest.approx(0.025)  # Madry et al.'s 2.5ε / 100 steps
     choose(panel.method, "adam")
     panel.steps.setValue(50)
     choose(panel.schedule, "cosine")

@@ -77,6 +77,8 @@ class Objective:
         self.config, self.clean, self.target = config, clean, target
         self.inside = None if region is None else region.to(clean.dtype)
         self.outside = None if region is None else 1 - self.inside
+        # Insert and remove aim at a target that lies inside the budget, not on its boundary.
+        self.interior_optimum = config.kind in ("insert", "remove")
 
     def value(self, perturbed: Tensor) -> Tensor:
         kind, change = self.config.kind, perturbed - self.clean

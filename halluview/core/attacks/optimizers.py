@@ -1,6 +1,11 @@
 """Ascent rules for attacks: projected gradient (normalised L2 steps, sign steps for L∞) and Adam.
 
-Step sizes are relative to the budget radius, so one setting works for every ε and every scan's scale.
+Step sizes are fractions of the budget radius ε, so one setting works for every ε and every scan's scale. The
+default schedule, ``auto``, is the step-size control of Auto-PGD (Croce & Hein, ICML 2020): start at 2ε, use
+momentum 0.75, and at checkpoints spaced by the step count halve the step and return to the best point found
+whenever the objective stopped improving. It needs no tuning across norms, domains and objectives, including the
+region, insert and remove objectives whose optimum lies inside the budget, where a constant step only oscillates.
+``constant`` (2.5ε / N, Madry et al. 2018) and ``cosine`` are the classic alternatives.
 """
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ import torch
 from torch import Tensor
 
 METHODS = ("pgd", "adam")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("auto", "constant", "cosine")
+
+AUTO_MOMENTUM = 0.75  # Croce & Hein 2020, α
+AUTO_RHO = 0.75  # a checkpoint halves the step when fewer than this fraction of its steps improved the objective
 
 
 @dataclass
@@ -24,11 +32,12 @@ class OptimizerConfig:
     steps : int
         Steps per restart.
     step_size : float or None
-        Step length as a fraction of the budget radius; None = 2.5 / steps for PGD (Madry et al. 2018), 0.05 for
-        Adam.
-    schedule : "constant" or "cosine" (decays the step to 0 over a restart)
+        Step length as a fraction of the budget radius (the first one for ``auto``); None = the default:
+        2 (Auto-PGD) for ``auto``, 2.5 / steps (Madry et al.) for ``constant`` and ``cosine``.
+    schedule : "auto", "constant" or "cosine"
+        auto: Auto-PGD's halving at checkpoints, back to the best point; cosine: decays the step to 0 over a restart.
     random_start : bool
-        Start from a random point of the budget instead of δ = 0.
+        Start from a random point of the budget instead of δ ≈ 0.
     restarts : int
         Independent runs; the worst case over all of them is kept. Restarts after the first start randomly.
     """
@@ -36,7 +45,7 @@ class OptimizerConfig:
     method: str = "pgd"
     steps: int = 100
     step_size: float | None = None
-    schedule: str = "constant"
+    schedule: str = "auto"
     random_start: bool = False
     restarts: int = 1
 
@@ -47,37 +56,99 @@ class OptimizerConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}")
         if self.steps < 1 or self.restarts < 1:
             raise ValueError("steps and restarts must be at least 1")
+        if self.step_size is not None and not (math.isfinite(self.step_size) and self.step_size > 0):
+            raise ValueError(f"the step size must be a positive fraction of the budget, not {self.step_size}")
 
     def resolved_step_size(self) -> float:
+        """The (first) step as a fraction of the budget radius."""
         if self.step_size is not None:
             return self.step_size
-        return 2.5 / self.steps if self.method == "pgd" else 0.05
+        return 2.0 if self.schedule == "auto" else 2.5 / self.steps
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-class AscentRule:
-    """One restart's update rule: ``step(delta, grad, index) -> new delta`` (before projection)."""
+def auto_checkpoints(steps: int) -> list[int]:
+    """Auto-PGD's checkpoints w_j = ⌈p_j N⌉: p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06)."""
+    fractions = [0.0, 0.22]
+    while fractions[-1] < 1:
+        fractions.append(fractions[-1] + max(fractions[-1] - fractions[-2] - 0.03, 0.06))
+    points = sorted({math.ceil(round(p * steps, 9)) for p in fractions if 0 < p < 1})
+    return [w for w in points if 0 < w < steps]
 
-    def __init__(self, config: OptimizerConfig, threat):
-        self.config, self.threat = config, threat
+
+class AscentRule:
+    """One restart's update rule: ``step(delta, grad, index, value) -> new delta`` (before projection).
+
+    ``value`` is the objective at ``delta`` (the point ``grad`` was taken at); the ``auto`` schedule uses it to
+    decide when to halve the step and to return to the best point. L∞ steps are sign steps (steepest ascent in a
+    box) unless ``interior_optimum``: objectives that aim at a target inside the box (insert, remove) take gradient
+    steps scaled to their largest entry, since sign steps move every entry by the same amount and overshoot.
+    """
+
+    def __init__(self, config: OptimizerConfig, threat, interior_optimum: bool = False):
+        self.config, self.threat, self.interior_optimum = config, threat, interior_optimum
         self.base = config.resolved_step_size()
         self._m = self._v = None
+        self._auto = config.schedule == "auto"
+        self._checkpoints = set(auto_checkpoints(config.steps)) if self._auto else set()
+        self._scale, self._previous = 1.0, None
+        self._best = None  # (value, delta, grad) of the best point seen
+        self._improved, self._since, self._last_value = 0, 0, None
+        self._scale_at_checkpoint, self._best_at_checkpoint = 1.0, -math.inf
 
     def _length(self, index: int) -> Tensor:
-        factor = 1.0
+        factor = self._scale
         if self.config.schedule == "cosine":
             factor = 0.5 * (1 + math.cos(math.pi * index / self.config.steps))
         return self.base * factor * self.threat.radius
 
-    def step(self, delta: Tensor, grad: Tensor, index: int) -> Tensor:
+    def step(self, delta: Tensor, grad: Tensor, index: int, value: Tensor | None = None) -> Tensor:
+        if self._auto and value is not None:
+            delta, grad = self._control(delta, grad, index, float(value))
+        direction = self._direction(grad, index)
+        new = delta + self._length(index) * direction
+        if not self._auto or self.config.method == "adam" or self._previous is None:
+            self._previous = delta
+            return new
+        # Auto-PGD's momentum: mix the projected step with the previous move.
+        projected = self.threat.project(new)
+        moved = delta + AUTO_MOMENTUM * (projected - delta) + (1 - AUTO_MOMENTUM) * (delta - self._previous)
+        self._previous = delta
+        return moved
+
+    def _direction(self, grad: Tensor, index: int) -> Tensor:
         if self.config.method == "adam":
-            return delta + self._length(index) * self._adam_direction(grad, index)
+            return self._adam_direction(grad, index)
+        if self.threat.entrywise and self.interior_optimum:
+            return grad / torch.clamp(self.threat.group_norm(grad, "linf"), min=1e-30)
         if self.threat.entrywise:
-            return delta + self._length(index) * grad / torch.clamp(grad.abs(), min=1e-30)
-        norm = self.threat.group_norm(grad)
-        return delta + self._length(index) * grad / torch.clamp(norm, min=1e-30)
+            return grad / torch.clamp(grad.abs(), min=1e-30)
+        return grad / torch.clamp(self.threat.group_norm(grad), min=1e-30)
+
+    def _control(self, delta: Tensor, grad: Tensor, index: int, value: float) -> tuple[Tensor, Tensor]:
+        """Auto-PGD's bookkeeping at δ_index; at a checkpoint that saw too little progress, halve the step and
+        continue from the best point (its gradient was kept)."""
+        if self._last_value is not None:
+            self._since += 1
+            self._improved += value > self._last_value
+        self._last_value = value
+        # The start is no candidate (δ ≈ 0 is a saddle of quadratic objectives: returning there undoes all progress).
+        if index > 0 and (self._best is None or value > self._best[0]):
+            self._best = (value, delta.detach().clone(), grad.detach().clone())
+        if index not in self._checkpoints or self._best is None:
+            return delta, grad
+        stalled = self._improved < AUTO_RHO * max(self._since, 1)
+        stuck = self._scale == self._scale_at_checkpoint and self._best[0] == self._best_at_checkpoint
+        self._scale_at_checkpoint, self._best_at_checkpoint = self._scale, self._best[0]
+        self._improved = self._since = 0
+        if not (stalled or stuck):
+            return delta, grad
+        self._scale /= 2
+        self._previous = None
+        self._last_value = self._best[0]
+        return self._best[1].clone(), self._best[2]
 
     def _adam_direction(self, grad: Tensor, index: int, beta1: float = 0.9, beta2: float = 0.999) -> Tensor:
         """Adam's bias-corrected m / (√v + eps), on the real and imaginary parts alike (|update| ≲ 1 per entry)."""

@@ -15,10 +15,13 @@ import torch
 from torch import Tensor, nn
 
 from .. import metrics
+from ..environment import run_environment
 from ..physics.base import Operator
+from .baseline import NoiseBaseline, noise_baseline, refit_spread, region_change_l2
 from .objectives import Objective
 from .optimizers import AscentRule, OptimizerConfig
 from .threat import Threat
+from .verdict import Verdict, assess
 
 
 NEAR_ZERO_START = 1e-3  # without a random start, δ starts at this fraction of a random point of the budget
@@ -103,13 +106,15 @@ class AttackResult:
     config: dict
     seconds: float
     cancelled: bool = False
+    objectives: dict = field(default_factory=dict)
+    verdict: Verdict | None = None
+    refit_spread: dict | None = None
+    environment: dict = field(default_factory=dict)
 
 
 def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
     """‖δ‖ in the threat's own terms: relative to its reference (largest over coils when per coil) or absolute."""
     threat = problem.threat
-    if threat.config.domain == "patch":
-        return float(delta.abs().max())
     size = threat.group_norm(delta, threat.config.norm)
     if threat.config.eps_mode == "relative":
         size = size / (threat.radius / threat.config.eps)
@@ -148,30 +153,54 @@ def run_attack(problem: AttackProblem) -> Generator[AttackStep, None, AttackResu
     is the target's response to the surrogate's worst case.
     """
     started = time.perf_counter()
+    environment = run_environment(problem.y.device)
     generator = torch.Generator().manual_seed(problem.seed)
     best_delta, history = yield from _optimise(problem.surrogate or problem, generator, started)
-    return finish(problem, best_delta, history, started, generator)
+    result = finish(problem, best_delta, history, started, generator)
+    result.environment = environment
+    return result
+
+
+def _evaluate(problem: AttackProblem, delta: Tensor, with_grad: bool) -> tuple[Tensor, Tensor | None, Tensor]:
+    """The objective at ``delta`` (a 0-dim tensor), its gradient (when asked) and the perturbed reconstruction."""
+    if not with_grad:
+        with torch.no_grad():
+            perturbed = problem.recon(problem.perturbed_measurement(delta))
+            return problem.objective.value(perturbed).sum(), None, perturbed
+    delta = delta.detach().requires_grad_(True)
+    perturbed = problem.recon(problem.perturbed_measurement(delta))
+    value = problem.objective.value(perturbed).sum()
+    grad, = torch.autograd.grad(value, delta)
+    return value.detach(), grad, perturbed.detach()
+
+
+def _start(problem: AttackProblem, restart: int, generator: torch.Generator) -> Tensor:
+    delta = problem.threat.random_start(generator)
+    if problem.optimizer.random_start or restart > 0:
+        return delta
+    return delta * NEAR_ZERO_START  # δ = 0 is a stationary point of every quadratic objective: nudge off it
 
 
 def _optimise(problem: AttackProblem, generator: torch.Generator,
               started: float) -> Generator[AttackStep, None, tuple[Tensor, list[dict]]]:
-    """The ascent itself: yields every step, returns (worst-case δ, step summaries)."""
-    config, total = problem.optimizer, problem.optimizer.steps * problem.optimizer.restarts
-    best_value, best_delta, history = -np.inf, problem.threat.zeros(), []
+    """The ascent itself: yields every step, returns (worst-case δ, step summaries).
+
+    Step k of a restart is δ_k, the point after k updates, evaluated: N steps cost N + 1 forward and N backward
+    passes, and the last update counts. The start δ_0 is not a candidate: the result is one of δ_1 … δ_N of some
+    restart, the one with the largest objective.
+    """
+    config = problem.optimizer
+    total = config.steps * config.restarts
+    best_value, best_delta, history = -np.inf, None, []
     done = 0
     for restart in range(config.restarts):
-        start_random = config.random_start or restart > 0
-        delta = problem.threat.random_start(generator)
-        if not start_random:  # δ = 0 is a stationary point of every quadratic objective: nudge off it
-            delta = delta * NEAR_ZERO_START
-        rule = AscentRule(config, problem.threat)
+        delta = _start(problem, restart, generator)
+        rule = AscentRule(config, problem.threat, problem.objective.interior_optimum)
+        value, grad, _ = _evaluate(problem, delta, with_grad=True)
         for index in range(config.steps):
-            delta.requires_grad_(True)
-            perturbed = problem.recon(problem.perturbed_measurement(delta))
-            value = problem.objective.value(perturbed).sum()
-            grad, = torch.autograd.grad(value, delta)
-            delta, perturbed, value = delta.detach(), perturbed.detach(), value.detach()
-            if float(value) > best_value:
+            delta = problem.threat.project(rule.step(delta, grad, index, value)).detach()
+            value, grad, perturbed = _evaluate(problem, delta, with_grad=index < config.steps - 1)
+            if best_delta is None or float(value) > best_value:
                 best_value, best_delta = float(value), delta.clone()
             done += 1
             paint = done % problem.image_every == 0 or done == total
@@ -182,36 +211,61 @@ def _optimise(problem: AttackProblem, generator: torch.Generator,
                                 difference=(perturbed - problem.clean)[0].cpu().numpy() if paint else None)
             history.append(record.summary())
             yield record
-            delta = problem.threat.project(rule.step(delta, grad, index))
     return best_delta, history
 
 
 def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,
            generator: torch.Generator | None = None, cancelled: bool = False) -> AttackResult:
-    """The result for ``delta``: its reconstruction, metrics, the equal-norm noise baseline and raw norms."""
+    """The result for ``delta``: its reconstruction, metrics, the equal-norm noise baseline, raw norms, verdict."""
     generator = generator or torch.Generator().manual_seed(problem.seed)
     with torch.no_grad():
         perturbed = problem.recon(problem.perturbed_measurement(delta))
-        noise_changes, noise_metrics = [], []
-        for _ in range(problem.noise_draws):
-            noise = problem.threat.random_like_norm(delta, generator)
-            noisy = problem.recon(problem.perturbed_measurement(noise))
-            noise_changes.append(float(torch.linalg.vector_norm(noisy - problem.clean)))
-            noise_metrics.append(_step_metrics(problem, noisy))
+        objectives = {"attack": float(problem.objective.value(perturbed).sum()),
+                      "clean": float(problem.objective.value(problem.clean).sum())}
+    noise = noise_baseline(problem, delta, generator)
+    objectives["noise_mean"] = float(np.mean(noise.objectives))
+    norms = _norms(problem, delta, perturbed, noise)
+    spread = refit_spread(problem)
+    verdict = _verdict(problem, objectives, norms, spread)
+    return AttackResult(
+        delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),
+        perturbation_image=_image_delta(problem, delta), metrics=_step_metrics(problem, perturbed),
+        noise_metrics=_mean_metrics([_step_metrics(problem, r) for r in noise.responses]), norms=norms,
+        history=history, config=problem.config, seconds=time.perf_counter() - started, cancelled=cancelled,
+        objectives=objectives, verdict=verdict, refit_spread=spread)
+
+
+def _norms(problem: AttackProblem, delta: Tensor, perturbed: Tensor, noise: NoiseBaseline) -> dict:
+    """Sizes of δ and of the noise in both norms, and of the changes they cause (globally and in the region)."""
+    change = perturbed - problem.clean
     norms = {
         "y_l2": float(torch.linalg.vector_norm(problem.y)),
         "delta_l2": float(torch.linalg.vector_norm(delta)),
         "delta_linf": float(delta.abs().max()),
         "realised_eps": realised_eps(problem, delta),
-        "recon_change_l2": float(torch.linalg.vector_norm(perturbed - problem.clean)),
-        "noise_recon_change_l2_mean": float(np.mean(noise_changes)),
+        "noise_l2": noise.l2,
+        "noise_linf": noise.linf,
+        "noise_realised_eps": noise.realised_eps,
+        "recon_change_l2": float(torch.linalg.vector_norm(change)),
+        "noise_recon_change_l2_mean": float(np.mean([float(torch.linalg.vector_norm(r - problem.clean))
+                                                     for r in noise.responses])),
         "clean_recon_l2": float(torch.linalg.vector_norm(problem.clean)),
     }
-    return AttackResult(
-        delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),
-        perturbation_image=_image_delta(problem, delta), metrics=_step_metrics(problem, perturbed),
-        noise_metrics=_mean_metrics(noise_metrics), norms=norms, history=history, config=problem.config,
-        seconds=time.perf_counter() - started, cancelled=cancelled)
+    if problem.region is not None:
+        norms["recon_change_l2_in"] = region_change_l2(change, problem.region)
+        norms["noise_recon_change_l2_in_mean"] = float(np.mean([region_change_l2(r - problem.clean, problem.region)
+                                                                for r in noise.responses]))
+    return norms
+
+
+def _verdict(problem: AttackProblem, objectives: dict, norms: dict, spread: dict | None) -> Verdict:
+    kind = problem.objective.config.kind
+    suffix = "_in" if kind != "untargeted" and "recon_change_l2_in" in norms else ""
+    changes = {"attack": norms["recon_change_l2" + suffix], "noise": norms[f"noise_recon_change_l2{suffix}_mean"]}
+    if spread is not None:
+        spread = {**spread, "change": spread.get("recon_change_l2" + suffix + "_mean",
+                                                 spread["recon_change_l2_mean"])}
+    return assess(kind, objectives, changes, norms["realised_eps"] / problem.threat.config.eps, spread)
 
 
 def _mean_metrics(draws: list[dict]) -> dict:

@@ -3,8 +3,9 @@
 - ``domain="measurement"``: δ is added to the measurement (acquired k-space samples only, or the sinogram).
 - ``domain="image"``: δ is added to the object before acquisition, y' = A(x + δ) (Antun et al. 2020).
 - ``patch``: δ lives in the image, confined to a drawn region whose area is within a pixel budget.
-Budgets are L2 or L∞ balls of radius ε, relative to the clean measurement (‖δ‖ / ‖y‖, as Darestani, Genzel and
-Morshuis report it; per coil as an option) or absolute. Complex entries use their modulus for L∞.
+Every domain has the same budget: an L2 or L∞ ball of radius ε, relative to the clean measurement (‖δ‖ / ‖y‖, as
+Darestani, Genzel and Morshuis report it; per coil as an option) or to the clean image (image and patch domains),
+or absolute. Complex entries use their modulus for L∞.
 """
 from __future__ import annotations
 
@@ -29,12 +30,9 @@ class ThreatConfig:
     eps_mode : "relative" (to ‖y‖, or ‖x‖ for image-domain threats) or "absolute" (measurement units).
     per_coil : bool
         Relative budgets per coil: ‖δ_c‖ ≤ ε‖y_c‖ for each coil c.
-    domain : "measurement", "image" or "patch".
+    domain : "measurement", "image" or "patch" (the image domain restricted to the drawn region).
     patch_area_px : int or None
         Patch threats: the largest region area allowed, in pixels.
-    patch_linf : float or None
-        Patch threats: bound on |δ| inside the patch in image units; None = free amplitude (up to the clean
-        image's intensity range).
     """
 
     norm: str = "l2"
@@ -43,7 +41,6 @@ class ThreatConfig:
     per_coil: bool = False
     domain: str = "measurement"
     patch_area_px: int | None = None
-    patch_linf: float | None = None
 
     def __post_init__(self):
         if self.norm not in NORMS:
@@ -75,13 +72,10 @@ class Threat:
     def __init__(self, config: ThreatConfig, reference: Tensor, support: Tensor | None = None):
         self.config, self.support = config, support
         self.shape, self.dtype, self.device = reference.shape, reference.dtype, reference.device
-        # Patches and L∞ balls are boxes on each entry's modulus; L2 budgets are balls per group (image or coil).
-        self.entrywise = config.domain == "patch" or config.norm == "linf"
+        # L∞ balls are boxes on each entry's modulus; L2 budgets are balls per group (image or coil).
+        self.entrywise = config.norm == "linf"
         self._dims = (-2, -1) if config.per_coil and reference.dim() == 4 else tuple(range(1, reference.dim()))
-        if config.domain == "patch":
-            bound = config.patch_linf if config.patch_linf is not None else float(reference.abs().max())
-            self.radius = torch.as_tensor(bound, device=self.device)
-        elif config.eps_mode == "relative":
+        if config.eps_mode == "relative":
             self.radius = config.eps * _group_norm(reference, config.norm, self._dims)
         else:
             self.radius = torch.as_tensor(config.eps, device=self.device)

@@ -8,6 +8,7 @@ settings (:data:`TUNED_MRI_128`).
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 
@@ -285,6 +286,13 @@ class DeepDecoderRecon(nn.Module):
         if callback is not None:
             callback(self.iterations, image.detach())
         return image
+
+    def with_seed(self, seed: int) -> DeepDecoderRecon:
+        """The same reconstruction fitted from another random start (θ0 and z): refits of the same measurement
+        from several seeds measure its own variation, against which an attack's effect is judged."""
+        other = copy.copy(self)  # shares the operator and the decoder template, which every fit re-initialises
+        other.seed = int(seed)
+        return other
 
     def step_size(self, step: int) -> float:
         """Adam's learning rate at step 1 ... ``iterations``: ``lr``, decaying geometrically to ``lr · lr_decay``."""

@@ -6,6 +6,7 @@ nothing is recomputed here.
 """
 from __future__ import annotations
 
+import html
 import math
 
 import pyqtgraph as pg
@@ -52,12 +53,11 @@ def format_metric(key: str, value: float | None) -> str:
 
 
 def format_eps(eps: float, threat: dict | None) -> str:
-    """The realised budget in the threat's terms: percent of ‖y‖ or ‖x‖, absolute, or a patch's max |δ|."""
+    """The realised budget in the threat's terms: percent of ‖y‖ or ‖x‖ (their max for L∞), or absolute."""
     threat = threat or {}
-    if threat.get("domain") == "patch":
-        return f"max |δ| = {eps:.3g}"
     if threat.get("eps_mode", "relative") == "relative":
-        return f"{eps * 100:.3g} % {'‖x‖' if threat.get('domain') == 'image' else '‖y‖'}"
+        reference = "‖y‖" if threat.get("domain", "measurement") == "measurement" else "‖x‖"
+        return f"{eps * 100:.3g} % {reference}{'∞' if threat.get('norm') == 'linf' else ''}"
     return f"{eps:.3g}"
 
 
@@ -95,6 +95,11 @@ class MetricsPanel(QWidget):
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 22 * len(ROWS) + 4)
 
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        self.verdict.setToolTip("What the finished attack found, judged against random noise of the same size and "
+                                "against doing nothing.")
+        self.verdict.setVisible(False)
         self.status = QLabel(EMPTY)
         self.status.setToolTip("The size of the change actually used (in the budget's units) and the attack's "
                                "speed.")
@@ -105,6 +110,8 @@ class MetricsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.table)
+        self.verdict.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.verdict)
         self.status.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 1)
@@ -194,6 +201,7 @@ class MetricsPanel(QWidget):
         self.ssim_curve.setData([], [])
         self.objective_curve.setData([], [])
         self.status.setText(EMPTY)
+        self.verdict.setVisible(False)
 
     def show_step(self, step: AttackStep, threat: dict | None = None, plot: bool = True) -> None:
         """One step's numbers into the existing table items, and one more point on each curve."""
@@ -213,6 +221,19 @@ class MetricsPanel(QWidget):
         state = "cancelled" if result.cancelled else "done"
         self.status.setText(f"realised ε = {eps_text}  ·  worst case of {len(result.history)} steps  ·  "
                             f"{state} in {result.seconds:.3g} s")
+        self._show_verdict(result)
+
+    def _show_verdict(self, result: AttackResult) -> None:
+        """The verdict in words above the status line; amber, with its warnings, when it limits the result."""
+        verdict = result.verdict
+        if verdict is None:
+            self.verdict.setVisible(False)
+            return
+        warnings = [w for w in verdict.warnings if not verdict.headline.endswith(w + ".")]
+        text = html.escape(verdict.headline) + "".join(f"<br>⚠ {html.escape(w)}" for w in warnings)
+        colour = "#dcdcdc" if verdict.found and not warnings else ACCENT
+        self.verdict.setText(f"<span style='color:{colour}'>{text}</span>")
+        self.verdict.setVisible(True)
 
     def _fill(self, metrics: dict, noise: dict | None) -> None:
         clean, reference = metrics.get("vs_clean", {}), metrics.get("vs_reference")

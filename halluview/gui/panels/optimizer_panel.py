@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QWidget
 from ..session import Session
 from . import form
 
-STEP_TIP = ("Length of each step, as a fraction of the budget ε. Auto: 2.5 / steps for PGD (Madry et al. 2018), "
-            "0.05 for Adam.")
+STEP_TIP = ("Length of each step, as a fraction of the budget ε (the first step for the auto schedule). Auto: 2 "
+            "with the auto schedule (Auto-PGD, Croce & Hein 2020), 2.5 / steps otherwise (Madry et al. 2018).")
 
 
 def devices() -> list[tuple[str, str]]:
@@ -38,8 +38,11 @@ class OptimizerPanel(QGroupBox):
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.auto_step)
         box.addWidget(self.step_size, 1)
-        self.schedule = form.combo([("constant", "constant"), ("cosine decay", "cosine")],
-                                   "Constant: same step length throughout. Cosine: steps shrink towards the end.")
+        self.schedule = form.combo([("auto (halve when stuck)", "auto"), ("constant", "constant"),
+                                    ("cosine decay", "cosine")],
+                                   "Auto: start large and halve the step, back at the best point so far, whenever "
+                                   "the attack stops improving (Auto-PGD). Constant: same step length throughout. "
+                                   "Cosine: steps shrink towards the end.")
         self.random_start = form.check("random start", "Start from a random change inside the budget instead of "
                                                        "from no change.")
         self.restarts = form.spin(1, 100, tooltip="Run the attack this many times from different random starts "

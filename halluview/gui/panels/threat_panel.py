@@ -1,4 +1,4 @@
-"""THREAT: where the perturbation δ lives and how large it may be (norm, ε, domain, patch budget)."""
+"""THREAT: where the perturbation δ lives and how large it may be (norm, ε, domain, patch area)."""
 from __future__ import annotations
 
 import math
@@ -78,11 +78,7 @@ class ThreatPanel(QGroupBox):
         layout.addRow(self.per_coil)
         self.patch_area = form.spin(0, 10**7, 10, suffix=" px", tooltip="The largest patch allowed, in pixels "
                                                                         "(0: no limit).")
-        self.patch_bounded = form.check("bound |δ|", "Limit how much any pixel inside the patch may change; "
-                                                     "unchecked: free (up to the image's brightest value).")
-        self.patch_linf = form.spin(0.0, 1e6, 0.01, 4, tooltip=self.patch_bounded.toolTip())
         form.add_row(layout, "Patch area", self.patch_area)
-        form.add_row(layout, "Patch L∞", _row(self.patch_bounded, self.patch_linf, stretch=1))
 
         self.norms.buttonClicked.connect(lambda b: self._set(norm="l2" if b is self.l2 else "linf"))
         self.eps.valueChanged.connect(self._eps_typed)
@@ -92,8 +88,6 @@ class ThreatPanel(QGroupBox):
         self.domain.activated.connect(lambda: self._set(domain=self.domain.currentData()))
         self.per_coil.toggled.connect(lambda on: self._set(per_coil=on))
         self.patch_area.valueChanged.connect(lambda v: self._set(patch_area_px=v or None))
-        self.patch_bounded.toggled.connect(self._patch_linf_edited)
-        self.patch_linf.valueChanged.connect(self._patch_linf_edited)
         session.settingsChanged.connect(self.refresh)
         self.refresh()
 
@@ -134,16 +128,13 @@ class ThreatPanel(QGroupBox):
     def _reference_size(self) -> float | None:
         """‖y‖ (‖x‖ for image threats) of the previewed clean problem in the threat's norm; None if unknown."""
         threat, preview = self.session.experiment.threat, self.session.preview
-        if preview is None or threat.per_coil or threat.domain == "patch":
+        if preview is None or threat.per_coil:
             return None
         reference = preview.y if threat.domain == "measurement" else preview.x_true
         if reference is None:
             return None
         size = reference.abs().max() if threat.norm == "linf" else torch.linalg.vector_norm(reference)
         return float(size) or None
-
-    def _patch_linf_edited(self) -> None:
-        self._set(patch_linf=self.patch_linf.value() if self.patch_bounded.isChecked() else None)
 
     # --- session -> controls -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -154,7 +145,7 @@ class ThreatPanel(QGroupBox):
         with form.blocked(self.norms, self.l2, self.linf):
             (self.l2 if threat.norm == "l2" else self.linf).setChecked(True)
         form.select_data(self.mode, threat.eps_mode)
-        of = "‖x‖" if threat.domain == "image" else "‖y‖"
+        of = ("‖y‖" if threat.domain == "measurement" else "‖x‖") + ("∞" if threat.norm == "linf" else "")
         with form.blocked(self.eps):
             self.eps.setDecimals(3 if relative else 6)
             self.eps.setRange(*((1e-3, 100.0) if relative else (1e-6, 1e6)))
@@ -173,11 +164,5 @@ class ThreatPanel(QGroupBox):
         form.select_data(self.domain, threat.domain)
         form.set_value(self.per_coil, threat.per_coil)
         form.set_value(self.patch_area, threat.patch_area_px or 0)
-        form.set_value(self.patch_bounded, threat.patch_linf is not None)
-        if threat.patch_linf is not None:
-            form.set_value(self.patch_linf, threat.patch_linf)
-        self.patch_linf.setEnabled(threat.patch_linf is not None)
-        for widget in (self.eps, self.eps_slider, self.mode, self.presets, self.l2, self.linf):
-            widget.setEnabled(not patch)  # a patch's budget is its area and its L∞ bound
         form.show_rows(self.layout_, threat.domain == "measurement" and kind == "mri" and relative, self.per_coil)
-        form.show_rows(self.layout_, patch, self.patch_area, self.patch_bounded.parentWidget())
+        form.show_rows(self.layout_, patch, self.patch_area)

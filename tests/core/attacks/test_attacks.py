@@ -103,7 +103,7 @@ def test_image_domain_and_patch_threats():
     assert np.linalg.norm(result.delta) <= 0.05 * float(torch.linalg.vector_norm(problem.x_true)) * (1 + 1e-5)
     region = {"kind": "rect", "xywh": [10, 10, 6, 5]}
     patch = build_problem(experiment(region=region, threat=ThreatConfig(domain="patch", patch_area_px=30,
-                                                                        patch_linf=0.2)))
+                                                                        norm="linf", eps=0.2, eps_mode="absolute")))
     result = run_to_end(patch)
     outside = ~patch.region.numpy()
     assert np.abs(result.delta[outside]).max() == 0 and np.abs(result.delta).max() <= 0.2 + 1e-6

@@ -1,0 +1,78 @@
+"""What an attack is judged against: random noise of the same size in the threat's own norm, and, for
+reconstructions that are refitted to every measurement (the Deep Decoder), their own variation between refits.
+
+- L2 threats: noise with the same L2 norm as δ per budget group (the whole measurement, or each coil).
+- L∞ threats: random signs (random phases for complex entries) at δ's L∞ norm on every entry of the support.
+- Patch threats: the same, inside the patch only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+@dataclass
+class NoiseBaseline:
+    """Equal-norm noise draws, the reconstruction's response to each, and their norms (means over the draws)."""
+
+    responses: list[Tensor]
+    objectives: list[float]
+    l2: float
+    linf: float
+    realised_eps: float
+
+
+def region_change_l2(change: Tensor, region: Tensor | None) -> float | None:
+    """‖Δ‖₂ inside the region (None without one)."""
+    if region is None:
+        return None
+    return float(torch.linalg.vector_norm(change * region.to(change.dtype)))
+
+
+def noise_baseline(problem, delta: Tensor, generator: torch.Generator) -> NoiseBaseline:
+    """``problem.noise_draws`` random perturbations as large as ``delta`` in the threat's norm, on its support."""
+    from .run import realised_eps
+
+    responses, objectives, l2, linf, eps = [], [], [], [], []
+    with torch.no_grad():
+        for _ in range(problem.noise_draws):
+            noise = problem.threat.random_like_norm(delta, generator)
+            response = problem.recon(problem.perturbed_measurement(noise))
+            responses.append(response)
+            objectives.append(float(problem.objective.value(response).sum()))
+            l2.append(float(torch.linalg.vector_norm(noise)))
+            linf.append(float(noise.abs().max()))
+            eps.append(realised_eps(problem, noise))
+    return NoiseBaseline(responses, objectives, float(np.mean(l2)), float(np.mean(linf)), float(np.mean(eps)))
+
+
+REFIT_SEEDS = (1, 2, 3)
+"""Other random starts of a refitted reconstruction, to measure its own variation at δ = 0."""
+
+
+def refit_spread(problem) -> dict | None:
+    """How much a reconstruction that is fitted afresh to every measurement varies with its random start alone.
+
+    For modules with ``with_seed(seed)`` (the Deep Decoder): the clean measurement is refitted from other starts,
+    and the mean change of the result against the clean reconstruction is returned (globally and in the region).
+    None for deterministic reconstructions.
+    """
+    with_seed = getattr(problem.recon, "with_seed", None)
+    if with_seed is None:
+        return None
+    seed = getattr(problem.recon, "seed", 0)
+    changes, in_region = [], []
+    with torch.no_grad():
+        for offset in REFIT_SEEDS:
+            refit = with_seed(seed + offset)(problem.y)
+            changes.append(float(torch.linalg.vector_norm(refit - problem.clean)))
+            inside = region_change_l2(refit - problem.clean, problem.region)
+            if inside is not None:
+                in_region.append(inside)
+    spread = {"refits": len(REFIT_SEEDS), "recon_change_l2_mean": float(np.mean(changes))}
+    if in_region:
+        spread["recon_change_l2_in_mean"] = float(np.mean(in_region))
+    return spread
