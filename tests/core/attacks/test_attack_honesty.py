@@ -178,3 +178,16 @@ def test_low_budget_use_is_reported():
     result = run_to_end(problem)
     assert result.norms["realised_eps"] < 0.5 * 300
     assert any("of its budget" in w for w in result.verdict.warnings)
+
+
+def test_linf_attacks_take_sign_steps_to_the_corners_of_the_box():
+    """For zero-filled, ‖f(y+δ) − f(y)‖ ≤ ‖δ‖₂ ≤ r√N over the L∞ box of radius r on N acquired samples: the worst
+    case sits in the corners, every acquired entry at |δ_i| = r, which sign steps reach in a few steps."""
+    problem = build_problem(experiment(threat=ThreatConfig(norm="linf", eps=0.01), optimizer=OptimizerConfig(steps=20)))
+    result = run_to_end(problem)
+    acquired = problem.threat.support.expand_as(problem.y)[0].numpy()
+    radius = float(problem.threat.radius)
+    magnitudes = np.abs(result.delta[acquired])
+    assert np.mean(magnitudes >= 0.99 * radius) > 0.95
+    corner = radius * np.sqrt(acquired.sum())
+    assert 0.8 * corner < result.norms["recon_change_l2"] <= corner * (1 + 1e-4)

@@ -68,3 +68,31 @@ def test_the_deep_decoder_is_attacked_directly_and_by_transfer():
     with torch.no_grad():
         replayed = decoder(problem.perturbed_measurement(torch.from_numpy(transferred.delta)[None]))
     np.testing.assert_allclose(transferred.perturbed, replayed[0].numpy(), atol=1e-6)
+
+
+def test_a_refitted_reconstruction_is_judged_against_its_own_variation():
+    """The Deep Decoder's output moves between refits from other random starts; a perturbation of relative size
+    1e-7 (far below any attack) must not be reported as an effect, and the spread is the refits' own (checked by
+    refitting here)."""
+    from dataclasses import replace
+
+    from halluview.core.attacks.baseline import REFIT_SEEDS
+    from halluview.core.attacks.threat import ThreatConfig
+    from halluview.core.recon.untrained import DeepDecoderRecon
+
+    experiment = replace(_experiment(ReconConfig(name="zero-filled")), threat=ThreatConfig(eps=1e-7),
+                         source=SourceConfig(demo="brain", image_size=32), optimizer=OptimizerConfig(steps=2))
+    problem = build_problem(experiment)
+    decoder = DeepDecoderRecon(problem.op, image_size=32, channels=8, levels=3, iterations=30, lr=0.03, seed=4)
+    with torch.no_grad():
+        clean = decoder(problem.y)
+        refits = [decoder.with_seed(4 + offset)(problem.y) for offset in REFIT_SEEDS]
+    target = replace(problem, recon=decoder, clean=clean, objective=Objective(experiment.objective, clean),
+                     surrogate=problem)
+    result = run_to_end(target)
+    expected = np.mean([float(torch.linalg.vector_norm(r - clean)) for r in refits])
+    assert result.refit_spread["recon_change_l2_mean"] == pytest.approx(expected, rel=1e-5)
+    assert expected > 0 and decoder.seed == 4  # refits leave the attacked reconstruction's own seed alone
+    assert result.norms["recon_change_l2"] < 2 * expected
+    assert any("own variation between refits" in w for w in result.verdict.warnings)
+    assert run_to_end(problem).refit_spread is None  # deterministic reconstructions have none
