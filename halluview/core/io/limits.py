@@ -158,15 +158,18 @@ class BoundedInflater:
         ``zlib`` window bits: ``-15`` raw deflate, ``15`` zlib, ``31`` gzip (one member).
     chunk_bytes : int
         Compressed bytes read at a time.
+    keep : bool
+        Keep the output in ``self.output``; False only counts it (``self.size``), to check a size in little memory.
     """
 
-    def __init__(self, stream: BinaryIO, wbits: int, chunk_bytes: int = 1 << 16) -> None:
+    def __init__(self, stream: BinaryIO, wbits: int, chunk_bytes: int = 1 << 16, keep: bool = True) -> None:
         import zlib
 
-        self._stream, self._chunk_bytes = stream, chunk_bytes
+        self._stream, self._chunk_bytes, self._keep = stream, chunk_bytes, keep
         self._inflater = zlib.decompressobj(wbits)
         self._pending = b""
         self.output = bytearray()
+        self.size = 0
         self.finished = False
 
     def inflate_to(self, max_output: int) -> bytearray:
@@ -179,18 +182,20 @@ class BoundedInflater:
         zlib.error
             If the compressed data is corrupt (including a wrong gzip CRC or length).
         """
-        while not self.finished and len(self.output) < max_output:
-            room = max_output - len(self.output)
+        while not self.finished and self.size < max_output:
+            room = min(max_output - self.size, self._chunk_bytes * 64)
             if not self._pending:
                 self._pending = self._stream.read(self._chunk_bytes)
             if not self._pending:  # the file has ended: only output held back by an earlier limit may remain
-                held_back = self._inflater.decompress(b"", room)
-                if not held_back and not self._inflater.eof:
+                piece = self._inflater.decompress(b"", room)
+                if not piece and not self._inflater.eof:
                     raise EOFError("the compressed data ends early (the file looks truncated)")
-                self.output += held_back
             else:
-                self.output += self._inflater.decompress(self._pending, room)
+                piece = self._inflater.decompress(self._pending, room)
                 self._pending = self._inflater.unconsumed_tail
+            self.size += len(piece)
+            if self._keep:
+                self.output += piece
             self.finished = self._inflater.eof
         return self.output
 
@@ -203,7 +208,7 @@ class BoundedInflater:
             Naming ``what`` and the limit, when the stream inflates beyond ``max_output`` bytes.
         """
         self.inflate_to(max_output + 1)
-        if not self.finished:
+        if self.size > max_output:
             raise InflationLimitError(f"{what} inflates to more than {max_output} bytes")
         return self.output
 

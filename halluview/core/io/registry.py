@@ -255,7 +255,9 @@ def _gunzipped_head(head: bytes) -> bytes:
     """As much of the decompressed start of a gzip file as its first bytes give (a truncated file still sniffs)."""
     if not head.startswith(GZIP_MAGIC):
         return b""
-    try:
-        return zlib.decompressobj(wbits=31).decompress(head, HEAD_BYTES)
-    except zlib.error:
-        return b""
+    for compressed in (head, head[:-8]):  # without the trailer: a bad CRC is the reader's to report, not the sniffer's
+        try:
+            return zlib.decompressobj(wbits=31).decompress(compressed, HEAD_BYTES)
+        except zlib.error:
+            continue
+    return b""
