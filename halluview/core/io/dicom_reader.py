@@ -106,7 +106,8 @@ def source_header(path: Path, series_key: str) -> Dataset:
 def _groups(path: Path, notes: list[str]) -> list[SeriesGroup]:
     datasets = _image_datasets(path, notes)
     if not datasets:
-        raise ScanReadError(path, "it holds no DICOM image (no file with pixel data)")
+        skipped = "".join(f"; {note}" for note in notes)
+        raise ScanReadError(path, f"it holds no DICOM image (no file with pixel data){skipped}")
     return group_series(datasets)
 
 

@@ -51,13 +51,13 @@ def check_data_length(path: Path, image: Any) -> None:
                 raise ScanReadError(path, f"the file is truncated: its header describes {needed} bytes, "
                                           f"the file has {size}")
             return
-        inflated = _inflated_length(path, stream, needed + TRAILING_BYTES)
+        inflated = _inflated_length(path, stream, needed + TRAILING_BYTES, needed)
     if inflated < needed:
         raise ScanReadError(path, f"the file is truncated: its header describes {needed} bytes, its compressed "
                                   f"data holds {inflated}")
 
 
-def _inflated_length(path: Path, stream: BinaryIO, allowed: int) -> int:
+def _inflated_length(path: Path, stream: BinaryIO, allowed: int, described: int | None = None) -> int:
     """Total inflated length of every gzip member of ``stream``, verifying each trailer; at most ``allowed``."""
     total = 0
     while True:
@@ -65,8 +65,8 @@ def _inflated_length(path: Path, stream: BinaryIO, allowed: int) -> int:
         try:
             inflater.inflate_all(allowed - total, "the compressed data")
         except InflationLimitError as error:
-            raise ScanReadError(path, f"its compressed data inflates beyond the {allowed} bytes its header "
-                                      "describes (a decompression bomb?)") from error
+            raise ScanReadError(path, f"its compressed data inflates beyond the {described or allowed} bytes its "
+                                      "header describes (a decompression bomb?)") from error
         except EOFError as error:
             raise ScanReadError(path, "its compressed data ends early (the file is truncated)") from error
         except zlib.error as error:
