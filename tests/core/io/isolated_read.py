@@ -2,7 +2,8 @@
 
 ``isolated(code_lines, env)`` runs Python code that sets ``result`` (anything JSON-able) in a fresh interpreter with
 an address-space cap (so an unfixed bomb fails the test instead of exhausting the machine) and a timeout, and returns
-``IsolatedRun(returncode, result, peak_rss_mib, stderr)``; the peak is the child's own ``ru_maxrss``.
+``IsolatedRun(returncode, result, peak_rss_mib, stderr)``; the peak is the child's own high-water mark of resident
+memory (``VmHWM``; ``ru_maxrss`` where there is no /proc).
 """
 from __future__ import annotations
 
@@ -24,7 +25,11 @@ warnings.simplefilter("error")
 result = None
 """
 _EPILOGUE = """
-peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:  # VmHWM is this process's own peak; ru_maxrss after fork + exec may report the parent's (Linux keeps it)
+    with open("/proc/self/status") as status:
+        peak_mib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+except (OSError, StopIteration):
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print("@@RESULT@@" + json.dumps({"result": result, "peak_mib": peak_mib}))
 """
 

@@ -2,7 +2,7 @@
 the memory is spent, non-regular files never block, and damaged data is never shown as an image.
 
 Reads that could crash, hang or exhaust memory on a regression run in a child process (``isolated_read``) with an
-address-space cap; their peak memory is the child's own ``ru_maxrss``.
+address-space cap; their peak memory is the child's own high-water mark of resident memory.
 """
 from __future__ import annotations
 
