@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MIN_IMAGE_SIDE = 2
-GiB = 1024**3
 #: Libraries whose warnings during a read describe the file; they are recorded in ``scan.meta["warnings"]``.
 FILE_WARNING_SOURCES = ("pydicom", "nibabel", "h5py")
 

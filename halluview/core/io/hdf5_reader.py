@@ -224,9 +224,10 @@ def _fastmri_meta(handle: h5py.File, geometry: IsmrmrdGeometry | None, reference
 def _read_dataset(path: Path, handle: h5py.File, name: str, request: ReadRequest) -> Scan:
     refused: dict[str, str] = {}
     datasets = _image_datasets(handle, refused)
-    target = safe_get(path, handle, name) if name not in datasets and name not in refused else None
-    if isinstance(target, h5py.Dataset):
-        checked_dataset(path, target, f"'{name}'")  # reached through a soft link: checked like the others
+    if name not in datasets and name not in refused:  # a link, not a listed dataset: say why it is not read
+        target = safe_get(path, handle, name)  # refuses a link into another file
+        if isinstance(target, h5py.Dataset):
+            checked_dataset(path, target, f"'{name}'")  # refuses virtual / external data behind a soft link
     if name in refused:
         raise ScanReadError(path, refused[name])
     if name not in datasets:

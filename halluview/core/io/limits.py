@@ -16,9 +16,12 @@ message instead of hanging.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import stat
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 MEMORY_LIMIT_ENV = "HALLUVIEW_MEMORY_LIMIT"
 #: Share of the available memory one read may use (the rest is left to the app, the model and the attack).
@@ -40,7 +43,7 @@ def parse_byte_count(text: str) -> int:
     cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
     suffix = cleaned[-1:] if cleaned[-1:] in _SUFFIXES else ""
     number = float(cleaned[: len(cleaned) - len(suffix)] if suffix else cleaned)
-    if not number >= 0:
+    if not 0 <= number < 2**62:
         raise ValueError(f"{text!r} is not a byte count")
     return int(number * _SUFFIXES[suffix])
 
@@ -63,17 +66,15 @@ def available_memory_bytes() -> int | None:
 def memory_limit_bytes() -> int:
     """The most memory one read may allocate or inflate (see the module docstring), in bytes.
 
-    Raises
-    ------
-    ValueError
-        If ``HALLUVIEW_MEMORY_LIMIT`` is set to something that is not a byte count.
+    A ``HALLUVIEW_MEMORY_LIMIT`` that is not a byte count is ignored with a logged warning (a typo in a setting must
+    not make every file look damaged).
     """
     configured = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
     if configured:
         try:
             return parse_byte_count(configured)
-        except ValueError as error:
-            raise ValueError(f"{MEMORY_LIMIT_ENV}={configured!r} is not a byte count such as 4G or 512M") from error
+        except ValueError:
+            log.warning("%s=%r is not a byte count such as 4G or 512M: ignored", MEMORY_LIMIT_ENV, configured)
     available = available_memory_bytes()
     return int(available * AVAILABLE_MEMORY_SHARE) if available else FALLBACK_LIMIT_BYTES
 
