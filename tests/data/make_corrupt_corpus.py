@@ -4,7 +4,8 @@
 byte flips (mostly in the header region) and targeted header edits, plus odd files (empty, text named .dcm, ...).
 Every file it returns must make ``read_scan`` end in a ``ScanReadError`` or a valid ``Scan``, never in another
 exception, a crash or a hang (see tests/core/io/test_io_corrupt_corpus.py). Run as a script to write a corpus to
-a folder for manual inspection: ``python make_corrupt_corpus.py OUTDIR``.
+a folder for manual inspection: ``python make_corrupt_corpus.py OUTDIR``. It includes one file of each hostile class
+of ``make_hostile_files`` (external data, bombs, absurd headers, bad CRCs).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dicom_fixture import ct_dataset  # noqa: E402
 from fastmri_fixture import phantom_volume, write_fastmri_h5  # noqa: E402
+from make_hostile_files import make_hostile_corpus  # noqa: E402
 
 PYDICOM_SEEDS = ("CT_small.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "rtdose.dcm")
 N_FLIPS_PER_SEED = 9
@@ -261,6 +263,7 @@ def make_corrupt_corpus(folder: str | Path, seed: int = 0) -> list[Path]:
         corpus += _npy_edits(seeds_folder / "seed_array.npy", folder)
         corpus += _hdf5_edits(folder)
         corpus += _odd_files(folder)
+        corpus += make_hostile_corpus(folder / "hostile")  # one file per attack class (make_hostile_files.py)
     return corpus
 
 

@@ -1,9 +1,11 @@
 """DICOM pixel decoding into a float32 volume in physical units.
 
-Uncompressed little-endian data is read straight from the Pixel Data bytes (``np.frombuffer``), which is what
-pydicom's ``pixel_array`` returns for it, without its per-file overhead; everything else goes through
-``pixel_array`` after checking that pydicom has a decoder for the transfer syntax. A missing decoder is reported
-with the ``pip install`` line that provides one.
+Uncompressed little-endian 8-, 16- and 32-bit data (also deflated files, inflated on reading) is read straight
+from the Pixel Data bytes (``np.frombuffer``) and reduced to its ``BitsStored`` bits ending at ``HighBit`` (bits above
+it, e.g. overlays, are dropped; signed values are sign-extended from bit ``HighBit``), which is what pydicom's
+``pixel_array`` returns for it, without its per-file overhead. Everything else (1-bit, big endian, colour,
+compressed) goes through ``pixel_array`` after checking that pydicom has a decoder for the transfer syntax. A
+missing decoder is reported with the ``pip install`` line that provides one.
 """
 from __future__ import annotations
 
@@ -13,12 +15,15 @@ import numpy as np
 from pydicom import uid
 from pydicom.dataset import Dataset
 
-from .dicom_series import SliceRecord, frame_count, pixel_data_problem
+from .dicom_series import SliceRecord, frame_count, header_int, pixel_data_problem
 from .errors import ScanReadError
 from .guards import check_volume_size
+from .limits import open_regular_file
 from .registry import plain_reason
 
-NATIVE_LITTLE_ENDIAN = frozenset({uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian})
+NATIVE_LITTLE_ENDIAN = frozenset(
+    {uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian, uid.DeflatedExplicitVRLittleEndian}
+)
 NATIVE_DTYPES = {(8, 0): "u1", (8, 1): "i1", (16, 0): "<u2", (16, 1): "<i2", (32, 0): "<u4", (32, 1): "<i4"}
 PIXEL_DATA_TAG = 0x7FE00010
 LUMINANCE_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -133,15 +138,50 @@ def _native_pixels(dataset: Dataset) -> np.ndarray | None:
     """Stored values read directly from uncompressed little-endian Pixel Data; None when that does not apply."""
     if transfer_syntax(dataset) not in NATIVE_LITTLE_ENDIAN or "PixelData" not in dataset:
         return None
-    key = (int(dataset.get("BitsAllocated") or 0), int(dataset.get("PixelRepresentation") or 0))
-    if int(dataset.get("SamplesPerPixel") or 1) != 1 or key not in NATIVE_DTYPES:
+    bits_allocated = header_int(dataset, "BitsAllocated", 0)
+    key = (bits_allocated, header_int(dataset, "PixelRepresentation", 0))
+    if header_int(dataset, "SamplesPerPixel", 1) != 1 or key not in NATIVE_DTYPES:
         return None
     dtype = np.dtype(NATIVE_DTYPES[key])
-    n_values = frame_count(dataset) * int(dataset.Rows) * int(dataset.Columns)
+    n_values = frame_count(dataset) * header_int(dataset, "Rows", 0) * header_int(dataset, "Columns", 0)
     data = _pixel_bytes(dataset)
     if data is None or len(data) < n_values * dtype.itemsize:
         return None  # let pydicom report the short pixel data in its own words
-    return np.frombuffer(data, dtype=dtype, count=n_values)
+    stored = np.frombuffer(data, dtype=dtype, count=n_values)
+    return stored_bits(stored, header_int(dataset, "BitsStored", bits_allocated), header_int(dataset, "HighBit", -1))
+
+
+def stored_bits(values: np.ndarray, bits_stored: int, high_bit: int) -> np.ndarray:
+    """The ``bits_stored`` bits of each value that end at bit ``high_bit``, sign-extended for signed dtypes.
+
+    Bits above ``high_bit`` (overlays, garbage) and below the stored range are discarded. An inconsistent header
+    falls back like pydicom: ``bits_stored`` outside 1..bits allocated means all bits; ``high_bit`` outside
+    ``bits_stored - 1``..bits allocated - 1 means ``bits_stored - 1``.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        Integer pixel values as allocated (u1 / i1 / u2 / i2 / u4 / i4).
+    bits_stored, high_bit : int
+        The DICOM BitsStored and HighBit of the image.
+
+    Returns
+    -------
+    np.ndarray
+        ``values`` itself when every bit is used, else a new array of the same dtype.
+    """
+    bits_allocated = values.dtype.itemsize * 8
+    if not 1 <= bits_stored <= bits_allocated:
+        bits_stored = bits_allocated
+    if not bits_stored - 1 <= high_bit < bits_allocated:
+        high_bit = bits_stored - 1
+    if bits_stored == bits_allocated:
+        return values
+    unsigned = values.astype(values.dtype.str.replace("i", "u"), copy=True)
+    unsigned <<= np.uint8(bits_allocated - 1 - high_bit)  # drop the bits above HighBit
+    shifted = unsigned.view(values.dtype)  # an arithmetic right shift of a signed view sign-extends
+    shifted >>= np.uint8(bits_allocated - bits_stored)
+    return shifted
 
 
 def _pixel_bytes(dataset: Dataset) -> bytes | None:
@@ -150,7 +190,7 @@ def _pixel_bytes(dataset: Dataset) -> bytes | None:
     filename, start = getattr(dataset, "filename", None), getattr(element, "value_tell", None)
     deferred = getattr(element, "value", b"") is None
     if deferred and isinstance(filename, str) and start is not None:
-        with open(filename, "rb") as stream:
+        with open_regular_file(filename) as stream:
             stream.seek(int(start))
             return stream.read(int(element.length))
     return dataset.PixelData

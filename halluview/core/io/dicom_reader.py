@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.uid import MediaStorageDirectoryStorage
 
 from ..scan import Scan
+from .dicom_files import read_dicom_header
 from .dicom_pixels import assemble_volume, transfer_syntax
 from .dicom_series import (
     SeriesGroup,
@@ -30,6 +30,7 @@ from .dicom_series import (
 )
 from .errors import ContentChoice, ScanReadError
 from .guards import default_window, sanitise
+from .limits import open_regular_file
 from .registry import FileHead, FormatReader, ReadRequest, register_reader
 
 #: Pixel Data larger than this is read only when the series is chosen.
@@ -105,7 +106,8 @@ def source_header(path: Path, series_key: str) -> Dataset:
 def _groups(path: Path, notes: list[str]) -> list[SeriesGroup]:
     datasets = _image_datasets(path, notes)
     if not datasets:
-        raise ScanReadError(path, "it holds no DICOM image (no file with pixel data)")
+        skipped = "".join(f"; {note}" for note in notes)
+        raise ScanReadError(path, f"it holds no DICOM image (no file with pixel data){skipped}")
     return group_series(datasets)
 
 
@@ -139,12 +141,12 @@ def _image_datasets(path: Path, notes: list[str]) -> list[Dataset]:
 
 
 def _has_preamble(path: Path) -> bool:
-    with open(path, "rb") as handle:
+    with open_regular_file(path) as handle:
         return handle.read(132)[128:132] == b"DICM"
 
 
 def _read_header(path: Path, force: bool = False) -> Dataset:
-    return pydicom.dcmread(os.fspath(path), defer_size=DEFER_BYTES, force=force)
+    return read_dicom_header(path, defer_size=DEFER_BYTES, force=force)
 
 
 def _is_directory(dataset: Dataset) -> bool:
@@ -153,22 +155,53 @@ def _is_directory(dataset: Dataset) -> bool:
 
 
 def _folder_datasets(folder: Path, notes: list[str]) -> list[Dataset]:
+    # is_file() is False for FIFOs, sockets and devices, which are therefore never opened
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     return _datasets_of_files(files, notes, "in the folder")
 
 
 def _dicomdir_datasets(path: Path, dicomdir: Dataset, notes: list[str]) -> list[Dataset]:
-    """The image files a DICOMDIR's directory records refer to (``ReferencedFileID``, relative to its folder)."""
-    files = set()
+    """The image files a DICOMDIR's directory records refer to (``ReferencedFileID``, relative to its folder).
+
+    Only regular files inside the DICOMDIR's own folder are read (after resolving ``..`` and symbolic links): a
+    DICOMDIR must not make HalluView read files elsewhere on the machine.
+    """
+    root = path.parent.resolve()
+    files, outside, not_regular = set(), [], []
     for record in dicomdir.get("DirectoryRecordSequence") or []:
         file_id = record.get("ReferencedFileID")
-        if file_id:
-            parts = [str(part) for part in (file_id if isinstance(file_id, (list, MultiValue)) else [file_id])]
-            files.add(path.parent.joinpath(*parts))
+        if not file_id:
+            continue
+        parts = [str(part) for part in (file_id if isinstance(file_id, (list, MultiValue)) else [file_id])]
+        file = _inside(root, parts)
+        if file is None:
+            outside.append("\\".join(parts))
+        elif file.exists() and not file.is_file():
+            not_regular.append(file.name)
+        else:
+            files.add(file)
+    if outside:
+        notes.append(f"{len(outside)} file(s) the DICOMDIR refers to lie outside its folder and were not read "
+                     f"(first: {outside[0]})")
+    if not_regular:
+        notes.append(f"{len(not_regular)} path(s) the DICOMDIR refers to are not regular files and were skipped "
+                     f"(first: {not_regular[0]})")
     missing = sorted(file for file in files if not file.is_file())
     if missing:
         notes.append(f"{len(missing)} file(s) listed in the DICOMDIR are missing (first: {missing[0].name})")
     return _datasets_of_files(sorted(files - set(missing)), notes, "referenced by the DICOMDIR")
+
+
+def _inside(root: Path, parts: list[str]) -> Path | None:
+    """``root`` joined with the File ID components, resolved; None when that leads out of ``root``."""
+    if not parts or any(not part or "/" in part or "\\" in part or part in (".", "..") for part in parts):
+        return None
+    candidate = root.joinpath(*parts)
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return None
+    return resolved if resolved.is_relative_to(root) and resolved != root else None
 
 
 def _datasets_of_files(files: list[Path], notes: list[str], where: str) -> list[Dataset]:

@@ -11,6 +11,7 @@ into sub-series whose keys are ``"<SeriesInstanceUID>#<n>"``.
 """
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from functools import lru_cache
@@ -21,6 +22,7 @@ import numpy as np
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 LPS_AXIS_CODES = (("R", "L"), ("A", "P"), ("I", "S"))
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -193,6 +195,20 @@ def _frame_values(dataset: Dataset, groups: FunctionalGroups, frame: int | None)
     return FrameValues(orientation, position, usable_spacing, slope, intercept)
 
 
+def header_int(dataset: Dataset, keyword: str, default: int) -> int:
+    """An integer element (US, SS, IS) as a number, decoded by pydicom; ``default`` when absent or malformed.
+
+    (``header_text`` suits string values only: a binary US such as BitsAllocated = 8 is the bytes ``08 00``.)
+    """
+    try:
+        value = dataset.get(keyword)
+        if isinstance(value, (list, tuple, MultiValue)):
+            value = value[0] if len(value) else None
+        return default if value is None or value == "" else int(value)
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError):
+        return default
+
+
 def pixel_data_problem(dataset: Dataset, *, check_truncation: bool = True) -> str | None:
     """Why the header's image description cannot match its uncompressed Pixel Data (None when it can).
 
@@ -203,25 +219,36 @@ def pixel_data_problem(dataset: Dataset, *, check_truncation: bool = True) -> st
     length = getattr(element, "length", None)
     if element is None or length is None or length == 0xFFFFFFFF:
         return None
-    bits = int(first_number(header_text(dataset, "BitsAllocated"), 16.0))
-    samples = int(first_number(header_text(dataset, "SamplesPerPixel"), 1.0))
-    rows, columns = int(dataset.get("Rows") or 0), int(dataset.get("Columns") or 0)
+    bits = header_int(dataset, "BitsAllocated", 16)
+    samples = header_int(dataset, "SamplesPerPixel", 1)
+    rows, columns = header_int(dataset, "Rows", 0), header_int(dataset, "Columns", 0)
     needed = frame_count(dataset) * rows * columns * samples * max(bits, 1) / 8
+    if samples == 3 and header_text(dataset, "PhotometricInterpretation") == "YBR_FULL_422":
+        needed = needed * 2 / 3  # two chroma samples are shared by each pair of pixels
+    needed = math.ceil(needed)
     if needed > length:
         return (f"its header describes {frame_count(dataset)} frame(s) of {rows}×{columns} pixels "
-                f"({int(needed)} bytes), but the pixel data holds {length} bytes")
+                f"({needed} bytes), but the pixel data holds {length} bytes")
     return _truncation_problem(dataset, element) if check_truncation else None
 
 
 def _truncation_problem(dataset: Dataset, element: Any) -> str | None:
-    """The file ends before the end of its Pixel Data element (a truncated file)."""
+    """The file ends before the end of its Pixel Data element (a truncated file).
+
+    Not checked for a deflated file: its element offsets count in the inflated data, which is longer than the file.
+    """
     filename, start = getattr(dataset, "filename", None), getattr(element, "value_tell", None)
-    if not isinstance(filename, str) or start is None or not os.path.isfile(filename):
+    if not isinstance(filename, str) or start is None or not os.path.isfile(filename) or _is_deflated(dataset):
         return None
     remaining = os.path.getsize(filename) - int(start)
     if remaining < element.length:
         return f"the file is truncated: its pixel data should be {element.length} bytes, only {remaining} remain"
     return None
+
+
+def _is_deflated(dataset: Dataset) -> bool:
+    meta = getattr(dataset, "file_meta", None)
+    return meta is not None and str(meta.get("TransferSyntaxUID") or "") == DeflatedExplicitVRLittleEndian
 
 
 def records_of(dataset: Dataset) -> list[SliceRecord]:

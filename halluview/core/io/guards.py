@@ -19,24 +19,25 @@ from contextlib import contextmanager
 import numpy as np
 
 from .errors import ScanReadError
+from .limits import MEMORY_LIMIT_ENV, memory_limit_bytes
 
 log = logging.getLogger(__name__)
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MIN_IMAGE_SIDE = 2
-GiB = 1024**3
 #: Libraries whose warnings during a read describe the file; they are recorded in ``scan.meta["warnings"]``.
 FILE_WARNING_SOURCES = ("pydicom", "nibabel", "h5py")
 
 
 def volume_byte_limit(max_bytes: int | None = None) -> int:
-    """The largest float32 volume a reader may allocate.
+    """The most memory (bytes) a reader may allocate for one volume or one decompressed buffer.
 
     Parameters
     ----------
     max_bytes : int, optional
-        Explicit limit for this read; default ``halluview.core.io.MAX_VOLUME_BYTES`` (looked up at call time, so
-        assigning that attribute changes the limit).
+        Explicit limit for this read. Default: ``halluview.core.io.MAX_VOLUME_BYTES`` when it is assigned a number
+        (looked up at call time), else :func:`~halluview.core.io.limits.memory_limit_bytes`, which follows the
+        memory available now (``HALLUVIEW_MEMORY_LIMIT`` overrides it).
 
     Returns
     -------
@@ -46,7 +47,8 @@ def volume_byte_limit(max_bytes: int | None = None) -> int:
     if max_bytes is not None:
         return int(max_bytes)
     package = sys.modules.get("halluview.core.io")
-    return int(getattr(package, "MAX_VOLUME_BYTES", 8 * GiB))
+    assigned = getattr(package, "MAX_VOLUME_BYTES", None)
+    return int(assigned) if assigned is not None else memory_limit_bytes()
 
 
 def human_bytes(n_bytes: float) -> str:
@@ -90,7 +92,8 @@ def check_byte_count(path: str | os.PathLike, n_bytes: float, what: str, max_byt
         raise ScanReadError(
             path,
             f"{what} would need {human_bytes(n_bytes)} of memory, more than the {human_bytes(limit)} limit "
-            "(raise halluview.core.io.MAX_VOLUME_BYTES or pass max_bytes=)",
+            f"(free memory, or raise the limit: {MEMORY_LIMIT_ENV}=16G, halluview.core.io.MAX_VOLUME_BYTES "
+            "or max_bytes=)",
         )
 
 
@@ -100,7 +103,10 @@ def format_shape(shape: tuple[int, ...]) -> str:
 
 
 def to_float32(values: np.ndarray) -> np.ndarray:
-    """Real float32 copy of numeric pixel values (complex -> magnitude); values beyond float32 are clipped.
+    """Real float32 copy of numeric pixel values (complex -> magnitude).
+
+    Finite values beyond the float32 range are clipped to it; ±Inf and NaN stay as they are, so that ``sanitise``
+    replaces them by the policy (±Inf -> the finite extremes of the data, NaN -> 0) and says so.
 
     Raises
     ------
@@ -112,10 +118,13 @@ def to_float32(values: np.ndarray) -> np.ndarray:
         values = np.abs(values)
     if values.dtype.kind not in "biuf":
         raise TypeError(f"pixel values of type {values.dtype} are not numbers")
-    if values.dtype.kind == "f" and values.dtype.itemsize > 4:
-        with np.errstate(invalid="ignore"):
-            values = np.clip(values, -FLOAT32_MAX, FLOAT32_MAX)
-    return values.astype(np.float32, copy=False)
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4:
+        return values.astype(np.float32, copy=False)
+    converted = np.empty(values.shape, dtype=np.float32)
+    for source, target in zip(_slices_of(values), _slices_of(converted)):  # slice by slice: small temporaries
+        with np.errstate(invalid="ignore", over="ignore"):
+            target[...] = np.where(np.isinf(source), source, np.clip(source, -FLOAT32_MAX, FLOAT32_MAX))
+    return converted
 
 
 def sanitise(volume: np.ndarray, path: str | os.PathLike, warnings_out: list[str], what: str = "volume") -> np.ndarray:

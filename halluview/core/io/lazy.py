@@ -121,15 +121,20 @@ class LazyH5Dataset:
     def _dataset(self) -> Any:
         import h5py
 
+        from .hdf5_safety import checked_dataset, safe_get
+
         if self._handle is None:
             self._handle = h5py.File(self.path, "r")
-        return self._handle[self.name]
+            self._verified_chunks: set[tuple[int, ...]] = set()
+        return checked_dataset(self.path, safe_get(self.path, self._handle, self.name), f"'{self.name}'")
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        from .hdf5_safety import read_checked
+
         with self._lock:
             try:
-                return np.asarray(self._dataset()[key])
-            except (IndexError, TypeError):
+                return np.asarray(read_checked(self.path, self._dataset(), key, self._verified_chunks))
+            except (IndexError, TypeError, ScanReadError):
                 raise
             except Exception as error:  # noqa: BLE001 - reading boundary
                 raise ScanReadError(self.path, f"dataset '{self.name}' {key!r}: {plain_reason(error)}") from error

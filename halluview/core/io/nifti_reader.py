@@ -14,6 +14,12 @@ therefore always ``"SPL"`` (the patient direction each index increases towards),
 (z, y, x) zooms, and ``Scan.affine`` maps (slice, row, column) indices to RAS mm. The file's own affine is kept in
 ``meta["source_affine"]`` so writers can store results in the input's orientation.
 
+Integrity
+---------
+Before any voxel is read, the data must match the header: an uncompressed file as long as described; a ``.nii.gz``
+inflated once (constant memory) to verify its gzip CRC and length and that it holds neither less nor (much) more
+than described (``nifti_checks``).
+
 Memory
 ------
 Voxel values are scaled by nibabel (``scl_slope`` / ``scl_inter``) through the array proxy, reading only the
@@ -38,6 +44,8 @@ from ..scan import Scan
 from .errors import ContentChoice, ScanReadError
 from .guards import check_volume_size, default_window, format_shape, sanitise, to_float32
 from .lazy import LazySliceVolume
+from .limits import open_regular_file
+from .nifti_checks import check_data_length, check_gzip_integrity, check_volume_count
 from .registry import FileHead, FormatReader, ReadRequest, register_reader
 
 DISPLAY_AXES = ("S", "P", "L")
@@ -75,14 +83,16 @@ def display_transform(affine: np.ndarray) -> np.ndarray:
 
 def _header_bytes(path: Path) -> int:
     """How many bytes of (decompressed) header the file can give, up to 1 KiB."""
-    with open(path, "rb") as stream:
+    with open_regular_file(path) as stream:
         start = stream.read(64 * 1024)
     if not start.startswith(b"\x1f\x8b"):
         return len(start)
-    try:
-        return len(zlib.decompressobj(wbits=31).decompress(start, 1024))
-    except zlib.error:
-        return 0
+    for compressed in (start, start[:-8]):  # a bad gzip trailer is reported by check_data_length, not here
+        try:
+            return len(zlib.decompressobj(wbits=31).decompress(compressed, 1024))
+        except zlib.error:
+            continue
+    return 0
 
 
 def _load(path: Path) -> Any:
@@ -92,7 +102,8 @@ def _load(path: Path) -> Any:
                                   "it is truncated")
     try:
         image = nib.load(os.fspath(path))
-    except (ImageFileError, HeaderDataError, ValueError) as error:
+    except (ImageFileError, HeaderDataError, ValueError, OSError, EOFError) as error:
+        check_gzip_integrity(path)  # a damaged gzip stream makes nibabel's messages misleading
         raise ScanReadError(path, f"its NIfTI header is invalid ({error})") from error
     if not isinstance(image, (nib.Nifti1Pair, nib.Nifti2Pair)):
         raise ScanReadError(path, f"it is a {type(image).__name__} image, not NIfTI")
@@ -110,22 +121,12 @@ def _spatial_shape(path: Path, image: Any) -> tuple[tuple[int, int, int], int]:
     return (spatial[0], spatial[1], spatial[2]), shape[3] if len(shape) >= 4 else 1
 
 
-def _check_file_length(path: Path, image: Any, n_volumes: int, spatial: tuple[int, int, int]) -> None:
-    """Refuse an uncompressed file shorter than its header says (a clearer message than a failed memory map)."""
-    data_file = Path(image.file_map["image"].filename or path)
-    if data_file.name.lower().endswith(".gz") or not data_file.is_file():
-        return
-    header = image.header
-    needed = int(header.get_data_offset()) + int(np.prod(spatial)) * n_volumes * header.get_data_dtype().itemsize
-    size = data_file.stat().st_size
-    if size < needed:
-        raise ScanReadError(path, f"the file is truncated: its header describes {needed} bytes, the file has {size}")
-
-
 def list_nifti(path: Path) -> list[ContentChoice]:
     """One choice per volume of a 4-D file (one choice for a 3-D file)."""
     image = _load(path)
     spatial, n_volumes = _spatial_shape(path, image)
+    check_data_length(path, image)
+    check_volume_count(path, n_volumes)
     display_shape = _display_shape(usable_affine(image, []), spatial)
     if n_volumes == 1:
         return [ContentChoice("volume", 0, f"NIfTI volume {format_shape(display_shape)}", display_shape)]
@@ -153,7 +154,7 @@ def read_nifti(path: Path, request: ReadRequest) -> Scan:
     transform = display_transform(affine)
     display_shape = _display_shape(affine, spatial)
     check_volume_size(path, display_shape, request.max_bytes)
-    _check_file_length(path, image, n_volumes, spatial)
+    check_data_length(path, image)
     compressed = str(path).lower().endswith(".gz")
     large = 4 * np.prod(display_shape, dtype=np.float64) > LAZY_NIFTI_BYTES
     if large and not compressed and len(image.shape) >= 3:

@@ -20,6 +20,7 @@ from typing import Any
 from ..scan import Scan
 from .errors import ContentChoice, ScanReadError
 from .guards import recorded_library_warnings
+from .limits import NotRegularFileError, non_regular_reason, open_regular_file
 
 HEAD_BYTES = 4096
 GZIP_MAGIC = b"\x1f\x8b"
@@ -40,9 +41,10 @@ class FileHead:
         """Read the first bytes of ``path`` (at most ``HEAD_BYTES``, plus as many of its gzip-decoded content)."""
         if path.is_dir():
             return cls(path, True)
-        with open(path, "rb") as handle:
+        with open_regular_file(path) as handle:
             head = handle.read(HEAD_BYTES)
-        return cls(path, False, path.stat().st_size, head, _gunzipped_head(head))
+            size = os.fstat(handle.fileno()).st_size
+        return cls(path, False, size, head, _gunzipped_head(head))
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,11 @@ def reader_for(location: Path) -> FormatReader:
     """
     if not location.exists():
         raise ScanReadError(location, "the path does not exist")
-    if not (location.is_file() or location.is_dir()):
-        raise ScanReadError(location, "it is neither a regular file nor a folder (a device, socket or pipe?)")
+    if not location.is_dir():
+        with translated_errors(location):
+            reason = non_regular_reason(location)
+        if reason:
+            raise ScanReadError(location, f"{reason}; only files and folders hold scans")
     with translated_errors(location):
         head = FileHead.of(location)
     for reader in READERS:
@@ -209,6 +214,8 @@ def translated_errors(path: Path) -> Iterator[None]:
 
 def plain_reason(error: Exception) -> str:
     """A plain-language reason for an exception raised while parsing a file, with the technical detail after it."""
+    if isinstance(error, NotRegularFileError):
+        return f"{error.reason}; only files and folders hold scans"
     detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
     detail = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
     for cls in type(error).__mro__:
@@ -248,7 +255,9 @@ def _gunzipped_head(head: bytes) -> bytes:
     """As much of the decompressed start of a gzip file as its first bytes give (a truncated file still sniffs)."""
     if not head.startswith(GZIP_MAGIC):
         return b""
-    try:
-        return zlib.decompressobj(wbits=31).decompress(head, HEAD_BYTES)
-    except zlib.error:
-        return b""
+    for compressed in (head, head[:-8]):  # without the trailer: a bad CRC is the reader's to report, not the sniffer's
+        try:
+            return zlib.decompressobj(wbits=31).decompress(compressed, HEAD_BYTES)
+        except zlib.error:
+            continue
+    return b""

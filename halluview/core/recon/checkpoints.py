@@ -1,8 +1,16 @@
-"""Safe checkpoint reading: tensors only, never pickled code unless the user explicitly allows it."""
+"""Safe checkpoint reading: tensors only, never pickled code unless the user explicitly allows it.
+
+Before ``torch.load`` sees a file, :func:`check_checkpoint_file` refuses what would hang or exhaust memory: FIFOs,
+sockets and devices (opening a FIFO blocks), and zip archives (the format of ``torch.save`` and TorchScript) whose
+members would inflate beyond the memory limit or overlap (several members reading the same compressed bytes, a zip
+bomb), judged from the archive's directory alone.
+"""
 from __future__ import annotations
 
+import os
 import pickle
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -24,8 +32,7 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
     refuses arbitrary Python objects, so a malicious checkpoint cannot run code.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "no such file")
+    check_checkpoint_file(path)
     try:
         with warnings.catch_warnings():  # torch warns about legacy pickle protocols; our message says what matters
             warnings.simplefilter("ignore", UserWarning)
@@ -43,6 +50,39 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(path, "it does not hold a state_dict (a mapping of parameter names to tensors)")
     return obj
+
+
+def check_checkpoint_file(path: str | Path) -> None:
+    """Refuse, without loading it, a weights file that would hang or inflate beyond the memory limit.
+
+    Raises
+    ------
+    CheckpointError
+        If the path is missing or not a regular file, or a zip archive declares more uncompressed bytes than the
+        memory limit (``halluview.core.io.limits``) or members that overlap.
+    """
+    from ..io.guards import human_bytes, volume_byte_limit
+    from ..io.limits import limit_advice, non_regular_reason, open_regular_file
+
+    try:
+        reason = non_regular_reason(path)
+        with open_regular_file(path) as stream:
+            if not zipfile.is_zipfile(stream):
+                return
+            size = os.fstat(stream.fileno()).st_size
+            members = zipfile.ZipFile(stream).infolist()
+    except FileNotFoundError:
+        raise CheckpointError(path, "no such file") from None
+    except (OSError, zipfile.BadZipFile) as err:
+        raise CheckpointError(path, reason or f"it cannot be read ({err})") from None
+    inflated, stored = sum(m.file_size for m in members), sum(m.compress_size for m in members)
+    if stored > size:
+        raise CheckpointError(path, f"its zip members claim {stored} stored bytes in a {size}-byte file: they overlap "
+                                    "(a zip bomb?)")
+    limit = volume_byte_limit()
+    if inflated > limit:
+        raise CheckpointError(path, f"its tensors would need {human_bytes(inflated)} of memory, more than the "
+                                    f"{human_bytes(limit)} limit ({limit_advice()})")
 
 
 def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, prefix: str = "") -> None:

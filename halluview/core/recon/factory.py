@@ -91,10 +91,11 @@ def _torchscript(op: Operator, config: ReconConfig) -> nn.Module:
     """A TorchScript file post-processing the operator's baseline (B, 1, H, W) → (B, 1, H, W)."""
     import torch
 
-    from .checkpoints import CheckpointError
+    from .checkpoints import CheckpointError, check_checkpoint_file
 
     if config.weights is None:
         raise ValueError("a TorchScript reconstruction needs a file (--weights MODEL.pt)")
+    check_checkpoint_file(config.weights)  # a FIFO would block torch.jit.load; a zip bomb would exhaust memory
     try:
         with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; users' files still deserve loading
             warnings.simplefilter("ignore", DeprecationWarning)

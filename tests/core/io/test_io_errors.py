@@ -37,7 +37,7 @@ def test_a_pipe_is_refused_without_blocking(tmp_path):
     if not hasattr(os, "mkfifo"):
         pytest.skip("no named pipes here")
     os.mkfifo(tmp_path / "pipe.dcm")
-    assert "neither a regular file nor a folder" in reason_for(tmp_path / "pipe.dcm")
+    assert "named pipe (FIFO), not a regular file" in reason_for(tmp_path / "pipe.dcm")
 
 
 def test_folders_without_images(tmp_path):
