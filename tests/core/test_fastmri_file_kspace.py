@@ -1,5 +1,6 @@
 """A fastMRI file's own k-space, end to end against fastMRI's loader, data transform and VarNet: the header's
 padding and recon size, the mask drawn for a seed, num_low_frequencies, and the crop (FLAIR-203 rule included)."""
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,7 @@ from fastmri_reference import header_metadata, subsample, transforms
 from halluview.cli import main
 from halluview.core.experiment import Experiment, OperatorConfig, SourceConfig
 from halluview.core.io import read_scan
-from halluview.core.problem import CroppedRecon, measure
+from halluview.core.problem import CroppedRecon, build_problem, measure
 from halluview.core.recon.factory import ReconConfig
 from halluview.core.recon.learned import VarNetReconstruction
 from halluview.core.recon.varnet import VarNet
@@ -103,8 +104,6 @@ def test_cli_attacks_a_file_whose_header_has_no_field_of_view(fastmri_files, tmp
 
 def test_without_a_header_the_reference_gives_the_crop(fastmri_files, tmp_path):
     """fastMRI's UnetDataTransform crops to the target's shape when there is one."""
-    import h5py
-
     path = tmp_path / "noheader.h5"
     path.write_bytes(fastmri_files["plain"].read_bytes())
     with h5py.File(path, "r+") as handle:
@@ -113,7 +112,5 @@ def test_without_a_header_the_reference_gives_the_crop(fastmri_files, tmp_path):
     assert m.crop_size == (32, 24)
     recon = ReconConfig(name="zero-filled")
     experiment = Experiment(source=SourceConfig(demo=None, path=str(path), slice=1), device="cpu", recon=recon)
-    from halluview.core.problem import build_problem
-
     problem = build_problem(experiment)
     assert problem.clean.shape[-2:] == problem.reference.shape[-2:] == (32, 24)
