@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .core.physics.masks import MASK_CHOICES
+
 CHOICE_KEYS = ("series", "volume", "dataset")  # read_scan's choices (halluview-cli attack FILE --choice KEY=VALUE)
 
 
@@ -60,7 +62,8 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     op.add_argument("--operator", choices=["mri", "ct", "denoise"], default=None)
     op.add_argument("--acceleration", type=float, help="MRI undersampling (default 4)")
     op.add_argument("--center-fraction", type=float, help="MRI fully sampled centre (default 0.08)")
-    op.add_argument("--mask", choices=["random", "equispaced", "full"], help="MRI mask (default random)")
+    op.add_argument("--mask", choices=MASK_CHOICES, help="MRI column mask, fastMRI's mask types drawn as fastMRI draws "
+                                                         "them for --mask-seed (default random); full: no undersampling")
     op.add_argument("--mask-seed", type=int, default=0)
     op.add_argument("--coils", type=int, help="receive coils (default 1)")
     op.add_argument("--angles", choices=["full", "sparse", "limited"], help="CT angle set (default full)")

@@ -13,7 +13,8 @@ from .attacks.threat import Threat
 from .experiment import Experiment, OperatorConfig
 from .physics.base import Operator
 from .physics.factory import build_operator
-from .physics.mri import MRIOperator, center_crop, make_mask
+from .io.ismrmrd import recon_crop_size
+from .physics.mri import MRIOperator, center_crop, sample_mask
 from .physics.noise import noisy_measurement
 from .recon.factory import ReconConfig, build_reconstructor
 from .recon.learned import UnetPostProcessing
@@ -133,23 +134,30 @@ def _simulate(config: OperatorConfig, image: np.ndarray) -> Measurement:
 
 
 def _from_file_kspace(config: OperatorConfig, scan: Scan, index: int) -> Measurement:
-    """The file's own k-space, retrospectively undersampled with the configured mask (fastMRI files)."""
+    """The file's own k-space, retrospectively undersampled as fastMRI's ``VarNetDataTransform`` does it: the
+    configured mask (drawn as fastMRI draws it), zero outside the acquired band [padding_left, padding_right), and
+    fastMRI's ``num_low_frequencies`` for the VarNet. Reconstructions are cropped as fastMRI crops them: to the
+    header's recon size (else the reference's shape), or W × W when the k-space width W is smaller (FLAIR-203)."""
     kspace = torch.from_numpy(np.asarray(scan.kspace[index], dtype=np.complex64))
     kspace = kspace[None, None] if kspace.dim() == 2 else kspace[None]
     columns = kspace.shape[-1]
-    mask = make_mask(config.mask_type, columns, config.center_fraction, config.acceleration, config.mask_seed)
+    mask, num_low = sample_mask(config.mask_type, columns, config.center_fraction, config.acceleration,
+                                config.mask_seed)
     left, right = scan.meta.get("padding_left"), scan.meta.get("padding_right")
     if left is not None and right is not None:  # fastMRI: no samples outside the encoded band
         mask[:left], mask[right:] = False, False
     settings = {"acceleration": config.acceleration, "center_fraction": config.center_fraction,
                 "mask_type": config.mask_type, "n_coils": int(kspace.shape[1]), "mask_seed": config.mask_seed,
                 "kspace": "file"}
-    op = MRIOperator(mask, None, settings) if kspace.shape[1] == 1 else _MultiCoilRaw(mask, None, settings)
+    kind = MRIOperator if kspace.shape[1] == 1 else _MultiCoilRaw
+    op = kind(mask, None, settings, num_low)
     reference = None
     if scan.reference is not None:
         reference = torch.from_numpy(np.asarray(scan.reference[index], dtype=np.float32))[None]
     recon_size = scan.meta.get("recon_size")
-    crop = (int(recon_size[0]), int(recon_size[1])) if recon_size is not None else None
+    if recon_size is None and reference is not None:
+        recon_size = tuple(reference.shape[-2:])
+    crop = recon_crop_size(recon_size, columns) if recon_size is not None else None
     return Measurement(op, kspace * op.mask, None, reference, scan.meta.get("max"), crop)
 
 

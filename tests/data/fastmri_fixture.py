@@ -31,12 +31,10 @@ ISMRMRD_TEMPLATE = """<?xml version="1.0" encoding="utf-8"?>
   <experimentalConditions><H1resonanceFrequency_Hz>123251815</H1resonanceFrequency_Hz></experimentalConditions>
   <encoding>
     <encodedSpace>
-      <matrixSize><x>{enc_x}</x><y>{enc_y}</y><z>1</z></matrixSize>
-      <fieldOfView_mm><x>{enc_fov_x}</x><y>{enc_fov_y}</y><z>{slice_mm}</z></fieldOfView_mm>
+      <matrixSize><x>{enc_x}</x><y>{enc_y}</y><z>1</z></matrixSize>{enc_fov}
     </encodedSpace>
     <reconSpace>
-      <matrixSize><x>{rec_x}</x><y>{rec_y}</y><z>1</z></matrixSize>
-      <fieldOfView_mm><x>{rec_fov_x}</x><y>{rec_fov_y}</y><z>{slice_mm}</z></fieldOfView_mm>
+      <matrixSize><x>{rec_x}</x><y>{rec_y}</y><z>1</z></matrixSize>{rec_fov}
     </reconSpace>
     <trajectory>cartesian</trajectory>
     <encodingLimits>
@@ -48,6 +46,7 @@ ISMRMRD_TEMPLATE = """<?xml version="1.0" encoding="utf-8"?>
   </encoding>
 </ismrmrdHeader>
 """
+FIELD_OF_VIEW = "\n      <fieldOfView_mm><x>{x}</x><y>{y}</y><z>{z}</z></fieldOfView_mm>"
 
 
 @dataclass(frozen=True)
@@ -113,13 +112,18 @@ def simulated_kspace(image_volume: np.ndarray, n_coils: int | None, encoded: tup
 
 def ismrmrd_header(
     acquisition: str, n_coils: int, encoded: tuple[int, int], recon: tuple[int, int], padding: tuple[int, int],
-    n_slices: int, pixel_mm: float, slice_mm: float,
+    n_slices: int, pixel_mm: float, slice_mm: float, field_of_view: bool = True,
 ) -> str:
-    """ISMRMRD XML whose encodingLimits reproduce ``padding`` with the fastMRI formulas."""
+    """ISMRMRD XML whose encodingLimits reproduce ``padding`` with the fastMRI formulas.
+
+    ``field_of_view=False`` leaves out both ``fieldOfView_mm`` elements (fastMRI's loader does not read them).
+    """
+    def fov(size: tuple[int, int]) -> str:
+        return FIELD_OF_VIEW.format(x=size[0] * pixel_mm, y=size[1] * pixel_mm, z=slice_mm) if field_of_view else ""
+
     return ISMRMRD_TEMPLATE.format(
         acquisition=acquisition, coils=n_coils, enc_x=encoded[0], enc_y=encoded[1], rec_x=recon[0], rec_y=recon[1],
-        enc_fov_x=encoded[0] * pixel_mm, enc_fov_y=encoded[1] * pixel_mm, rec_fov_x=recon[0] * pixel_mm,
-        rec_fov_y=recon[1] * pixel_mm, slice_mm=slice_mm, maximum=padding[1] - padding[0] - 1,
+        enc_fov=fov(encoded), rec_fov=fov(recon), maximum=padding[1] - padding[0] - 1,
         center=encoded[1] // 2 - padding[0], last_slice=n_slices - 1, middle_slice=n_slices // 2,
     )
 
@@ -138,8 +142,14 @@ def write_fastmri_h5(
     patient_id: str = "PATIENT-0042",
     pixel_mm: float = 0.5,
     slice_mm: float = 3.0,
+    field_of_view: bool = True,
+    recon_size: tuple[int, int] | None = None,
 ) -> FastMRIFixture:
     """Write a fastMRI-layout HDF5 file whose k-space is simulated from ``image_volume`` (slices, h, w).
+
+    ``field_of_view=False`` writes a header without ``fieldOfView_mm``. ``recon_size`` (default: the image size)
+    is the header's reconSpace matrix; the reference is still the image-sized crop. A recon size wider than the
+    k-space imitates fastMRI's FLAIR-203 brain files.
 
     Returns
     -------
@@ -160,8 +170,8 @@ def write_fastmri_h5(
     rss = np.sqrt(np.sum(np.abs(image) ** 2, axis=1)) if n_coils else np.abs(image)
     top, left = (enc_x - height) // 2, (enc_y - width) // 2
     reference = rss[:, top : top + height, left : left + width].astype(np.float32)
-    header = ismrmrd_header(acquisition, n_coils or 1, (enc_x, enc_y), (height, width), (padding_left, padding_right),
-                            n_slices, pixel_mm, slice_mm)
+    header = ismrmrd_header(acquisition, n_coils or 1, (enc_x, enc_y), recon_size or (height, width),
+                            (padding_left, padding_right), n_slices, pixel_mm, slice_mm, field_of_view)
     datasets = {"kspace": kspace, reference_name: reference, "mask": mask, "ismrmrd_header": np.bytes_(header.encode())}
     attributes = {"max": float(reference.max()), "norm": float(np.linalg.norm(reference)),
                   "acquisition": acquisition, "patient_id": patient_id}
@@ -171,8 +181,8 @@ def write_fastmri_h5(
             if name and data is not None:
                 handle.create_dataset(name, data=data)
         handle.attrs.update(attributes)
-    return FastMRIFixture(path, (enc_x, enc_y, 1), (height, width, 1), padding_left, padding_right, kspace,
-                          reference, mask)
+    return FastMRIFixture(path, (enc_x, enc_y, 1), (*(recon_size or (height, width)), 1), padding_left,
+                          padding_right, kspace, reference, mask)
 
 
 def phantom_volume(n_slices: int = 3, height: int = 32, width: int = 24, seed: int = 0) -> np.ndarray:

@@ -9,8 +9,9 @@ identifying and never copied); ``ismrmrd_header`` XML (see ``ismrmrd``).
 Only the file's own data is read (see ``hdf5_safety``: no external links, external storage or virtual datasets;
 chunks checked against decompression bombs and the memory limit). Nothing is read whole: ``scan.kspace`` is a :class:`LazyH5Dataset` (the file stays open read-only; index it by
 slice) and ``scan.volume`` is the reference read slice by slice (``LazyH5Image``), or, when the file has no
-reference, the root-sum-of-squares of the inverse FFT of each zero-filled k-space slice, centre-cropped to the
-recon size (``LazyZeroFilledRSS``), computed when the slice is indexed. ``scan.reference`` is the reference (or
+reference, the root-sum-of-squares of the inverse FFT of each zero-filled k-space slice, centre-cropped as fastMRI
+crops it (``LazyZeroFilledRSS``: to the recon size, or to W × W when the k-space width W is below the recon width,
+see ``ismrmrd.recon_crop_size``), computed when the slice is indexed. ``scan.reference`` is the reference (or
 None). fastMRI-specific values are in ``scan.meta``: ``encoding_size``, ``recon_size``, ``padding_left``,
 ``padding_right``, ``max``, ``norm``, ``acquisition``.
 """
@@ -29,7 +30,7 @@ from ..scan import Scan
 from .errors import ContentChoice, ScanReadError
 from .guards import check_volume_size, default_window, format_shape, sanitise, to_float32
 from .hdf5_safety import checked_dataset, dataset_problem, read_checked, safe_get
-from .ismrmrd import MAX_HEADER_BYTES, IsmrmrdGeometry, parse_ismrmrd_header
+from .ismrmrd import MAX_HEADER_BYTES, IsmrmrdGeometry, parse_ismrmrd_header, recon_crop_size
 from .lazy import LazyH5Dataset, LazyH5Image, LazyZeroFilledRSS
 from .registry import FileHead, FormatReader, ReadRequest, register_reader
 
@@ -139,10 +140,13 @@ def _geometry(path: Path, handle: h5py.File, notes: list[str]) -> IsmrmrdGeometr
             raise ValueError(f"it is {dataset.size * dataset.dtype.itemsize} bytes, more than {MAX_HEADER_BYTES}")
         raw = read_checked(path, dataset, ())
         text = raw.tobytes() if isinstance(raw, np.ndarray) else raw
-        return parse_ismrmrd_header(text if isinstance(text, (bytes, str)) else str(text))
+        geometry = parse_ismrmrd_header(text if isinstance(text, (bytes, str)) else str(text))
     except (ValueError, TypeError, KeyError, OSError, ScanReadError) as error:
         notes.append(f"the ismrmrd_header could not be used: {getattr(error, 'reason', error)}")
         return None
+    if geometry.recon_fov_mm is None or geometry.encoding_fov_mm is None:
+        notes.append("the ismrmrd_header has no fieldOfView_mm: the pixel spacing is unknown (1 mm assumed)")
+    return geometry
 
 
 def _reference_name(path: Path, handle: h5py.File, kspace: h5py.Dataset, notes: list[str]) -> str | None:
@@ -170,7 +174,7 @@ def _read_fastmri(path: Path, handle: h5py.File, request: ReadRequest) -> Scan:
     if reference is not None:
         volume: Any = reference
     else:
-        crop = geometry.recon_size[:2] if geometry else kspace.shape[-2:]
+        crop = recon_crop_size(geometry.recon_size, kspace.shape[-1]) if geometry else kspace.shape[-2:]
         volume = LazyZeroFilledRSS(kspace, (int(crop[0]), int(crop[1])), notes)
     check_volume_size(path, volume.shape, request.max_bytes)
     middle = volume[volume.shape[0] // 2]

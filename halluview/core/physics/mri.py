@@ -9,6 +9,10 @@ import torch
 from torch import Tensor
 
 from .base import Operator
+from .masks import MASK_CHOICES, MASKS, SampledMask, make_mask, num_low_frequencies, sample_mask
+
+__all__ = ["MASK_CHOICES", "MASKS", "MRIOperator", "SampledMask", "build_mri_operator", "center_crop", "fft2c",
+           "ifft2c", "make_mask", "num_low_frequencies", "rss", "sample_mask", "simulate_coil_maps"]
 
 _IMAGE_DIMS = (-2, -1)
 
@@ -38,58 +42,6 @@ def center_crop(x: Tensor, shape: tuple[int, int]) -> Tensor:
     ch, cw = min(shape[0], h), min(shape[1], w)
     top, left = (h - ch) // 2, (w - cw) // 2
     return x[..., top:top + ch, left:left + cw]
-
-
-def num_low_frequencies(num_cols: int, center_fraction: float) -> int:
-    return int(round(num_cols * center_fraction))
-
-
-def _center_block(num_cols: int, num_low: int) -> slice:
-    pad = (num_cols - num_low + 1) // 2
-    return slice(pad, pad + num_low)
-
-
-def random_mask(num_cols: int, center_fraction: float, acceleration: float, seed: int | None = 0) -> np.ndarray:
-    """fastMRI's RandomMaskFunc: a fully sampled centre plus columns drawn with a fixed probability.
-
-    Returns a bool array (num_cols,). Columns outside the centre are kept with probability
-    (N / acc − num_low) / (N − num_low), drawn from ``np.random.RandomState(seed)``.
-    """
-    rng = np.random.RandomState(seed)
-    num_low = num_low_frequencies(num_cols, center_fraction)
-    prob = (num_cols / acceleration - num_low) / (num_cols - num_low)
-    mask = rng.uniform(size=num_cols) < prob
-    mask[_center_block(num_cols, num_low)] = True
-    return mask
-
-
-def equispaced_mask(num_cols: int, center_fraction: float, acceleration: float, seed: int | None = 0) -> np.ndarray:
-    """fastMRI's EquispacedMaskFunc: a fully sampled centre plus equally spaced columns with a random offset.
-
-    The spacing is adjusted so that the overall acceleration, centre included, equals ``acceleration``.
-    """
-    rng = np.random.RandomState(seed)
-    num_low = num_low_frequencies(num_cols, center_fraction)
-    mask = np.zeros(num_cols, dtype=bool)
-    mask[_center_block(num_cols, num_low)] = True
-    adjusted_accel = (acceleration * (num_low - num_cols)) / (num_low * acceleration - num_cols)
-    offset = rng.randint(0, round(adjusted_accel))
-    columns = np.around(np.arange(offset, num_cols - 1, adjusted_accel)).astype(np.int64)
-    mask[columns] = True
-    return mask
-
-
-MASKS = {"random": random_mask, "equispaced": equispaced_mask}
-
-
-def make_mask(kind: str, num_cols: int, center_fraction: float = 0.08, acceleration: float = 4.0,
-              seed: int | None = 0) -> np.ndarray:
-    """Column mask by name ("random", "equispaced", or "full" for no undersampling)."""
-    if kind == "full":
-        return np.ones(num_cols, dtype=bool)
-    if kind not in MASKS:
-        raise ValueError(f"unknown mask type {kind!r}; choose one of {sorted(MASKS) + ['full']}")
-    return MASKS[kind](num_cols, center_fraction, acceleration, seed)
 
 
 def simulate_coil_maps(n_coils: int, shape: tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -122,13 +74,20 @@ class MRIOperator(Operator):
         Sampled phase-encoding columns.
     coil_maps : array (C, H, W) complex, optional
         Sensitivities with Σ|S|² = 1; None means single-coil (S = 1).
+    settings : dict, optional
+        What :meth:`config` reports.
+    num_low_frequencies : int, optional
+        Columns in the fully sampled centre, as fastMRI's mask function returned it with the mask (its VarNet
+        receives it); None when unknown (a file's mask, ``full``), then the VarNet finds the centre in the mask.
     """
 
     domain = "kspace"
     complex_image = True
 
-    def __init__(self, mask: np.ndarray, coil_maps: np.ndarray | None = None, settings: dict | None = None):
+    def __init__(self, mask: np.ndarray, coil_maps: np.ndarray | None = None, settings: dict | None = None,
+                 num_low_frequencies: int | None = None):
         super().__init__()
+        self.num_low_frequencies = num_low_frequencies
         self.register_buffer("mask", torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(1, 1, 1, -1))
         maps = None if coil_maps is None else torch.as_tensor(np.asarray(coil_maps, dtype=np.complex64))
         self.register_buffer("coil_maps", maps)
@@ -166,12 +125,17 @@ class MRIOperator(Operator):
 def build_mri_operator(shape: tuple[int, int], acceleration: float = 4.0, center_fraction: float = 0.08,
                        mask_type: str = "random", n_coils: int = 1, seed: int = 0,
                        mask: np.ndarray | None = None) -> MRIOperator:
-    """An MRI operator for an image of ``shape`` (H, W) from plain settings (what the CLI and the app expose)."""
+    """An MRI operator for an image of ``shape`` (H, W) from plain settings (what the CLI and the app expose).
+
+    ``mask_type`` is one of :data:`~halluview.core.physics.masks.MASK_CHOICES` (fastMRI's names), drawn with
+    ``seed`` exactly as fastMRI draws it; ``mask`` (bool (W,)) overrides it.
+    """
     settings = {"acceleration": acceleration, "center_fraction": center_fraction, "mask_type": mask_type,
                 "n_coils": n_coils, "mask_seed": seed}
+    num_low = None
     if mask is None:
-        mask = make_mask(mask_type, shape[1], center_fraction, acceleration, seed)
+        mask, num_low = sample_mask(mask_type, shape[1], center_fraction, acceleration, seed)
     else:
         settings["mask_type"] = "file"
     maps = simulate_coil_maps(n_coils, shape, seed) if n_coils > 1 else None
-    return MRIOperator(mask, maps, settings)
+    return MRIOperator(mask, maps, settings, num_low)

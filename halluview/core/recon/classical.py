@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..physics.base import Operator, operator_norm
 from ..physics.denoise import IdentityOperator
-from .wavelets import WAVELET_DEC_LO, WaveletCoeffs, crop_to, reflect_pad_to_multiple, waverec2, wavedec2
+from .wavelets import MODES, WAVELET_DEC_LO, WaveletCoeffs, crop_to, reflect_pad_to_multiple, waverec2, wavedec2
 
 # Power iteration under-estimates ||A||; inflate it slightly so the step-size conditions hold strictly.
 _NORM_SAFETY = 1.01
@@ -68,25 +68,32 @@ def soft_threshold(z: Tensor, threshold: float | Tensor) -> Tensor:
     return z * (torch.relu(modulus - threshold) / safe_modulus)
 
 
-def wavelet_shrink(x: Tensor, threshold: float, wavelet: str, levels: int) -> Tensor:
-    """Soft-threshold the detail coefficients of the periodized orthogonal DWT, keeping the approximation.
+def wavelet_shrink(x: Tensor, threshold: float, wavelet: str, levels: int, mode: str = "symmetric") -> Tensor:
+    """Soft-threshold the detail coefficients of a 2-D DWT, keep the approximation, and reconstruct.
 
-    This is the exact prox of ``threshold * ||W_detail x||_1`` when H and W are divisible by 2**levels. Other sizes
-    are reflect-padded to the next multiple and cropped back, which is only an approximate prox.
+    ``mode="symmetric"`` (pywt's default boundary) is exactly what ``skimage.restoration.denoise_wavelet`` does
+    with one threshold for all detail bands (``mode="soft"``, ``wavelet_levels=levels``; VisuShrink's threshold is
+    σ·sqrt(2 ln(H W))), for any image size. ``mode="periodization"`` uses the orthonormal DWT: the result is then
+    the exact prox of ``threshold * ||W_detail x||_1`` when H and W are divisible by 2**levels (other sizes are
+    reflect-padded to the next multiple and cropped back, an approximate prox). For "haar" on sizes divisible by
+    2**levels the two modes coincide.
 
     Parameters
     ----------
     x : Tensor
         Image batch (B, H, W), real or complex (complex coefficients: their modulus is thresholded).
     threshold : float
-        Threshold in image intensity units (the transform is orthonormal, so coefficient units = pixel units).
-    wavelet, levels
+        Threshold in image intensity units (coefficient units = pixel units: the filters have unit norm).
+    wavelet, levels, mode
         See :func:`~halluview.core.recon.wavelets.wavedec2`.
     """
-    padded, size = reflect_pad_to_multiple(x, 2 ** levels)
-    coeffs = wavedec2(padded, wavelet, levels)
+    if mode == "periodization":
+        padded, size = reflect_pad_to_multiple(x, 2 ** levels)
+    else:
+        padded, size = x, (x.shape[-2], x.shape[-1])
+    coeffs = wavedec2(padded, wavelet, levels, mode)
     shrunk = WaveletCoeffs(coeffs.approx, [soft_threshold(detail, threshold) for detail in coeffs.details])
-    return crop_to(waverec2(shrunk, wavelet), size)
+    return crop_to(waverec2(shrunk, wavelet, mode), size)
 
 
 class _OperatorNormCache:
@@ -198,22 +205,20 @@ class TVRecon(torch.nn.Module):
 
 
 class WaveletRecon(torch.nn.Module):
-    r"""Wavelet-sparsity reconstruction: soft-thresholding of orthogonal-DWT detail coefficients.
+    r"""Wavelet-sparsity reconstruction: soft-thresholding of DWT detail coefficients (:func:`wavelet_shrink`).
 
-    Solves :math:`\min_x \tfrac12\|Ax - y\|_2^2 + t\,\|W_d x\|_1` with :math:`W_d` the detail coefficients of the
-    periodized orthonormal DWT (:mod:`~halluview.core.recon.wavelets`; the approximation is not penalised).
-
-    * :class:`~halluview.core.physics.denoise.IdentityOperator`: the exact solution in one shot,
-      :math:`x = W^T \text{soft}(W y, t)` (FISTA with step 1 reaches it after one iteration anyway).
-      This equals ``skimage.restoration.denoise_wavelet(y, sigma=s, wavelet=..., mode="soft",
-      method="VisuShrink", wavelet_levels=levels)`` with ``threshold = s * sqrt(2 * ln(H * W))``, except near the
-      borders: skimage decomposes with pywt's default "symmetric" boundary, this class with "periodization"
-      (identical for "haar" on sizes divisible by 2**levels).
+    * :class:`~halluview.core.physics.denoise.IdentityOperator` (denoising): one shrinkage,
+      :math:`x = W^+ \text{soft}(W y, t)`, by default with pywt's "symmetric" boundary. This is exactly
+      ``skimage.restoration.denoise_wavelet(y, sigma=s, wavelet=..., mode="soft", method="VisuShrink",
+      wavelet_levels=levels)`` for ``threshold = s * sqrt(2 * ln(H * W))``, over the whole image and for any size.
     * Other operators: ``n_iter`` unrolled FISTA iterations from :math:`x_0 = A^*y`, step :math:`1/\|A\|^2`
-      (``||A||`` by power iteration, cached per image shape), the prox being the thresholding at step * t.
+      (``||A||`` by power iteration, cached per image shape), each followed by the shrinkage at step * t, by
+      default with the orthonormal "periodization" DWT, whose shrinkage is the exact prox: the iterations minimise
+      :math:`\tfrac12\|Ax - y\|_2^2 + t\,\|W_d x\|_1` (:math:`W_d`: the detail coefficients; the approximation
+      is not penalised). The symmetric DWT is a frame, not a basis: its shrinkage is no prox, and FISTA with it
+      settles on a step-dependent point (for "haar" on sizes divisible by 2**levels both modes coincide).
 
     Complex images: the complex detail coefficients' moduli are thresholded (phase kept), see :func:`soft_threshold`.
-    Image sizes not divisible by 2**levels are reflect-padded for the transform, see :func:`wavelet_shrink`.
 
     Parameters
     ----------
@@ -227,17 +232,25 @@ class WaveletRecon(torch.nn.Module):
         Decomposition levels.
     n_iter : int
         FISTA iterations (ignored for the identity operator).
+    mode : str, optional
+        DWT boundary, "symmetric" or "periodization"; None: symmetric for the identity operator (skimage's
+        denoiser), periodization otherwise (an exact prox).
     """
 
-    def __init__(self, op: Operator, threshold: float, wavelet: str = "db4", levels: int = 3, n_iter: int = 50) -> None:
+    def __init__(self, op: Operator, threshold: float, wavelet: str = "db4", levels: int = 3, n_iter: int = 50,
+                 mode: str | None = None) -> None:
         super().__init__()
-        if threshold < 0 or levels < 1 or n_iter < 1 or wavelet not in WAVELET_DEC_LO:
-            raise ValueError("need threshold >= 0, levels >= 1, n_iter >= 1 and a known wavelet")
+        if mode is None:
+            mode = "symmetric" if isinstance(op, IdentityOperator) else "periodization"
+        if threshold < 0 or levels < 1 or n_iter < 1 or wavelet not in WAVELET_DEC_LO or mode not in MODES:
+            raise ValueError(f"need threshold >= 0, levels >= 1, n_iter >= 1, a known wavelet "
+                             f"({', '.join(WAVELET_DEC_LO)}) and a boundary mode in {', '.join(MODES)}")
         self.op = op
         self.threshold = float(threshold)
         self.wavelet = wavelet
         self.levels = int(levels)
         self.n_iter = int(n_iter)
+        self.mode = mode
         self._norms = _OperatorNormCache(op)
 
     def reset_operator_norm(self) -> None:
@@ -249,7 +262,7 @@ class WaveletRecon(torch.nn.Module):
         return magnitude(self.solve(y))
 
     def _prox(self, x: Tensor, threshold: float) -> Tensor:
-        return wavelet_shrink(x, threshold, self.wavelet, self.levels)
+        return wavelet_shrink(x, threshold, self.wavelet, self.levels, self.mode)
 
     def solve(self, y: Tensor) -> Tensor:
         """The (unrolled) solution itself, complex when the operator's image is complex."""
@@ -268,4 +281,4 @@ class WaveletRecon(torch.nn.Module):
     def config(self) -> dict:
         """JSON-serialisable settings."""
         return {"name": "wavelet", "threshold": self.threshold, "wavelet": self.wavelet, "levels": self.levels,
-                "n_iter": self.n_iter, "operator": self.op.config()}
+                "n_iter": self.n_iter, "mode": self.mode, "operator": self.op.config()}

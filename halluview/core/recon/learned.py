@@ -97,7 +97,9 @@ class VarNetReconstruction(nn.Module):
 
     def forward(self, y: Tensor) -> Tensor:
         mask = self.op.mask.reshape(1, 1, 1, -1, 1).expand(y.shape[0], 1, 1, -1, 1)
-        return self.varnet(torch.view_as_real(y.contiguous()), mask)
+        # What fastMRI's VarNetModule passes: the centre size its mask function returned (None: found in the mask).
+        num_low = getattr(self.op, "num_low_frequencies", None)
+        return self.varnet(torch.view_as_real(y.contiguous()), mask, num_low)
 
     def config(self) -> dict:
         return {"name": self.name, "arch": "fastmri-varnet", **self.varnet.options}

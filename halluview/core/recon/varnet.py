@@ -115,20 +115,27 @@ class SensitivityModel(nn.Module):
         self.norm_unet = NormUnet(chans, num_pools, in_chans=in_chans, out_chans=out_chans, drop_prob=drop_prob)
 
     @staticmethod
-    def get_pad_and_num_low_freqs(mask: Tensor, num_low_frequencies: int | None = None) -> tuple[Tensor, Tensor]:
-        """The ACS block: found from the mask (the run of sampled columns around the centre) unless given."""
-        if num_low_frequencies is None or num_low_frequencies == 0:
-            squeezed = mask[:, 0, 0, :, 0].to(torch.int8)
-            centre = squeezed.shape[1] // 2
-            left = torch.argmin(squeezed[:, :centre].flip(1), dim=1)
-            right = torch.argmin(squeezed[:, centre:], dim=1)
-            num_low = torch.max(2 * torch.min(left, right), torch.ones_like(left))
-        else:
-            num_low = num_low_frequencies * torch.ones(mask.shape[0], dtype=mask.dtype, device=mask.device)
+    def get_pad_and_num_low_freqs(mask: Tensor, num_low_frequencies: int | Tensor | None = None
+                                  ) -> tuple[Tensor, Tensor]:
+        """The ACS block [pad, pad + num_low) per batch item, as fastMRI computes it.
+
+        ``num_low_frequencies``: what fastMRI's mask function returned (an int, or a (B,) / (1,) tensor as a
+        DataLoader collates it); None or 0 finds the block in the mask: the symmetric run of sampled columns
+        around the centre (at least 1). fastMRI accepts a tensor only for B = 1; here each item may differ.
+        """
+        squeezed = mask[:, 0, 0, :, 0].to(torch.int8)
+        centre = squeezed.shape[1] // 2
+        left = torch.argmin(squeezed[:, :centre].flip(1), dim=1)
+        right = torch.argmin(squeezed[:, centre:], dim=1)
+        num_low = torch.max(2 * torch.min(left, right), torch.ones_like(left))
+        if num_low_frequencies is not None:
+            given = torch.as_tensor(num_low_frequencies, device=mask.device).long().reshape(-1)
+            num_low = torch.where(given > 0, given.expand_as(num_low), num_low)
         pad = (mask.shape[-2] - num_low + 1) // 2
         return pad.long(), num_low.long()
 
-    def forward(self, masked_kspace: Tensor, mask: Tensor, num_low_frequencies: int | None = None) -> Tensor:
+    def forward(self, masked_kspace: Tensor, mask: Tensor, num_low_frequencies: int | Tensor | None = None
+                ) -> Tensor:
         if self.mask_center:
             pad, num_low = self.get_pad_and_num_low_freqs(mask, num_low_frequencies)
             masked_kspace = batched_mask_center(masked_kspace, pad, pad + num_low)
@@ -162,7 +169,13 @@ class VarNetBlock(nn.Module):
 
 
 class VarNet(nn.Module):
-    """fastMRI's E2E-VarNet: ``forward(masked_kspace (B, C, H, W, 2), mask bool (B, 1, 1, W, 1))`` → RSS (B, H, W)."""
+    """fastMRI's E2E-VarNet: ``forward(masked_kspace (B, C, H, W, 2), mask bool (B, 1, 1, W, 1),
+    num_low_frequencies=None)`` → RSS (B, H, W).
+
+    ``num_low_frequencies`` is what fastMRI's ``VarNetModule`` passes: the centre size the mask function returned
+    with the mask (int, or a collated (B,) tensor); None or 0 lets the sensitivity network find the centre in the
+    mask, as fastMRI does for masks read from a file.
+    """
 
     def __init__(self, num_cascades: int = 12, sens_chans: int = 8, sens_pools: int = 4, chans: int = 18,
                  pools: int = 4, mask_center: bool = True):
@@ -172,7 +185,8 @@ class VarNet(nn.Module):
         self.options = {"num_cascades": num_cascades, "sens_chans": sens_chans, "sens_pools": sens_pools,
                         "chans": chans, "pools": pools, "mask_center": mask_center}
 
-    def forward(self, masked_kspace: Tensor, mask: Tensor, num_low_frequencies: int | None = None) -> Tensor:
+    def forward(self, masked_kspace: Tensor, mask: Tensor, num_low_frequencies: int | Tensor | None = None
+                ) -> Tensor:
         sens_maps = self.sens_net(masked_kspace, mask, num_low_frequencies)
         kspace_pred = masked_kspace.clone()
         for cascade in self.cascades:

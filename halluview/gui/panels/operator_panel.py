@@ -43,7 +43,8 @@ class OperatorPanel(QGroupBox):
                                        "How much faster than a full scan: 4× keeps about a quarter of the lines.")
         self.center = form.spin(0.01, 0.5, 0.01, 3, tooltip="Share of the central (low-frequency) lines that are "
                                                               "always acquired.")
-        self.mask = form.combo([(m, m) for m in MASKS], "Which lines are skipped: at random or evenly spaced.")
+        self.mask = form.combo([(m, m) for m in MASKS], "Which lines are skipped (fastMRI's mask types): at random, "
+                                                        "evenly spaced, or with magic (conjugate-symmetric) offsets.")
         self.coils = form.spin(1, 16, tooltip="Number of receiver coils (1 = a single-coil scan).")
         self.mask_seed = form.spin(0, 2**31 - 1, tooltip="Changes which random lines are skipped.")
         self.file_kspace = form.check("use the file's own k-space",

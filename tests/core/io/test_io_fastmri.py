@@ -4,7 +4,9 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+import torch
 from fastmri_fixture import ifft2c, phantom_volume, write_fastmri_h5
+from fastmri_reference import header_metadata, transforms
 
 from halluview.core.io import LazyH5Dataset, ScanReadError, list_contents, read_scan
 from halluview.core.io.lazy import LazySliceVolume
@@ -107,3 +109,59 @@ def test_damaged_header_xml_is_a_warning_not_a_failure(tmp_path):
     scan = read_scan(written.path)
     assert "padding_left" not in scan.meta
     assert any("ismrmrd_header" in note for note in scan.meta["warnings"])
+
+
+@pytest.mark.parametrize("field_of_view", [True, False])
+def test_header_values_are_fastmris_and_field_of_view_is_optional(tmp_path, field_of_view):
+    """fastMRI's loader reads only matrixSize and encodingLimits; a header without fieldOfView_mm is valid."""
+    written = write_fastmri_h5(tmp_path / "h.h5", phantom_volume(2, 32, 24), n_coils=2, field_of_view=field_of_view)
+    scan = read_scan(written.path)
+    expected = header_metadata(written.path)
+    for key in ("encoding_size", "recon_size", "padding_left", "padding_right"):
+        assert scan.meta[key] == expected[key], key
+    assert scan.spacing_mm == pytest.approx((3.0, 0.5, 0.5) if field_of_view else (1.0, 1.0, 1.0))
+    assert any("fieldOfView_mm" in note for note in scan.meta.get("warnings", [])) != field_of_view
+
+
+def test_header_elements_are_found_where_fastmris_query_finds_them(tmp_path):
+    """et_query searches descendants (``.//encoding//encodedSpace//…``): extra wrapping elements do not hide them."""
+    written = write_fastmri_h5(tmp_path / "w.h5", phantom_volume(1, 16, 12), n_coils=2)
+    with h5py.File(written.path, "r+") as handle:
+        header = handle["ismrmrd_header"][()].decode()
+        del handle["ismrmrd_header"]
+        header = header.replace("<encodingLimits>", "<encodingLimits><group>").replace("</encodingLimits>",
+                                                                                       "</group></encodingLimits>")
+        handle["ismrmrd_header"] = np.bytes_(header.encode())
+    scan = read_scan(written.path)
+    expected = header_metadata(written.path)
+    assert (scan.meta["padding_left"], scan.meta["padding_right"]) == (expected["padding_left"],
+                                                                       expected["padding_right"]) == (6, 18)
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("<center>11</center>", "<centre>11</centre>", "no encoding/encodingLimits/kspace_encoding_step_1/center"),
+    ("<y>24</y>", "<y>2x4</y>", "reconSpace/matrixSize/y is '2x4', not a number"),
+])
+def test_header_without_what_fastmri_needs_is_a_warning_naming_it(tmp_path, old, new, words):
+    written = write_fastmri_h5(tmp_path / "m.h5", phantom_volume(1, 32, 24), n_coils=2)
+    with h5py.File(written.path, "r+") as handle:
+        header = handle["ismrmrd_header"][()].decode()
+        del handle["ismrmrd_header"]
+        assert header.count(old) == 1
+        handle["ismrmrd_header"] = np.bytes_(header.replace(old, new).encode())
+    scan = read_scan(written.path)
+    assert "padding_left" not in scan.meta
+    assert any(words in note for note in scan.meta["warnings"]), scan.meta["warnings"]
+
+
+def test_kspace_narrower_than_the_recon_size_is_cropped_square_as_fastmri_does(tmp_path):
+    """fastMRI's FLAIR-203 rule: k-space width W < recon width gives a W x W crop (UnetDataTransform, target None)."""
+    written = write_fastmri_h5(tmp_path / "flair.h5", phantom_volume(2, 32, 16), n_coils=3, acceleration=1,
+                               phase_padding=(2, 2), reference_name=None, recon_size=(32, 24))
+    scan = read_scan(written.path)
+    assert scan.kspace.shape[-1] == 20 < 24 and scan.volume.shape == (2, 20, 20)
+    attrs = header_metadata(written.path)
+    unet_input = transforms.UnetDataTransform("multicoil")(scan.kspace[1], None, None, attrs, "flair.h5", 1)
+    expected = unet_input.image * unet_input.std + unet_input.mean  # undo its normalisation (nothing is clamped)
+    assert unet_input.image.abs().max() < 6 and expected.shape == (20, 20)
+    torch.testing.assert_close(torch.from_numpy(scan.slice_image(1)), expected.float(), rtol=1e-4, atol=1e-5)

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from halluview.core.physics.base import operator_norm, real_inner
-from halluview.core.physics.mri import (build_mri_operator, center_crop, equispaced_mask, fft2c, ifft2c,
-                                        random_mask, simulate_coil_maps)
+from halluview.core.physics.mri import build_mri_operator, center_crop, fft2c, ifft2c, make_mask, simulate_coil_maps
 
 
 def numpy_fft2c(x):
@@ -25,25 +24,31 @@ def test_fft2c_matches_numpy_centred_orthonormal_fft(shape):
 
 @pytest.mark.parametrize("num_cols,cf,acc", [(368, 0.08, 4), (320, 0.04, 8), (64, 0.08, 4), (101, 0.1, 3)])
 def test_masks_follow_fastmri_formulas(num_cols, cf, acc):
+    """The published formulas (tests/core/physics/test_masks.py compares with fastMRI's code itself)."""
     num_low = round(num_cols * cf)
     start = (num_cols - num_low + 1) // 2
-    for make in (random_mask, equispaced_mask):
-        mask = make(num_cols, cf, acc, seed=3)
+    for kind in ("random", "equispaced", "equispaced_fraction", "magic", "magic_fraction"):
+        mask = make_mask(kind, num_cols, cf, acc, seed=3)
         assert mask.dtype == bool and mask.shape == (num_cols,)
-        assert mask[start:start + num_low].all()
-        np.testing.assert_array_equal(mask, make(num_cols, cf, acc, seed=3))  # seeded
+        if kind != "magic_fraction":  # its centre is bounded by N / R
+            assert mask[start:start + num_low].all()
+        np.testing.assert_array_equal(mask, make_mask(kind, num_cols, cf, acc, seed=3))  # seeded
     # Random columns outside the centre appear with probability (N/acc - num_low) / (N - num_low).
     prob = (num_cols / acc - num_low) / (num_cols - num_low)
     outside = np.ones(num_cols, bool)
     outside[start:start + num_low] = False
-    draws = np.stack([random_mask(num_cols, cf, acc, seed=s)[outside] for s in range(400)])
+    draws = np.stack([make_mask("random", num_cols, cf, acc, seed=s)[outside] for s in range(400)])
     assert draws.mean() == pytest.approx(prob, abs=0.01)
     # The random draw is the one fastMRI makes: RandomState(seed).uniform(size=N) < prob.
     expected = np.random.RandomState(5).uniform(size=num_cols) < prob
     expected[start:start + num_low] = True
-    np.testing.assert_array_equal(random_mask(num_cols, cf, acc, seed=5), expected)
-    # Equispaced: overall acceleration as requested.
-    assert num_cols / equispaced_mask(num_cols, cf, acc, seed=0).sum() == pytest.approx(acc, rel=0.1)
+    np.testing.assert_array_equal(make_mask("random", num_cols, cf, acc, seed=5), expected)
+    # The fraction masks reach the requested overall acceleration; plain equispaced samples every acc-th column.
+    for kind in ("equispaced_fraction", "magic_fraction"):
+        assert num_cols / make_mask(kind, num_cols, cf, acc, seed=0).sum() == pytest.approx(acc, rel=0.1)
+    every = make_mask("equispaced", num_cols, cf, acc, seed=0, offset=1)
+    assert every[1::acc].all() and not (every & ~np.isin(np.arange(num_cols), np.arange(1, num_cols, acc))
+                                         & outside).any()
 
 
 def test_coil_maps_are_normalised_and_smooth():

@@ -54,3 +54,25 @@ def test_varnet_outputs_match(num_low_frequencies):
     with torch.no_grad():
         expected = reference(kspace * mask, mask, num_low_frequencies)
         torch.testing.assert_close(ours(kspace * mask, mask, num_low_frequencies), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_varnet_takes_num_low_frequencies_as_varnet_module_passes_it():
+    """VarNetModule passes batch.num_low_frequencies, a collated (B,) tensor: for B = 1 fastMRI's own VarNet takes
+    it; ours also takes one value per item (0 = find the centre in the mask, as fastMRI does for 0)."""
+    torch.manual_seed(1)
+    options = dict(num_cascades=1, sens_chans=2, sens_pools=2, chans=2, pools=2)
+    reference = ReferenceVarNet(**options).eval()
+    ours = VarNet(**options).eval()
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    kspace = torch.randn(2, 2, 16, 30, 2)
+    mask = torch.zeros(2, 1, 1, 30, 1, dtype=torch.bool)
+    mask[..., 11:19, :] = True
+    mask[..., 1::4, :] = True
+    kspace = kspace * mask
+    with torch.no_grad():
+        one = ours(kspace[:1], mask[:1], torch.tensor([6]))
+        torch.testing.assert_close(one, reference(kspace[:1], mask[:1], torch.tensor([6])), rtol=1e-5, atol=1e-6)
+        assert (one - ours(kspace[:1], mask[:1], None)).abs().max() > 1e-4  # the value is used
+        both = ours(kspace, mask, torch.tensor([6, 0]))
+        torch.testing.assert_close(both[:1], reference(kspace[:1], mask[:1], 6), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(both[1:], reference(kspace[1:], mask[1:], None), rtol=1e-5, atol=1e-6)

@@ -1,12 +1,14 @@
-"""The torch DWT against PyWavelets' periodization mode, and its orthogonality."""
+"""The torch DWT against PyWavelets' periodization and symmetric modes, and the periodized one's orthogonality."""
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from halluview.core.recon.wavelets import (WAVELET_DEC_LO, crop_to, decomposition_filters, dwt2, idwt2,
-                                           reflect_pad_to_multiple, waverec2, wavedec2)
+                                           idwt2_symmetric, reflect_pad_to_multiple, waverec2, wavedec2)
 
 pywt = pytest.importorskip("pywt")
 
@@ -105,3 +107,56 @@ def test_pad_complex_and_noop() -> None:
 
 def test_db1_is_haar() -> None:
     assert WAVELET_DEC_LO["db1"] == WAVELET_DEC_LO["haar"]
+
+
+def _pywt_symmetric(images: np.ndarray, wavelet: str, levels: int) -> list:
+    with warnings.catch_warnings():  # pywt warns when every coefficient feels the boundary (tiny images)
+        warnings.simplefilter("ignore", UserWarning)
+        return pywt.wavedec2(images, wavelet, mode="symmetric", level=levels)
+
+
+@pytest.mark.parametrize("wavelet", WAVELETS)
+@pytest.mark.parametrize("levels", [1, 3])
+@pytest.mark.parametrize("shape", [(2, 64, 128), (1, 37, 50), (1, 9, 5)])
+def test_symmetric_mode_equals_pywt_both_ways(wavelet: str, levels: int, shape: tuple[int, ...]) -> None:
+    """pywt's default boundary (skimage's): any size, floor((n + L - 1) / 2) coefficients per level, repeated
+    mirroring on tiny sizes, and waverec2's cropping of a one-longer approximation."""
+    images = np.random.default_rng(6).standard_normal(shape)
+    coeffs = wavedec2(torch.from_numpy(images), wavelet, levels, mode="symmetric")
+    reference = _pywt_symmetric(images, wavelet, levels)
+    np.testing.assert_allclose(coeffs.approx.numpy(), reference[0], rtol=0, atol=1e-12)
+    for detail, bands in zip(coeffs.details, reference[1:], strict=True):
+        np.testing.assert_allclose(detail.numpy(), np.stack(bands, axis=-3), rtol=0, atol=1e-12)
+    rng = np.random.default_rng(7)  # synthesis of arbitrary coefficients, not only of a decomposition
+    randomised = [rng.standard_normal(reference[0].shape)] + [tuple(rng.standard_normal(b.shape) for b in bands)
+                                                              for bands in reference[1:]]
+    coeffs.approx.copy_(torch.from_numpy(randomised[0]))
+    for detail, bands in zip(coeffs.details, randomised[1:]):
+        detail.copy_(torch.from_numpy(np.stack(bands, axis=-3)))
+    expected = pywt.waverec2(randomised, wavelet, mode="symmetric")
+    np.testing.assert_allclose(waverec2(coeffs, wavelet, mode="symmetric").numpy(), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("wavelet", WAVELETS)
+def test_symmetric_mode_reconstructs_complex_images(wavelet: str) -> None:
+    gen = torch.Generator().manual_seed(8)
+    x = torch.randn(2, 21, 30, generator=gen, dtype=torch.complex128)
+    coeffs = wavedec2(x, wavelet, 3, mode="symmetric")
+    torch.testing.assert_close(crop_to(waverec2(coeffs, wavelet, mode="symmetric"), (21, 30)), x, rtol=0, atol=1e-12)
+    real = wavedec2(x.real, wavelet, 3, mode="symmetric")
+    torch.testing.assert_close(coeffs.details[0].real, real.details[0], rtol=0, atol=0)
+
+
+def test_symmetric_mode_gradients_flow() -> None:
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(1, 9, 7, generator=gen, dtype=torch.float64, requires_grad=True)
+    approx = torch.randn(1, 6, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    details = torch.randn(1, 3, 6, 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda image: wavedec2(image, "db4", 2, mode="symmetric").details[0], (x,),
+                                    fast_mode=True)
+    assert torch.autograd.gradcheck(lambda a, d: idwt2_symmetric(a, d, "db2"), (approx, details), fast_mode=True)
+
+
+def test_unknown_mode_rejected() -> None:
+    with pytest.raises(ValueError, match="boundary mode 'zero'"):
+        wavedec2(torch.zeros(1, 8, 8), "haar", 1, mode="zero")
