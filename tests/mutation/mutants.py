@@ -18,6 +18,10 @@ class Mutant:
 
 ATTACKS = "halluview/core/attacks/"
 ATTACK_TESTS = ("tests/core/attacks", "tests/test_cli.py")
+METRICS = "halluview/core/metrics.py"
+METRIC_TESTS = ("tests/core/test_metrics.py", "tests/core/test_volume_metrics.py")
+PHYSICS = "halluview/core/physics/"
+PHYSICS_TESTS = ("tests/core/physics", "tests/core/test_fastmri_file_kspace.py", "tests/core/io/test_io_fastmri.py")
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- the list --------------------------------------------------------------------------------------
@@ -98,4 +102,62 @@ MUTANTS: tuple[Mutant, ...] = (
            ATTACK_TESTS),
     Mutant("verdict: budget use never reported", ATTACKS + "verdict.py",
            (("    if budget_used < LOW_BUDGET_USE:", "    if budget_used < 0:"),), ATTACK_TESTS),
+    # --- metrics ----------------------------------------------------------------------------------------------
+    Mutant("SSIM window off by one", METRICS,
+           (("    size = DEFAULT_WIN_SIZE[window] if win_size is None else int(win_size)",
+             "    size = DEFAULT_WIN_SIZE[window] + 2 if win_size is None else int(win_size)"),), METRIC_TESTS),
+    Mutant("SSIM population instead of sample covariance", METRICS,
+           (('    cov_norm = n_pixels / (n_pixels - 1) if window == "uniform" else 1.0', "    cov_norm = 1.0"),),
+           METRIC_TESTS),
+    Mutant("SSIM C2 from K1", METRICS,
+           (("    c2 = ((k2 * data_range) ** 2)[:, None, None]", "    c2 = ((k1 * data_range) ** 2)[:, None, None]"),),
+           METRIC_TESTS),
+    Mutant("SSIM mean over the uncropped border", METRICS,
+           (("    ssim_values = _ssim_terms(x, ref, data_range, window, size, k1, k2, pad=False)",
+             "    ssim_values = _ssim_terms(x, ref, data_range, window, size, k1, k2, pad=True)"),), METRIC_TESTS),
+    Mutant("data range from the reconstruction", METRICS,
+           (("        resolved = ref.flatten(1).amax(dim=1)", "        resolved = ref.flatten(1).amax(dim=1) * 1.01"),),
+           METRIC_TESTS),
+    Mutant("PSNR in natural log", METRICS,
+           (("    return _finish(10 * torch.log10(data_range ** 2 / squared_error), single_image)",
+             "    return _finish(10 * torch.log(data_range ** 2 / squared_error), single_image)"),), METRIC_TESTS),
+    Mutant("NMSE normalised by the error's own energy", METRICS,
+           (("    ref_energy = (ref ** 2 * weights).flatten(1).sum(dim=1)",
+             "    ref_energy = (x ** 2 * weights).flatten(1).sum(dim=1)"),), METRIC_TESTS),
+    Mutant("masked mean over all pixels", METRICS,
+           (("    return (values * weights).flatten(1).sum(dim=1) / weights.flatten(1).sum(dim=1)",
+             "    return (values * weights).flatten(1).mean(dim=1)"),), METRIC_TESTS),
+    # --- physics ----------------------------------------------------------------------------------------------
+    Mutant("FFT not orthonormal", PHYSICS + "mri.py",
+           (('    x = torch.fft.fftn(x, dim=_IMAGE_DIMS, norm="ortho")', "    x = torch.fft.fftn(x, dim=_IMAGE_DIMS)"),),
+           PHYSICS_TESTS),
+    Mutant("FFT without the centring shift", PHYSICS + "mri.py",
+           (("    x = torch.fft.ifftshift(x, dim=_IMAGE_DIMS)\n    x = torch.fft.fftn(",
+             "    x = torch.fft.fftn("),), PHYSICS_TESTS),
+    Mutant("adjoint skips the conjugate of the coil maps", PHYSICS + "mri.py",
+           (("        return torch.sum(torch.conj(self.coil_maps.to(coil_images.dtype)) * coil_images, dim=1)",
+             "        return torch.sum(self.coil_maps.to(coil_images.dtype) * coil_images, dim=1)"),), PHYSICS_TESTS),
+    Mutant("forward ignores the mask", PHYSICS + "mri.py",
+           (("        return fft2c(self._coil_images(x)) * self.mask", "        return fft2c(self._coil_images(x))"),),
+           PHYSICS_TESTS),
+    Mutant("coil maps not normalised", PHYSICS + "mri.py",
+           (("    maps /= np.sqrt(np.sum(np.abs(maps) ** 2, axis=0, keepdims=True))", "    maps /= 2.0"),),
+           PHYSICS_TESTS),
+    Mutant("fastMRI centre block off by one", PHYSICS + "masks.py",
+           (("    start = (num_cols - num_low + 1) // 2", "    start = (num_cols - num_low) // 2"),), PHYSICS_TESTS),
+    Mutant("random mask probability without the centre correction", PHYSICS + "masks.py",
+           (("    prob = (n / accel - n_low) / (n - n_low)", "    prob = 1 / accel"),), PHYSICS_TESTS),
+    Mutant("FBP scaled by the wrong angle count", PHYSICS + "ct.py",
+           (("        return self._backproject_pixels(filtered) * (math.pi / (2 * self.n_angles))",
+             "        return self._backproject_pixels(filtered) * (math.pi / (2 * (self.n_angles + 1)))"),),
+           PHYSICS_TESTS),
+    Mutant("ramp filter without its DC tap", PHYSICS + "ct.py",
+           (("    kernel[0] = 0.25", "    kernel[0] = 0.0"),), PHYSICS_TESTS),
+    Mutant("Poisson noise counts with the wrong sign of the exponent", PHYSICS + "noise.py",
+           (("        counts = torch.poisson(self.incident_flux * torch.exp(-optical_depth), generator=generator)",
+             "        counts = torch.poisson(self.incident_flux * torch.exp(optical_depth), generator=generator)"),),
+           PHYSICS_TESTS),
+    Mutant("complex Gaussian noise twice as strong", PHYSICS + "noise.py",
+           (("            return y + torch.complex(parts[0], parts[1]) * (std / math.sqrt(2.0))",
+             "            return y + torch.complex(parts[0], parts[1]) * std"),), PHYSICS_TESTS),
 )
