@@ -141,6 +141,25 @@ def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:
     return Path(out_dir) / "report.json"
 
 
+def write_volume_outputs(volume, config: dict, out_dir: str | Path) -> Path:
+    """A volume attack: each slice's outputs in slice-NNN/, the stacks (clean, perturbed, noise .npy) and a
+    report.json with fastMRI's volume metrics and each slice's verdict and numbers; whole or not at all."""
+    with atomic_folder(out_dir) as out:
+        for index, result in zip(volume.slices, volume.results):
+            _write_files(result, out / f"slice-{index:03d}")
+        for name, attribute in (("clean", "clean"), ("perturbed", "perturbed"), ("noise", "noise_example")):
+            save_npy(out / f"{name}.npy", np.stack([getattr(r, attribute) for r in volume.results]))
+        first = volume.results[0]
+        save_json(out / "report.json", _finite({
+            "report_version": REPORT_VERSION, "mode": "volume", "config": config, "slices": volume.slices,
+            "versions": versions(), "environment": first.environment, "seconds": round(volume.seconds, 3),
+            "volume_metrics": volume.metrics,
+            "per_slice": [{"slice": index, "verdict": r.verdict.to_dict() if r.verdict else None,
+                           "norms": r.norms, "final": {"attack": r.metrics, "equal_norm_noise": r.noise_metrics}}
+                          for index, r in zip(volume.slices, volume.results)]}))
+    return Path(out_dir) / "report.json"
+
+
 def _write_files(result: AttackResult, out: Path) -> None:
     low, high = float(result.clean.min()), float(result.clean.max())
     difference = result.perturbed - result.clean

@@ -110,6 +110,7 @@ class AttackResult:
     verdict: Verdict | None = None
     refit_spread: dict | None = None
     environment: dict = field(default_factory=dict)
+    noise_example: np.ndarray | None = None  # the reconstruction under the first equal-norm noise draw
 
 
 def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
@@ -232,7 +233,7 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
         perturbation_image=_image_delta(problem, delta), metrics=_step_metrics(problem, perturbed),
         noise_metrics=_mean_metrics([_step_metrics(problem, r) for r in noise.responses]), norms=norms,
         history=history, config=problem.config, seconds=time.perf_counter() - started, cancelled=cancelled,
-        objectives=objectives, verdict=verdict, refit_spread=spread)
+        objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy())
 
 
 def _norms(problem: AttackProblem, delta: Tensor, perturbed: Tensor, noise: NoiseBaseline) -> dict:
