@@ -80,7 +80,7 @@ class ThreatPanel(QGroupBox):
                                                                         "(0: no limit).")
         self.patch_bounded = form.check("bound |δ|", "Limit how much any pixel inside the patch may change; "
                                                      "unchecked: free (up to the image's brightest value).")
-        self.patch_linf = form.spin(0.0, 1e6, 0.01, 4, tooltip=self.patch_bounded.toolTip())
+        self.patch_linf = form.spin(1e-4, 1e6, 0.01, 4, tooltip=self.patch_bounded.toolTip())  # a bound > 0
         form.add_row(layout, "Patch area", self.patch_area)
         form.add_row(layout, "Patch L∞", _row(self.patch_bounded, self.patch_linf, stretch=1))
 
