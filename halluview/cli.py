@@ -8,10 +8,12 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
-from .cli_arguments import CliError, Parser, add_attack_arguments, experiment_from_args
+from .cli_arguments import (CliError, Parser, add_attack_arguments, choices_from_args,  # noqa: F401
+                            experiment_from_args)
 
 EXIT_USAGE = 2
 
@@ -21,25 +23,44 @@ def _default_out() -> Path:
 
 
 def _user_errors():
+    from .core.io import ScanReadError
     from .core.recon.checkpoints import CheckpointError
 
-    errors = [ValueError, KeyError, FileNotFoundError, CheckpointError]
-    try:
-        from .core.io import ScanReadError
-        errors.append(ScanReadError)
-    except ImportError:  # pragma: no cover - io is part of the package
-        pass
-    return tuple(errors)
+    return ValueError, KeyError, FileNotFoundError, CheckpointError, ScanReadError
 
 
-def _build(experiment):
+def _user_message(err: BaseException) -> str:
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
+def _build(experiment, scan):
+    """The attack problem (clean reconstruction and one gradient checked); bad input is a CliError."""
     from .core.problem import build_problem
 
     try:
-        return build_problem(experiment)
+        return build_problem(experiment, scan)
     except _user_errors() as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        raise CliError(message) from None
+        raise CliError(_user_message(err)) from None
+
+
+def _load(experiment):
+    """The scan, read before any attack work (a file's slices are read lazily, when they are used)."""
+    from .core.problem import load_source
+
+    try:
+        return load_source(experiment)
+    except _user_errors() as err:
+        raise CliError(_user_message(err)) from None
+
+
+def _checked(check, *args):
+    """``check(*args)``, an ExperimentError (a user error the core found) as a CliError."""
+    from .core.validation import ExperimentError
+
+    try:
+        return check(*args)
+    except ExperimentError as err:
+        raise CliError(str(err)) from None
 
 
 def _run(problem, quiet: bool):
@@ -59,7 +80,9 @@ def _run(problem, quiet: bool):
 
 
 def _summary(result) -> str:
-    """What the CLI prints after an attack: the verdict in words, its warnings, then the numbers."""
+    """What the CLI prints after an attack: what was attacked, the verdict in words and its warnings, the numbers."""
+    from .core.choices import attacked_line
+
     attack, noise = result.metrics["vs_clean"], result.noise_metrics["vs_clean"]
     n = result.norms
     region = (f"in the region: SSIM {attack['ssim_in']:.4f} (noise {noise['ssim_in']:.4f}), "
@@ -67,7 +90,8 @@ def _summary(result) -> str:
               if "ssim_in" in attack else "")
     surrogate = result.config.get("surrogate")
     label = f"transfer attack from {surrogate}" if surrogate else "attack"
-    lines = [result.verdict.headline] + [f"warning: {w}" for w in result.verdict.warnings]
+    lines = [attacked_line(result.config), result.verdict.headline]
+    lines += [f"warning: {w}" for w in result.verdict.warnings]
     lines.append(f"{label}: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
                  f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); {region}"
                  f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
@@ -79,49 +103,88 @@ def _summary(result) -> str:
     return "\n".join(lines)
 
 
-def cmd_attack(args) -> int:
-    from .core.report import write_outputs
+def _use_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise CliError(f"--threads must be at least 1, not {threads}")
+    import torch
 
-    experiment = experiment_from_args(args)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise CliError(f"--threads must be at least 1, not {args.threads}")
-        import torch
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
+
+
+def cmd_attack(args) -> int:
+    """Check the arguments and the output folder, read the scan, check the experiment against it, attack,
+    write. Everything that can be wrong is found before the attack starts; nothing is written before it ends."""
+    from .core.choices import experiment_for
+    from .core.experiment import ScanFacts
+    from .core.validation import check_output_folder, validate_experiment
+
+    choices = choices_from_args(args)
+    _use_threads(args.threads)
     out = Path(args.out) if args.out else _default_out()
-    if out.exists() and any(out.iterdir()):
-        raise CliError(f"{out}: output folder exists and is not empty")
-    problem = _build(experiment)
-    result = _run(problem, args.quiet)
-    report = write_outputs(result, out)
+    before_reading = _checked(experiment_for, None, choices)
+    _checked(validate_experiment, before_reading, None, False)
+    _checked(check_output_folder, out, choices.source.get("path"))
+    scan = _load(before_reading)
+    experiment = _checked(experiment_for, ScanFacts.of(scan), choices)
+    _checked(experiment.validate)
+    result = _run(_build(experiment, scan), args.quiet)
+    report = _write(result, out)
     print(_summary(result))
     print(f"report: {report}")
     return 0
+
+
+def _write(result, out: Path) -> Path:
+    from .core.report import write_outputs
+
+    try:
+        return write_outputs(result, out)
+    except OSError as err:
+        raise CliError(f"{out}: could not write the outputs ({err.strerror or err})") from None
 
 
 def _numbers(report: dict) -> dict:
     return {"norms": report["norms"], "final": report["final"]}
 
 
+def _read_report(path: Path):
+    """The report's numbers and its experiment (never its permission to unpickle: see Experiment.from_dict)."""
+    from .core.experiment import Experiment
+
+    try:
+        saved = json.loads(path.read_text())
+        return saved, Experiment.from_dict(saved["config"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise CliError(f"{path}: not a HalluView report ({type(err).__name__}: {err})") from None
+
+
 def cmd_rerun(args) -> int:
     """Repeat a report's attack with its recorded thread count and compare the numbers; say what differs."""
     from .core.environment import apply_threads, largest_difference, reproduction_gaps, run_environment
-    from .core.experiment import Experiment
-    from .core.report import report_dict, write_outputs
+    from .core.experiment import ScanFacts
+    from .core.report import report_dict
+    from .core.validation import check_output_folder
 
     path = Path(args.report)
-    try:
-        saved = json.loads(path.read_text())
-        experiment = Experiment.from_dict(saved["config"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise CliError(f"{path}: not a HalluView report ({err})") from None
+    saved, experiment = _read_report(path)
     experiment.device = args.device
+    experiment.recon.allow_pickle = args.allow_pickle  # the user's own flag, never the file's
+    out = Path(args.out) if args.out else path.parent / "rerun"
+    _checked(experiment.validate)
+    _checked(check_output_folder, out, experiment.source.path)
+    scan = _load(experiment)
+    facts = ScanFacts.of(scan)
+    if experiment.scan_facts is not None and experiment.scan_facts != facts:
+        raise CliError(f"{experiment.source.path or experiment.source.demo}: not the scan the report was made on "
+                       f"(recorded {experiment.scan_facts}, found {facts})")
+    _checked(experiment.validate, facts)
     recorded = saved.get("environment") or {}
     apply_threads(recorded)
-    result = _run(_build(experiment), args.quiet)
+    result = _run(_build(experiment, scan), args.quiet)
     fresh = report_dict(result)
-    out = Path(args.out) if args.out else path.parent / "rerun"
-    write_outputs(result, out)
+    _write(result, out)
     print(_summary(result))
     difference, where = largest_difference(_numbers(saved), _numbers(fresh))
     gaps = reproduction_gaps(recorded, run_environment(result.environment.get("device", args.device)))
@@ -160,18 +223,37 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _train_folder(name: str, out: str | None, overwrite_shipped: bool) -> Path:
+    """Where ``train`` writes: --out, or the shipped model's own folder only with --overwrite-shipped."""
+    from .core.recon.zoo import MODELS
+    from .core.validation import check_writable_folder
+
+    shipped = MODELS[name].folder.resolve()
+    folder = Path(out).resolve() if out else shipped
+    if folder == shipped and not overwrite_shipped:
+        raise CliError(f"train {name} would replace the shipped weights and card in {shipped}; pass --out FOLDER "
+                       "to train a copy elsewhere, or --overwrite-shipped to replace them")
+    _checked(check_writable_folder, folder)
+    return folder
+
+
 def cmd_train(args) -> int:
     from .core.recon.train import train_model
     from .core.recon.zoo import MODELS
 
     if args.name not in MODELS:
         raise CliError(f"no built-in model {args.name!r}; available: {', '.join(sorted(MODELS))}")
+    if args.steps is not None and args.steps < 1:
+        raise CliError(f"--steps must be at least 1, not {args.steps}")
+    if args.seed < 0:
+        raise CliError(f"--seed must be ≥ 0, not {args.seed}")
+    folder = _train_folder(args.name, args.out, args.overwrite_shipped)
     if not MODELS[args.name].trainable:
         from .core.recon.tune import tune_classical
 
-        print(f"card: {tune_classical(args.name, args.out)}")
+        print(f"card: {tune_classical(args.name, folder)}")
         return 0
-    weights = train_model(args.name, args.out, steps=args.steps, seed=args.seed)
+    weights = train_model(args.name, folder, steps=args.steps, seed=args.seed)
     if args.evaluate:
         from .core.recon.evaluate import write_card_metrics
         write_card_metrics(args.name, weights.parent)
@@ -187,10 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     attack.set_defaults(func=cmd_attack)
     rerun = sub.add_parser("rerun", help="repeat the attack recorded in a report.json and compare the numbers")
     rerun.add_argument("report")
-    rerun.add_argument("--device", default="cpu")
+    rerun.add_argument("--device", default="cpu", help="default cpu")
     rerun.add_argument("--tolerance", type=float, default=0.0,
                        help="largest relative difference accepted (default 0: bit-identical numbers)")
-    rerun.add_argument("--out")
+    rerun.add_argument("--out", help="output folder, new or empty (default: rerun/ beside the report)")
+    rerun.add_argument("--allow-pickle", action="store_true",
+                       help="allow a checkpoint with pickled code (trusted files only; a report never allows it)")
     rerun.add_argument("--quiet", action="store_true")
     rerun.set_defaults(func=cmd_rerun)
     models = sub.add_parser("models", help="list the reconstructions with their model cards")
@@ -200,10 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("name")
     train.add_argument("--steps", type=int, help="training steps (default: the model's own, see its card)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", help="folder for weights.pt and card.json (default: the shipped model's)")
+    train.add_argument("--out", help="folder for weights.pt and card.json (required unless --overwrite-shipped)")
+    train.add_argument("--overwrite-shipped", action="store_true",
+                       help="replace the weights and card shipped with HalluView (resources/models/NAME/)")
     train.add_argument("--no-evaluate", dest="evaluate", action="store_false")
     train.set_defaults(func=cmd_train)
     return parser
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+
+
+def one_line(text: str) -> str:
+    """A message as one plain line: no terminal colour codes or control characters, no line breaks."""
+    text = ANSI_ESCAPE.sub("", str(text))
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(text.split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,11 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         from .interrupt import install
         install()
+    from .core.validation import ExperimentError
+
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except CliError as err:
-        print(str(err) if str(err).startswith("halluview-cli") else f"halluview-cli: error: {err}",
+    except (CliError, ExperimentError) as err:
+        message = one_line(err)
+        print(message if message.startswith("halluview-cli") else f"halluview-cli: error: {message}",
               file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -224,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - last resort: one line for the user, the trace on request
         if os.environ.get("HALLUVIEW_DEBUG"):
             raise
-        print(f"halluview-cli: internal error ({type(err).__name__}: {err}); rerun with HALLUVIEW_DEBUG=1 for "
-              "the full trace and please report it", file=sys.stderr)
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(one_line(f"halluview-cli: internal error ({type(err).__name__}: {first}); rerun with "
+                       "HALLUVIEW_DEBUG=1 for the full trace and please report it"), file=sys.stderr)
         return 1
 
 

@@ -1,14 +1,19 @@
-"""The arguments of ``halluview-cli attack`` and the :class:`Experiment` they describe (no file is read here).
+"""The arguments of ``halluview-cli attack`` and the :class:`~halluview.core.choices.Choices` they state.
 
-Wrong arguments raise :class:`CliError`: one line on stderr and exit code 2, before anything is written.
+Every default is the core's (shown by ``--help``); an argument left out is a choice left to the scan and the
+model, exactly as in the app. Wrong arguments raise :class:`CliError`: one line on stderr and exit code 2, before
+anything is read or written.
 """
 from __future__ import annotations
 
 import argparse
+import textwrap
+from dataclasses import fields
 from pathlib import Path
 
 from .core.physics.masks import MASK_CHOICES
 
+KIND_WORDS = {"mri": "MRI", "ct": "CT", "denoise": "denoising"}
 CHOICE_KEYS = ("series", "volume", "dataset")  # read_scan's choices (halluview-cli attack FILE --choice KEY=VALUE)
 
 
@@ -16,19 +21,39 @@ class CliError(Exception):
     """A user mistake: printed as one line, exit code 2."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help text wrapped between words only: model names such as unet-mri-4x stay whole."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, not a usage dump
         raise CliError(f"{self.prog}: {message}")
 
 
-def _xywh(text: str) -> list[float]:
+def _numbers(text: str, count: int, what: str) -> list[float]:
     parts = text.split(",")
-    if len(parts) != 4:
-        raise argparse.ArgumentTypeError(f"expected x,y,w,h (four numbers), got {text!r}")
     try:
-        return [float(p) for p in parts]
+        values = [float(p) for p in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected x,y,w,h (four numbers), got {text!r}") from None
+        values = []
+    if len(values) != count:
+        raise argparse.ArgumentTypeError(f"expected {what} ({count} numbers), got {text!r}")
+    return values
+
+
+def _xywh(text: str) -> list[float]:
+    return _numbers(text, 4, "x,y,w,h")
+
+
+def _line(text: str) -> list[float]:
+    return _numbers(text, 4, "x0,y0,x1,y1")
 
 
 def _noise(text: str) -> dict:
@@ -50,168 +75,254 @@ def _noise(text: str) -> dict:
     return makers[kind](values)
 
 
+def _default(cls, name: str):
+    """The core's default for field ``name`` of settings dataclass ``cls`` (written once, there)."""
+    return {f.name: f.default for f in fields(cls)}[name]
+
+
 def add_attack_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.samples import SAMPLES
+
     src = p.add_argument_group("source")
     src.add_argument("input", nargs="?", help="scan file or folder (DICOM, NIfTI, HDF5, NPY/NPZ)")
-    src.add_argument("--demo", nargs="?", const="brain", help="built-in example instead of a file (default brain)")
+    src.add_argument("--demo", nargs="?", const="brain", metavar="NAME",
+                     help=f"built-in example instead of a file: {', '.join(SAMPLES)} (default brain)")
     src.add_argument("--slice", type=int, help="slice index (default: the middle one)")
-    src.add_argument("--size", type=int, help="resize the slice to SIZE×SIZE before simulating the acquisition")
+    src.add_argument("--size", type=int, help="resize the slice to SIZE×SIZE pixels before simulating the "
+                                              "acquisition, at least 16 (default: the size a built-in model was "
+                                              "trained for, else the scan's own)")
     src.add_argument("--choice", action="append", default=[], metavar="KEY=VALUE",
-                     help="pick a series / volume / dataset in a file that holds several")
-    op = p.add_argument_group("operator")
-    op.add_argument("--operator", choices=["mri", "ct", "denoise"], default=None)
-    op.add_argument("--acceleration", type=float, help="MRI undersampling (default 4)")
-    op.add_argument("--center-fraction", type=float, help="MRI fully sampled centre (default 0.08)")
-    op.add_argument("--mask", choices=MASK_CHOICES, help="MRI column mask, fastMRI's mask types drawn as fastMRI draws "
-                                                         "them for --mask-seed (default random); full: no undersampling")
-    op.add_argument("--mask-seed", type=int, default=0)
-    op.add_argument("--coils", type=int, help="receive coils (default 1)")
-    op.add_argument("--angles", choices=["full", "sparse", "limited"], help="CT angle set (default full)")
-    op.add_argument("--n-angles", type=int, help="CT projections (default 180)")
-    op.add_argument("--max-angle", type=float, help="limited-angle CT range in degrees (default 180)")
+                     help=f"pick a {' / '.join(CHOICE_KEYS)} in a file that holds several")
+    _add_operator_arguments(p)
+    _add_recon_arguments(p)
+    _add_threat_arguments(p)
+    _add_objective_arguments(p)
+    _add_optimizer_arguments(p)
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--device", help="auto (CUDA when present), cpu, cuda, cuda:1, … (default auto)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; recorded in the report: "
+                                               "rerun uses the recorded number to repeat the numbers exactly)")
+    p.add_argument("--out", help="output folder, new or empty (default runs/<date-time>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_operator_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.experiment import OperatorConfig as Op
+
+    model = "or what the chosen built-in model was trained for"
+    op = p.add_argument_group("operator (the acquisition)")
+    op.add_argument("--operator", choices=["mri", "ct", "denoise"],
+                    help="default: the one the reconstruction reads, else CT for CT / HU scans, MRI otherwise")
+    op.add_argument("--acceleration", type=float,
+                    help=f"MRI undersampling, ≥ 1 (default {_default(Op, 'acceleration'):g}, {model})")
+    op.add_argument("--center-fraction", type=float, help=f"MRI fully sampled centre, in (0, 1] (default "
+                                                          f"{_default(Op, 'center_fraction'):g}, {model})")
+    op.add_argument("--mask", choices=MASK_CHOICES, help=f"MRI column mask: fastMRI's mask types, drawn as fastMRI "
+                                                         "draws them for --mask-seed; full: no undersampling (default "
+                                                         f"{_default(Op, 'mask_type')})")
+    op.add_argument("--mask-seed", type=int, help=f"MRI random mask seed (default {_default(Op, 'mask_seed')})")
+    op.add_argument("--coils", type=int, help=f"receive coils, ≥ 1 (default {_default(Op, 'n_coils')}, {model}; "
+                                              "a file's own k-space: its coils)")
+    op.add_argument("--angles", choices=["full", "sparse", "limited"], help=f"CT angle set (default "
+                                                                            f"{_default(Op, 'angles')}, {model})")
+    op.add_argument("--n-angles", type=int, help=f"CT projections (default {_default(Op, 'n_angles')}, {model})")
+    op.add_argument("--max-angle", type=float, help=f"limited-angle CT range in degrees (default "
+                                                    f"{_default(Op, 'max_angle_deg'):g})")
     op.add_argument("--noise", type=_noise, help="none | gaussian:REL_SIGMA | poisson:INCIDENT_FLUX[:MU_SCALE] | "
-                                                 "poisson-image:PEAK")
+                                                 f"poisson-image:PEAK (default none, {model})")
+    op.add_argument("--noise-seed", type=int, help=f"noise draw seed (default {_default(Op, 'noise_seed')})")
+
+
+def _add_recon_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.experiment import DEFAULT_RECON
+    from .core.recon.factory import PARAM_DEFAULTS as P
+
     rec = p.add_argument_group("reconstruction")
-    rec.add_argument("--recon", default=None, help="zero-filled, fbp, identity, tv, wavelet, checkpoint (a "
-                                                   "state_dict, see --arch), torchscript (a TorchScript file "
-                                                   "applied to the baseline image) or a built-in / plug-in model "
-                                                   "(halluview-cli models)")
+    rec.add_argument("--recon", help="zero-filled, fbp, identity, tv, wavelet, checkpoint (a state_dict, see "
+                                     "--arch), torchscript (a TorchScript file applied to the baseline image) or a "
+                                     "built-in / plug-in model (halluview-cli models); default: "
+                                     + ", ".join(f"{m} for {KIND_WORDS[k]}" for k, m in DEFAULT_RECON.items()))
     rec.add_argument("--weights", help="the file for --recon checkpoint or torchscript")
     rec.add_argument("--surrogate", help="transfer attack: optimise through this reconstruction (e.g. "
                                          "dncnn-mri-4x), then report how --recon responds to the perturbation "
                                          "found; none: attack directly (default, except for the Deep Decoder)")
-    rec.add_argument("--arch", choices=["fastmri-unet", "fastmri-varnet"], default="fastmri-unet",
-                     help="architecture of --weights (fastMRI's key names; Lightning checkpoints work too)")
-    rec.add_argument("--chans", type=int, help="U-Net channels (default 32; VarNet cascades: 18)")
-    rec.add_argument("--pools", type=int, help="U-Net pooling layers (default 4)")
-    rec.add_argument("--cascades", type=int, help="VarNet cascades (default 12)")
-    rec.add_argument("--sens-chans", type=int, help="VarNet sensitivity U-Net channels (default 8)")
-    rec.add_argument("--sens-pools", type=int, help="VarNet sensitivity U-Net pooling layers (default 4)")
-    rec.add_argument("--lam", type=float, default=0.01, help="TV weight λ")
-    rec.add_argument("--iters", type=int, default=100, help="TV / wavelet unrolled iterations")
-    rec.add_argument("--threshold", type=float, default=0.02, help="wavelet soft threshold")
+    rec.add_argument("--arch", choices=["fastmri-unet", "fastmri-varnet"],
+                     help="architecture of --weights (fastMRI's key names; Lightning checkpoints work too; "
+                          "default fastmri-unet)")
+    unet, varnet = P["fastmri-unet"], P["fastmri-varnet"]
+    rec.add_argument("--chans", type=int, help=f"U-Net channels (default {unet['chans']}; VarNet: {varnet['chans']})")
+    rec.add_argument("--pools", type=int, help=f"U-Net pooling layers (default {unet['num_pool_layers']})")
+    rec.add_argument("--cascades", type=int, help=f"VarNet cascades (default {varnet['num_cascades']})")
+    rec.add_argument("--sens-chans", type=int, help=f"VarNet sensitivity U-Net channels (default "
+                                                    f"{varnet['sens_chans']})")
+    rec.add_argument("--sens-pools", type=int, help=f"VarNet sensitivity U-Net pooling layers (default "
+                                                    f"{varnet['sens_pools']})")
+    rec.add_argument("--lam", type=float, help=f"TV weight λ (default {P['tv']['lam']:g})")
+    rec.add_argument("--iters", type=int, help=f"TV / wavelet iterations (default TV {P['tv']['n_iter']}, wavelet "
+                                               f"{P['wavelet']['n_iter']})")
+    rec.add_argument("--threshold", type=float, help=f"wavelet soft threshold (default "
+                                                     f"{P['wavelet']['threshold']:g})")
     rec.add_argument("--allow-pickle", action="store_true", help="allow a checkpoint with pickled code (trusted "
                                                                  "files only)")
-    th = p.add_argument_group("threat")
-    th.add_argument("--norm", choices=["l2", "linf"], default="l2")
-    th.add_argument("--eps", type=float, default=0.01, help="budget: fraction of ‖y‖ (relative) or absolute")
-    th.add_argument("--eps-mode", choices=["relative", "absolute"], default="relative")
-    th.add_argument("--per-coil", action="store_true")
-    th.add_argument("--domain", choices=["measurement", "image", "patch"], default="measurement")
+
+
+def _add_threat_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.attacks.threat import ThreatConfig as T
+
+    th = p.add_argument_group("threat (the budget)")
+    th.add_argument("--norm", choices=["l2", "linf"], help=f"default {_default(T, 'norm')}")
+    th.add_argument("--eps", type=float, help=f"budget ε: relative, a fraction of ‖y‖ in (0, 1] (default "
+                                              f"{_default(T, 'eps'):g} = {_default(T, 'eps') * 100:g} %%); absolute: "
+                                              "in measurement units")
+    th.add_argument("--eps-mode", choices=["relative", "absolute"], help=f"default {_default(T, 'eps_mode')}")
+    th.add_argument("--per-coil", action="store_true", default=None, help="relative budget per coil")
+    th.add_argument("--domain", choices=["measurement", "image", "patch"], help=f"default {_default(T, 'domain')}; "
+                                                                          "patch: the image inside the region")
     th.add_argument("--patch-area", type=int, help="patch threat: largest region area in pixels")
     reg = th.add_mutually_exclusive_group()
     reg.add_argument("--region", type=_xywh, metavar="X,Y,W,H", help="rectangular region (pixels)")
-    reg.add_argument("--region-ellipse", type=_xywh, metavar="X,Y,W,H")
-    reg.add_argument("--region-mask", metavar="MASK.npy")
+    reg.add_argument("--region-ellipse", type=_xywh, metavar="X,Y,W,H", help="elliptic region in that box")
+    reg.add_argument("--region-mask", metavar="MASK.npy", help="boolean mask of the image's size")
+
+
+def _add_objective_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.attacks.objectives import ObjectiveConfig as O
+
     ob = p.add_argument_group("objective")
-    ob.add_argument("--objective", choices=["untargeted", "region", "insert", "remove"], default="untargeted")
-    ob.add_argument("--against", choices=["clean", "reference"], default="clean")
-    ob.add_argument("--outside-weight", type=float, default=1.0)
-    ob.add_argument("--lesion", choices=["disc", "line"], default="disc")
-    ob.add_argument("--lesion-intensity", type=float)
+    ob.add_argument("--objective", choices=["untargeted", "region", "insert", "remove"],
+                    help=f"default {_default(O, 'kind')}")
+    ob.add_argument("--against", choices=["clean", "reference"], help=f"default {_default(O, 'against')}")
+    ob.add_argument("--outside-weight", type=float, help=f"default {_default(O, 'outside_weight'):g}")
+    ob.add_argument("--lesion", choices=["disc", "line"], help="inserted lesion: a disc centred on the region "
+                                                               "(default) or a line (give --lesion-line)")
+    ob.add_argument("--lesion-line", type=_line, metavar="X0,Y0,X1,Y1", help="the line lesion's end points "
+                                                                             "(pixels); implies --lesion line")
+    ob.add_argument("--lesion-width", type=float, help="line lesion width in pixels (default 1.5)")
+    ob.add_argument("--lesion-intensity", type=float, help="default: the clean image's 99th percentile")
+
+
+def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.attacks.optimizers import OptimizerConfig as Opt
+
     opt = p.add_argument_group("optimiser")
-    opt.add_argument("--optimizer", choices=["pgd", "adam"], default="pgd")
-    opt.add_argument("--steps", type=int, default=100)
-    opt.add_argument("--step-size", type=float, help="fraction of the budget radius per step")
-    opt.add_argument("--schedule", choices=["auto", "constant", "cosine"], default="auto")
-    opt.add_argument("--random-start", action="store_true")
-    opt.add_argument("--restarts", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, …")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; recorded in the report, "
-                                               "and rerun uses the recorded number to repeat the numbers exactly)")
-    p.add_argument("--out", help="output folder (default runs/<date-time>)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    opt.add_argument("--optimizer", choices=["pgd", "adam"], help=f"default {_default(Opt, 'method')}")
+    opt.add_argument("--steps", type=int, help=f"default {_default(Opt, 'steps')}")
+    opt.add_argument("--step-size", type=float, help="fraction of the budget radius per step, > 0 (default: 2 for "
+                                                     "the auto schedule, its first step; 2.5 / steps otherwise)")
+    opt.add_argument("--schedule", choices=["auto", "constant", "cosine"],
+                     help=f"auto: Auto-PGD's halving at checkpoints (default {_default(Opt, 'schedule')})")
+    opt.add_argument("--random-start", action="store_true", default=None)
+    opt.add_argument("--restarts", type=int, help=f"default {_default(Opt, 'restarts')}")
 
 
-def experiment_from_args(args: argparse.Namespace):
-    """The Experiment the arguments describe (no file is read here)."""
-    from .core.attacks.objectives import ObjectiveConfig
-    from .core.attacks.optimizers import OptimizerConfig
-    from .core.attacks.threat import ThreatConfig
-    from .core.experiment import DEFAULT_RECON, Experiment, OperatorConfig, SourceConfig, model_choice
-    from .core.recon.factory import ReconConfig
-    from .core.recon.zoo import MODELS
-    from .core.samples import SAMPLES
+OPERATOR_ARGUMENTS = {"kind": "operator", "acceleration": "acceleration", "center_fraction": "center_fraction",
+                      "mask_type": "mask", "n_coils": "coils", "angles": "angles", "n_angles": "n_angles",
+                      "max_angle_deg": "max_angle", "noise": "noise", "mask_seed": "mask_seed",
+                      "noise_seed": "noise_seed"}
+THREAT_ARGUMENTS = {"norm": "norm", "eps": "eps", "eps_mode": "eps_mode", "per_coil": "per_coil",
+                    "domain": "domain", "patch_area_px": "patch_area"}
+OBJECTIVE_ARGUMENTS = {"kind": "objective", "against": "against", "outside_weight": "outside_weight"}
+OPTIMIZER_ARGUMENTS = {"method": "optimizer", "steps": "steps", "step_size": "step_size", "schedule": "schedule",
+                       "random_start": "random_start", "restarts": "restarts"}
+RECON_PARAMETERS = {"lam": ("lam", ("tv",)), "iters": ("n_iter", ("tv", "wavelet")),
+                    "threshold": ("threshold", ("wavelet",)), "arch": ("arch", ("checkpoint",)),
+                    "chans": ("chans", ("checkpoint",)), "pools": ("num_pool_layers", ("checkpoint",)),
+                    "cascades": ("num_cascades", ("checkpoint",)), "sens_chans": ("sens_chans", ("checkpoint",)),
+                    "sens_pools": ("sens_pools", ("checkpoint",))}
+"""--argument: (parameter name, the reconstructions it applies to)."""
+
+
+def _given(args: argparse.Namespace, names: dict) -> dict:
+    """The settings of a section the command line states (arguments left out are left to the core)."""
+    return {field: getattr(args, arg) for field, arg in names.items() if getattr(args, arg) is not None}
+
+
+def choices_from_args(args: argparse.Namespace):
+    """The user's choices the arguments state (no file is read here)."""
+    from .core.choices import DIRECT, Choices
 
     if args.input and args.demo:
         raise CliError("give either an input file or --demo, not both")
-    demo = None if args.input else (args.demo or "brain")
-    if demo and demo not in SAMPLES:
-        raise CliError(f"no built-in example {demo!r}; available: {', '.join(SAMPLES)}")
     if args.input and not Path(args.input).exists():
         raise CliError(f"{args.input}: no such file or folder")
-    model = MODELS.get(args.recon) if args.recon else None
-    if model is not None and args.operator and args.operator != model.modality:
-        raise CliError(f"{args.recon} reconstructs {model.modality.upper()}, not {args.operator.upper()} "
-                       f"measurements; drop --operator or pick another --recon")
-    kind = args.operator or (model.modality if model else SAMPLES[demo].modality if demo else "mri")
-    recon = args.recon or ("zero-filled" if kind == "mri" and (args.coils or 1) > 1 else DEFAULT_RECON[kind])
-    choice = model_choice(recon)
-    operator = _operator_settings(args, kind, choice.get("operator", {}))
-    choices = {}
-    for choice in args.choice:
-        key, sep, value = choice.partition("=")
+    source = {"path": args.input} if args.input else {"demo": args.demo or "brain"}
+    source["choices"] = _contents(args.choice)
+    source.update(_given(args, {"slice": "slice", "image_size": "size"}))
+    operator = _given(args, OPERATOR_ARGUMENTS)
+    if operator.get("noise") == {"kind": "none"}:
+        operator["noise"] = None
+    return Choices(source=source, operator=operator, recon=_recon(args), threat=_given(args, THREAT_ARGUMENTS),
+                   objective=_objective(args), optimizer=_given(args, OPTIMIZER_ARGUMENTS),
+                   surrogate=DIRECT if args.surrogate == "none" else args.surrogate, region=_region(args),
+                   seed=args.seed, device=args.device)
+
+
+def _contents(pairs: list[str]) -> dict:
+    """--choice KEY=VALUE (repeatable): which series / volume / dataset to open."""
+    contents = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
         if not sep or key not in CHOICE_KEYS:
-            raise CliError(f"--choice takes KEY=VALUE with KEY one of {', '.join(CHOICE_KEYS)}, not {choice!r}")
-        choices[key] = value
-    region = None
-    if args.region:
-        region = {"kind": "rect", "xywh": args.region}
-    elif args.region_ellipse:
-        region = {"kind": "ellipse", "xywh": args.region_ellipse}
-    elif args.region_mask:
-        region = {"kind": "file", "path": str(Path(args.region_mask).resolve())}
-    lesion = {"shape": args.lesion}
+            raise CliError(f"--choice takes KEY=VALUE with KEY one of {', '.join(CHOICE_KEYS)}, not {pair!r}")
+        contents[key] = value
+    return contents
+
+
+def _recon(args: argparse.Namespace) -> dict:
+    """The reconstruction and the parameters given for it; a parameter of another reconstruction is an error."""
+    recon = _given(args, {"name": "recon", "weights": "weights"})
+    if args.allow_pickle:
+        recon["allow_pickle"] = True
+    name = recon.get("name")
+    params = {}
+    for argument, (parameter, applies_to) in RECON_PARAMETERS.items():
+        value = getattr(args, argument)
+        if value is None:
+            continue
+        if name not in applies_to:
+            raise CliError(f"--{argument.replace('_', '-')} applies to --recon {' / '.join(applies_to)}, not to "
+                           f"{name or 'the default reconstruction'}")
+        params[parameter] = value
+    if params:
+        recon["params"] = params
+    return recon
+
+
+def _objective(args: argparse.Namespace) -> dict:
+    objective = _given(args, OBJECTIVE_ARGUMENTS)
+    lesion = {}
+    if args.lesion_line is not None:
+        if args.lesion == "disc":
+            raise CliError("--lesion-line draws a line lesion, not a disc: drop --lesion disc")
+        x0, y0, x1, y1 = args.lesion_line
+        lesion = {"shape": "line", "start_xy": [x0, y0], "end_xy": [x1, y1]}
+    elif args.lesion == "line":
+        raise CliError("--lesion line needs its end points: --lesion-line X0,Y0,X1,Y1 (pixels)")
+    elif args.lesion is not None:
+        lesion["shape"] = args.lesion
+    if args.lesion_width is not None:
+        if lesion.get("shape") != "line":
+            raise CliError("--lesion-width is the width of a line lesion (--lesion-line X0,Y0,X1,Y1)")
+        lesion["width_px"] = args.lesion_width
     if args.lesion_intensity is not None:
         lesion["intensity"] = args.lesion_intensity
-    try:
-        return Experiment(
-            source=SourceConfig(demo=demo, path=str(Path(args.input).resolve()) if args.input else None,
-                                slice=args.slice, choices=choices, image_size=args.size),
-            operator=OperatorConfig(**operator),
-            recon=ReconConfig(name=recon, weights=args.weights, allow_pickle=args.allow_pickle,
-                              params={"lam": args.lam, "n_iter": args.iters, "threshold": args.threshold,
-                                      "arch": args.arch, "chans": args.chans, "num_pool_layers": args.pools,
-                                      "num_cascades": args.cascades, "sens_chans": args.sens_chans,
-                                      "sens_pools": args.sens_pools}),
-            threat=ThreatConfig(norm=args.norm, eps=args.eps, eps_mode=args.eps_mode, per_coil=args.per_coil,
-                                domain=args.domain, patch_area_px=args.patch_area),
-            objective=ObjectiveConfig(kind=args.objective, against=args.against,
-                                      outside_weight=args.outside_weight, lesion=lesion),
-            optimizer=OptimizerConfig(method=args.optimizer, steps=args.steps, step_size=args.step_size,
-                                      schedule=args.schedule, random_start=args.random_start,
-                                      restarts=args.restarts),
-            region=region, surrogate=_surrogate(args.surrogate, choice.get("surrogate")), seed=args.seed,
-            device=args.device)
-    except ValueError as err:
-        raise CliError(str(err)) from None
+    if lesion:
+        objective["lesion"] = lesion
+    return objective
 
 
-def _surrogate(given: str | None, default: str | None) -> str | None:
-    """--surrogate: a name, "none" (attack directly), or unset (the built-in model's default, usually direct)."""
-    if given is None:
-        return default
-    return None if given == "none" else given
+def _region(args: argparse.Namespace) -> dict | None:
+    if args.region:
+        return {"kind": "rect", "xywh": args.region}
+    if args.region_ellipse:
+        return {"kind": "ellipse", "xywh": args.region_ellipse}
+    if args.region_mask:
+        return {"kind": "file", "path": str(Path(args.region_mask).resolve())}
+    return None
 
 
-OPERATOR_ARGUMENTS = {"acceleration": "acceleration", "center_fraction": "center_fraction", "mask_type": "mask",
-                      "n_coils": "coils", "angles": "angles", "n_angles": "n_angles", "max_angle_deg": "max_angle",
-                      "noise": "noise", "mask_seed": "mask_seed"}
+def experiment_from_args(args: argparse.Namespace, facts=None):
+    """The Experiment the arguments describe for a scan with ``facts`` (None: before the scan is read)."""
+    from .core.choices import experiment_for
 
-
-def _operator_settings(args: argparse.Namespace, kind: str, acquisition: dict) -> dict:
-    """The operator section: defaults, then the acquisition a built-in model was trained for, then what the
-    command line says."""
-    from dataclasses import asdict
-
-    from .core.experiment import OperatorConfig
-
-    settings = {**asdict(OperatorConfig()), **acquisition, "kind": kind}
-    for field, argument in OPERATOR_ARGUMENTS.items():
-        value = getattr(args, argument)
-        if value is not None:
-            settings[field] = value
-    if settings["noise"] == {"kind": "none"}:
-        settings["noise"] = None
-    return settings
+    return experiment_for(facts, choices_from_args(args))

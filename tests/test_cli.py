@@ -1,10 +1,17 @@
 """halluview-cli: a run writes its report and images, rerun reproduces the numbers, mistakes exit 2 cleanly."""
 import json
+import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pydicom
 import pytest
+import torch
+from hostile_inputs import (MARKER, constant_volume, fastmri_tiny, fastmri_with_max, fastmri_without_coils,
+                            fastmri_without_sampled_columns, malicious_checkpoint, torchscript_model)
+from pydicom.data import get_testdata_file
 
 from halluview.cli import main
 
@@ -142,6 +149,178 @@ def test_a_transfer_attack_reports_the_target_response(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["attack", "--demo", "--surrogate", "zero-filled", "--recon", "tv", "--iters", "10", "--size", "48",
                  "--steps", "3", "--quiet", "--out", str(out)]) == 0
-    assert capsys.readouterr().out.splitlines()[1].startswith("transfer attack from zero-filled: SSIM")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("tv on MRI, 1 coil, 4× random mask") and "demo:brain" in lines[0]
+    assert any(line.startswith("transfer attack from zero-filled: SSIM") for line in lines)
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["surrogate"] == "zero-filled" and report["config"]["recon"]["name"] == "tv"
+
+
+# --- end to end through the installed console script: every bad value is one line, exit 2, nothing written ---
+CT_SMALL = get_testdata_file("CT_small.dcm", download=False)
+
+
+def _hostile_cases(folder):
+    """(arguments, what the one line must say) for each value the issue lists; files are made in ``folder``."""
+    series = folder / "series"
+    series.mkdir()
+    shutil.copy(CT_SMALL, series / "slice.dcm")
+    (folder / "taken").write_text("a file")
+    from halluview.core.recon.fastmri_nets import Unet
+    fewer_pools, fewer_channels = folder / "pools2.pt", folder / "chans16.pt"
+    torch.save(Unet(1, 1, chans=16, num_pool_layers=2).state_dict(), fewer_pools)  # other key names
+    torch.save(Unet(1, 1, chans=16, num_pool_layers=4).state_dict(), fewer_channels)  # same names, other shapes
+    ansi = folder / "evil\x1b[31mred.npy"
+    ansi.write_bytes(b"not numpy")
+    demo = ["--demo", "--steps", "2"]
+    cases = {
+        "choice-on-demo": (demo + ["--choice", "series=1"], "holds one scan"),
+        "slice": (demo + ["--slice", "99"], "slice 99 is outside demo:brain"),
+        "size": (demo + ["--size", "0"], "image size must be 16..2048"),
+        "acceleration": (demo + ["--acceleration", "0"], "acceleration must be at least 1"),
+        "coils": (demo + ["--coils", "0"], "coils must be 1..64, not 0"),
+        "step-size": (demo + ["--step-size", "-1"], "step size must be a positive fraction"),
+        "patch-linf": (demo + ["--patch-linf", "-1"], "unrecognized arguments: --patch-linf"),  # ε bounds a patch
+        "center-fraction": (demo + ["--center-fraction", "1.5"], "centre fraction must be in (0, 1]"),
+        "eps": (demo + ["--eps", "50"], "at most 100 %"),
+        "lesion-line": (demo + ["--objective", "insert", "--region", "4,4,8,8", "--lesion", "line"],
+                        "--lesion line needs its end points"),
+        "out-read-only": (demo + ["--out", "/proc/halluview-out"], "cannot write into /proc"),
+        "out-file": (demo + ["--out", str(folder / "taken")], "a file is in the way"),
+        "out-input": ([CT_SMALL, "--steps", "2", "--out", CT_SMALL], "that is the input"),
+        "out-in-series": ([str(series), "--steps", "2", "--out", str(series / "out")], "inside the input folder"),
+        "max-nan": ([str(fastmri_with_max(folder / "nan.h5", float("nan")))], "nan.h5"),
+        "max-negative": ([str(fastmri_with_max(folder / "negative.h5", -1.0))], "negative.h5"),
+        "max-text": ([str(fastmri_with_max(folder / "text.h5", "abc"))], "text.h5"),
+        "max-inf": ([str(fastmri_with_max(folder / "inf.h5", float("inf")))], "inf.h5"),
+        "no-column": ([str(fastmri_without_sampled_columns(folder / "nocolumn.h5"))], "nocolumn.h5"),
+        "no-coil": ([str(fastmri_without_coils(folder / "nocoil.h5"))], "nocoil.h5"),
+        "tiny": ([str(fastmri_tiny(folder / "tiny.h5"))], "tiny.h5"),
+        "constant": ([str(constant_volume(folder / "constant.npy"))], "constant.npy: slice 1 is constant"),
+        "key-mismatch": (demo + ["--recon", "checkpoint", "--weights", str(fewer_pools)], "--chans / --pools"),
+        "shape-mismatch": (demo + ["--recon", "checkpoint", "--weights", str(fewer_channels)],
+                           "(file 16×1×3×3, architecture 32×1×3×3) and 20 more. Is it a fastmri-unet with other "
+                           "options? Try --chans / --pools"),
+        "ansi-name": ([str(ansi)], "red.npy"),
+    }
+    for kind in ("nan", "zero", "detached"):
+        weights = torchscript_model(folder / f"{kind}.pt", kind)
+        cases[f"model-{kind}"] = (demo + ["--size", "32", "--recon", "torchscript", "--weights", str(weights)],
+                                  f"torchscript ({kind}.pt)")
+    if not torch.cuda.is_available():
+        cases["device"] = (demo + ["--device", "cuda"], "device cuda: torch finds no CUDA GPU")
+    return cases
+
+
+@pytest.fixture(scope="module")
+def hostile_runs(tmp_path_factory):
+    """Every case run through the console script, four at a time (each run is mostly torch's import)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    cases = _hostile_cases(folder)
+
+    def run(name):
+        args, _ = cases[name]
+        out = [] if "--out" in args else ["--out", str(folder / f"out-{name}")]
+        done = subprocess.run(["halluview-cli", "attack", *args, "--quiet", *out], capture_output=True, text=True,
+                              timeout=600, cwd=folder)
+        return name, done
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(pool.map(run, cases))
+    return folder, cases, results
+
+
+HOSTILE = ["choice-on-demo", "slice", "size", "acceleration", "coils", "step-size", "patch-linf", "center-fraction",
+           "eps", "lesion-line", "out-read-only", "out-file", "out-input", "out-in-series", "max-nan", "max-negative",
+           "max-text", "max-inf", "no-column", "no-coil", "tiny", "constant", "key-mismatch", "shape-mismatch",
+           "ansi-name", "model-nan", "model-zero", "model-detached", "device"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_bad_values_end_in_one_line_exit_2_and_nothing_written(hostile_runs, name):
+    folder, cases, results = hostile_runs
+    if name not in results:
+        pytest.skip("this machine has CUDA")
+    done, (_, message) = results[name], cases[name]
+    err = done.stderr.strip()
+    assert done.returncode == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("halluview-cli: error: ") and message in err, err
+    assert "\x1b" not in err and "internal error" not in err
+    assert not (folder / f"out-{name}").exists() and done.stdout == ""
+    assert not list((folder / "series").glob("out*")) and (folder / "taken").read_text() == "a file"
+
+
+def test_rerun_never_unpickles_on_the_reports_word(tmp_path):
+    weights = malicious_checkpoint(tmp_path / "evil.pt")
+    from halluview.core.experiment import Experiment, SourceConfig
+    from halluview.core.recon.factory import ReconConfig
+
+    config = Experiment(source=SourceConfig(image_size=32), device="cpu",
+                        recon=ReconConfig(name="checkpoint", weights=str(weights), allow_pickle=True)).to_dict()
+    (tmp_path / "report.json").write_text(json.dumps({"config": config, "norms": {}, "final": {}}))
+    done = subprocess.run(["halluview-cli", "rerun", "report.json", "--quiet"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)
+    err = done.stderr.strip()
+    assert done.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "pickled Python objects" in err and "--allow-pickle" in err
+    assert not (tmp_path / MARKER).exists() and not (tmp_path / "rerun").exists()
+
+
+def test_help_shows_the_defaults_and_the_demo_names():
+    done = subprocess.run(["halluview-cli", "attack", "--help"], capture_output=True, text=True, timeout=120)
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 0
+    for expected in ("ct-small", "mr-anatomical", "shepp-logan", "(default 0.01 = 1 %)", "default 100",
+                     "wavelet 50", "default TV 100", "default: unet-mri-4x for MRI", "(default 4, or what",
+                     "at least 16"):
+        assert expected in text, expected
+
+
+def test_choice_picks_inside_a_file_and_the_report_says_what_was_attacked(tmp_path, capsys):
+    from fastmri_fixture import phantom_volume, write_fastmri_h5
+
+    fixture = write_fastmri_h5(tmp_path / "knee.h5", phantom_volume(3, 32, 24), n_coils=None, acceleration=1)
+    out = tmp_path / "run"
+    assert main(["attack", str(fixture.path), "--choice", "dataset=kspace", "--slice", "2", "--recon", "zero-filled",
+                 "--steps", "2", "--quiet", "--out", str(out)]) == 0
+    attacked = json.loads((out / "report.json").read_text())["attacked"]
+    assert attacked["file"] == str(fixture.path) and attacked["contents"] == {"dataset": "kspace"}
+    assert (attacked["slice"], attacked["n_slices"], attacked["original_size"]) == (2, 3, [32, 24])
+    assert attacked["measurement"] == "the file's own k-space" and attacked["resized_to"] is None
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("zero-filled on MRI, 1 coil, 4× random mask, centre 8 % (the file's own k-space): "
+                            "knee.h5, dataset kspace, slice 2 of 3, 32×24")
+
+
+def test_a_ct_file_is_attacked_as_ct_with_its_size_recorded(tmp_path):
+    out = tmp_path / "run"
+    assert main(["attack", CT_SMALL, "--size", "64", "--steps", "2", "--quiet", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["operator"]["kind"] == "ct" and report["attacked"]["model"] == "fbpconvnet-ct-sparse"
+    assert report["attacked"]["original_size"] == list(pydicom.dcmread(CT_SMALL).pixel_array.shape)
+    assert report["attacked"]["resized_to"] == [64, 64] and np.load(out / "clean.npy").shape == (64, 64)
+
+
+def test_a_line_lesion_takes_its_end_points(tmp_path):
+    out = tmp_path / "run"
+    assert main(["attack", "--demo", *FAST, "--objective", "insert", "--region", "10,10,12,12", "--lesion-line",
+                 "12,12,20,18", "--out", str(out)]) == 0
+    lesion = json.loads((out / "report.json").read_text())["config"]["objective"]["lesion"]
+    assert lesion == {"shape": "line", "start_xy": [12.0, 12.0], "end_xy": [20.0, 18.0]}
+
+
+def test_train_never_overwrites_the_shipped_weights_unless_asked(tmp_path, capsys, monkeypatch):
+    import halluview.core.recon.train as train
+    from halluview.core.recon.zoo import MODELS
+
+    shipped = MODELS["unet-mri-4x"].weights_path
+    before = shipped.read_bytes()
+    assert main(["train", "unet-mri-4x", "--steps", "1"]) == 2
+    assert "would replace the shipped weights" in capsys.readouterr().err and shipped.read_bytes() == before
+    assert main(["train", "unet-mri-4x", "--out", str(shipped.parent)]) == 2
+    folders = []
+    monkeypatch.setattr(train, "train_model", lambda name, folder, **kw: folders.append(folder) or folder / "w.pt")
+    assert main(["train", "unet-mri-4x", "--out", str(tmp_path / "mine"), "--no-evaluate"]) == 0
+    assert main(["train", "unet-mri-4x", "--overwrite-shipped", "--no-evaluate"]) == 0
+    assert folders == [(tmp_path / "mine").resolve(), shipped.parent.resolve()]
+    assert shipped.read_bytes() == before

@@ -1,7 +1,9 @@
-"""One serialisable experiment (scan, slice, operator, reconstruction, threat, objective, optimiser, seed) and
-the code that turns it into an :class:`~halluview.core.attacks.run.AttackProblem`.
+"""One serialisable experiment (scan, slice, operator, reconstruction, threat, objective, optimiser, seed).
 
-``Experiment.to_dict()`` is what every report records; ``Experiment.from_dict()`` rebuilds it exactly.
+``Experiment.to_dict()`` is what every report records; ``Experiment.from_dict()`` rebuilds it (except the
+permission to unpickle a checkpoint, which is never read from a file). :func:`halluview.core.choices.experiment_for`
+builds it from a scan and the user's choices, for the CLI and the app alike; :meth:`Experiment.validate` checks it
+before any work starts (:mod:`halluview.core.validation`).
 """
 from __future__ import annotations
 
@@ -57,8 +59,49 @@ class OperatorConfig:
             raise ValueError(f"operator must be one of {OPERATOR_KINDS}, not {self.kind!r}")
 
 
+@dataclass
+class ScanFacts:
+    """What the experiment was built for, read from the opened scan (never chosen): the report's record of it.
+
+    Attributes
+    ----------
+    source : str
+        File path, or "demo:<name>" for a built-in example.
+    modality : str
+        "CT", "MR", "OT" (other / unknown) or "PHANTOM".
+    units : str
+        Unit of the voxel values ("HU", "a.u.", ...).
+    n_slices : int
+        Slices in the opened series / volume.
+    shape : tuple[int, int]
+        Rows × columns of one slice as the file shows it, in pixels (before any resizing).
+    kspace_coils : int or None
+        Raw k-space in the file: its number of coils (1: single-coil); None when the file holds none.
+    """
+
+    source: str = ""
+    modality: str = "OT"
+    units: str = "a.u."
+    n_slices: int = 1
+    shape: tuple = (0, 0)
+    kspace_coils: int | None = None
+
+    def __post_init__(self):
+        self.shape = tuple(int(n) for n in self.shape)  # JSON gives a list back
+
+    @classmethod
+    def of(cls, scan) -> ScanFacts:
+        """The facts of a loaded :class:`~halluview.core.scan.Scan` (shapes only: nothing is read)."""
+        coils = None
+        if scan.kspace is not None:
+            shape = tuple(scan.kspace.shape)
+            coils = int(shape[1]) if len(shape) == 4 else 1
+        return cls(source=str(scan.source), modality=str(scan.modality), units=str(scan.units),
+                   n_slices=int(scan.n_slices), shape=tuple(scan.volume.shape[-2:]), kspace_coils=coils)
+
+
 _SECTIONS = {"source": SourceConfig, "operator": OperatorConfig, "recon": ReconConfig, "threat": ThreatConfig,
-             "objective": ObjectiveConfig, "optimizer": OptimizerConfig}
+             "objective": ObjectiveConfig, "optimizer": OptimizerConfig, "scan_facts": ScanFacts}
 
 
 @dataclass
@@ -77,38 +120,25 @@ class Experiment:
     device: str = "auto"
     image_every: int = 1
     noise_draws: int = 4
+    scan_facts: ScanFacts | None = None  # what it was built for (set by experiment_for); None: not recorded
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def validate(self) -> None:
-        """Raise ValueError for settings that contradict each other, before anything is loaded."""
-        if self.region is None:
-            if self.objective.kind != "untargeted":
-                raise ValueError(f"the {self.objective.kind!r} objective needs a region: draw one or pass --region")
-            if self.threat.domain == "patch":
-                raise ValueError("a patch threat needs a region: draw one or pass --region")
-        if self.source.path is None and self.source.demo is None:
-            raise ValueError("no scan: give a file or a built-in example")
-        if self.image_every < 1 or self.noise_draws < 1:
-            raise ValueError("image_every and noise_draws must be at least 1")
-        conflict = self.surrogate_conflict()
-        if conflict:
-            raise ValueError(conflict)
+    def validate(self, facts: ScanFacts | None = None) -> None:
+        """Raise :class:`~halluview.core.validation.ExperimentError` (a ValueError, one line for the user) for any
+        setting out of range, a reconstruction that does not fit the acquisition, an unavailable device, or a
+        missing region; with the scan's ``facts`` (default: :attr:`scan_facts`) also a slice outside the scan and
+        settings that do not fit it. Nothing is loaded or computed."""
+        from .validation import validate_experiment
 
-    def surrogate_conflict(self) -> str | None:
-        """Why the transfer surrogate cannot stand in for the reconstruction (None when it can, or when unset)."""
-        from .recon.zoo import MODELS
+        validate_experiment(self, facts if facts is not None else self.scan_facts)
 
-        if not self.surrogate:
-            return None
-        if self.surrogate == self.recon.name:
-            return "the surrogate is the attacked reconstruction itself: attack it directly"
-        model = MODELS.get(self.surrogate)
-        if model is not None and model.modality != self.operator.kind:
-            return (f"the surrogate {self.surrogate} reconstructs {model.modality.upper()}, not "
-                    f"{self.operator.kind.upper()} measurements")
-        return None
+    def validate_settings(self) -> None:
+        """The checks that do not need a region (the app checks every edit with them; a region is drawn later)."""
+        from .validation import validate_settings
+
+        validate_settings(self, self.scan_facts)
 
     @classmethod
     def from_dict(cls, data: dict) -> Experiment:
@@ -120,47 +150,29 @@ class Experiment:
         kwargs = {}
         for name, value in data.items():
             section = _SECTIONS.get(name)
-            if section is not None:
+            if section is not None and value is not None:
                 allowed = {f.name for f in fields(section)}
                 extra = set(value) - allowed
                 if extra:
                     raise ValueError(f"unknown {name} settings: {sorted(extra)}")
                 value = section(**value)
             kwargs[name] = value
-        return cls(**kwargs)
+        experiment = cls(**kwargs)
+        # A report or session someone sends must not run code: permission to unpickle comes from the user only
+        # (halluview-cli rerun --allow-pickle, or the app's question), never from the file.
+        experiment.recon.allow_pickle = False
+        return experiment
 
 
 DEFAULT_RECON = {"mri": "unet-mri-4x", "ct": "fbpconvnet-ct-sparse", "denoise": "identity"}
 """What a kind of acquisition opens with: a learned model where there is one (the thing worth attacking)."""
 
 
-def suited_operator_kind(modality: str, units: str) -> str:
-    """The acquisition a scan was most likely made with: CT for HU / CT data, MRI otherwise."""
+def suited_operator_kind(modality: str, units: str, has_kspace: bool = False) -> str:
+    """The acquisition a scan was most likely made with: MRI for raw k-space, CT for HU / CT data, MRI otherwise."""
+    if has_kspace:
+        return "mri"
     return "ct" if units == "HU" or modality == "CT" else "mri"
-
-
-def adapt_to_scan(experiment: Experiment, modality: str, units: str, has_kspace: bool = False) -> Experiment:
-    """The experiment with an operator (and a default reconstruction) that suits a newly opened scan.
-
-    Nothing changes when the operator already suits it, or when the user chose denoising (any modality).
-    Files with raw k-space are MRI.
-    """
-    from dataclasses import replace
-
-    kind = "mri" if has_kspace else suited_operator_kind(modality, units)
-    if experiment.operator.kind in (kind, "denoise"):
-        return experiment
-    return with_recon(replace(experiment, operator=replace(experiment.operator, kind=kind)), DEFAULT_RECON[kind])
-
-
-def with_recon(experiment: Experiment, name: str) -> Experiment:
-    """The experiment reconstructing with ``name``, with what picking it brings (:func:`model_choice`)."""
-    from dataclasses import replace
-
-    choice = model_choice(name)
-    return replace(experiment, operator=replace(experiment.operator, **choice.get("operator", {})),
-                   surrogate=choice.get("surrogate"),
-                   recon=replace(experiment.recon, name=name, weights=None, params={}))
 
 
 def model_choice(name: str) -> dict:

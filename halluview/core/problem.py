@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -10,7 +11,8 @@ from .attacks.objectives import Objective, lesion_target
 from .attacks.regions import region_mask
 from .attacks.run import AttackProblem
 from .attacks.threat import Threat
-from .experiment import Experiment, OperatorConfig
+from .data_checks import check_gradient, check_image, check_measurement, checked_data_range, clean_reconstruction
+from .experiment import Experiment, OperatorConfig, ScanFacts
 from .physics.base import Operator
 from .physics.factory import build_operator
 from .io.ismrmrd import recon_crop_size
@@ -20,6 +22,7 @@ from .recon.factory import ReconConfig, build_reconstructor
 from .recon.learned import UnetPostProcessing
 from .recon.zoo import MODELS
 from .scan import Scan
+from .validation import ExperimentError, source_label
 
 
 def resolve_device(device: str) -> torch.device:
@@ -172,14 +175,23 @@ class _MultiCoilRaw(MRIOperator):
 
 
 def measure(experiment: Experiment, scan: Scan) -> Measurement:
+    """The measurement y (simulated from the slice, or the file's own k-space), checked: a constant slice, no
+    sampled k-space column, no coil or a broken intensity range are user errors."""
     index = experiment.source.slice if experiment.source.slice is not None else scan.n_slices // 2
-    config = experiment.operator
+    config, where = experiment.operator, source_label(experiment.source)
     if config.kind == "mri" and scan.kspace is not None and config.use_file_kspace:
-        return _from_file_kspace(config, scan, index)
-    size = experiment.source.image_size
-    if size is None and experiment.recon.name in MODELS:
-        size = MODELS[experiment.recon.name].operator.get("image_size")
-    return _simulate(config, working_image(scan, index, size))
+        if len(scan.kspace.shape) == 4 and scan.kspace.shape[1] == 0:
+            raise ExperimentError(f"{where}: its k-space holds no coil (shape {tuple(scan.kspace.shape)})")
+        m = _from_file_kspace(config, scan, index)
+        m = replace(m, data_range=checked_data_range(m.data_range, where))
+    else:
+        size = experiment.source.image_size
+        if size is None and experiment.recon.name in MODELS:
+            size = MODELS[experiment.recon.name].operator.get("image_size")
+        check_image(scan.slice_image(index), where, index)
+        m = _simulate(config, working_image(scan, index, size))
+    check_measurement(m.y, m.op, where, index)
+    return m
 
 
 def _threat(experiment: Experiment, m: Measurement, region: torch.Tensor | None) -> Threat:
@@ -201,15 +213,19 @@ def _threat(experiment: Experiment, m: Measurement, region: torch.Tensor | None)
 
 
 def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackProblem:
-    """Load (unless ``scan`` is given), measure, reconstruct and bind everything to the chosen device."""
+    """Load (unless ``scan`` is given), measure, reconstruct and bind everything to the chosen device.
+
+    Every setting is validated first, then against the scan, then the clean reconstruction and one gradient of
+    the attacked model are checked: bad input is an ExperimentError before the attack loop starts.
+    """
     experiment.validate()
     device = resolve_device(experiment.device)
     scan = scan if scan is not None else load_source(experiment)
+    experiment.validate(ScanFacts.of(scan))
     m = measure(experiment, scan)
     recon = _crop(build_reconstructor(experiment.recon, m.op.to(device)), m.crop_size)
     y = m.y.to(device)
-    with torch.no_grad():
-        clean = recon(y)
+    clean = clean_reconstruction(recon, y, recon_label(experiment.recon))
     reference = None if m.reference is None else center_crop(m.reference, clean.shape[-2:]).to(device)
     mask = region_mask(experiment.region, tuple(clean.shape[-2:]))
     region = None if mask is None else torch.from_numpy(mask).to(device)
@@ -222,12 +238,18 @@ def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackPro
     surrogate = None
     if experiment.surrogate:  # a transfer attack: the gradients come from another reconstruction
         surrogate_recon = _crop(build_reconstructor(ReconConfig(name=experiment.surrogate), m.op), m.crop_size)
-        with torch.no_grad():
-            surrogate_clean = surrogate_recon(y)
+        surrogate_clean = clean_reconstruction(surrogate_recon, y, experiment.surrogate)
         surrogate = AttackProblem(recon=surrogate_recon, clean=surrogate_clean,
                                   objective=_objective(experiment, surrogate_clean, mask, region, reference), **common)
+    attacked = surrogate.recon if surrogate is not None else recon
+    check_gradient(attacked, y, experiment.surrogate or recon_label(experiment.recon))
     return AttackProblem(recon=recon, clean=clean, objective=_objective(experiment, clean, mask, region, reference),
                          surrogate=surrogate, **common)
+
+
+def recon_label(recon: ReconConfig) -> str:
+    """The reconstruction as a message names it: "tv", or "torchscript (model.pt)" for a user's file."""
+    return f"{recon.name} ({Path(recon.weights).name})" if recon.weights else recon.name
 
 
 def _objective(experiment: Experiment, clean: torch.Tensor, mask: np.ndarray | None, region: torch.Tensor | None,

@@ -41,8 +41,11 @@ def _finite(value):
 
 def report_dict(result: AttackResult) -> dict:
     """The JSON report of a result: configuration first, then the numbers."""
+    from .choices import attacked
+
     return _finite({
         "report_version": REPORT_VERSION,
+        "attacked": attacked(result.config),
         "config": result.config,
         "versions": versions(),
         "environment": result.environment,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import torch  # noqa: F401  - torch before the QApplication exists (its threads and Qt's must not collide)
 
@@ -20,7 +21,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--attack-steps", type=int, metavar="N",
                         help="with --screenshot: run the attack for N steps first (through the GUI)")
     parser.add_argument("--presentation", action="store_true", help="start in presentation mode")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.attack_steps is not None and not args.screenshot:
+        parser.error("--attack-steps goes with --screenshot")
+    if args.attack_steps is not None and args.attack_steps < 1:
+        parser.error(f"--attack-steps must be at least 1, not {args.attack_steps}")
+    if args.screenshot and args.file and not Path(args.file).exists():  # the window would show it in a dialog
+        parser.error(f"{args.file}: no such file or folder")
+    return args
 
 
 def demo_settings(session) -> None:
@@ -53,7 +61,6 @@ def install_error_dialog(window) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -70,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     apply_dark_theme(app)
     window = MainWindow()
     install_error_dialog(window)
+    flow = None
+    if args.screenshot:  # listening before anything opens: an unreadable file ends the run with its error
+        from .screenshot import ScreenshotFlow
+
+        flow = ScreenshotFlow(window, args.screenshot, args.attack_steps, SCREENSHOT_TIMEOUT_MS)
+        flow.start()
     if args.file:
         window.open_path(args.file)
     else:
@@ -79,11 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.presentation:
         window.actions_by_name["presentation"].trigger()
-    if args.screenshot:
-        from .screenshot import ScreenshotFlow
-
-        flow = ScreenshotFlow(window, args.screenshot, args.attack_steps, SCREENSHOT_TIMEOUT_MS)
-        QTimer.singleShot(0, flow.start)
+    if flow is not None:
         app.exec()
         return flow.exit_code
     return app.exec()

@@ -110,7 +110,9 @@ def save_session(window, path: str | None = None) -> None:
 
 
 def open_session(window, path: str | None = None) -> None:
-    """Restore settings, the scan, the slice and the regions; past runs can be re-run from their settings."""
+    """Restore settings, the scan, the slice and the regions; past runs can be re-run from their settings.
+
+    A checkpoint that holds pickled code is not loaded on the file's word: the app asks (ModelPanel)."""
     path = path or QFileDialog.getOpenFileName(window, "Open session", "", "HalluView session (*.json)")[0]
     if not path:
         return
@@ -129,11 +131,5 @@ def open_session(window, path: str | None = None) -> None:
         session.regions_edited()
         session.set_slice(int(data.get("slice", 0)))
 
-    session.experiment = experiment
-    session.settingsChanged.emit()
     session.scanChanged.connect(restore)
-    source = experiment.source
-    if source.path:  # the saved settings stand: no adapting to the scan
-        session.open_path(source.path, source.choices, adapt=False)
-    else:
-        session.open_sample(source.demo or "brain", adapt=False)
+    session.restore(experiment)  # the saved settings stand (no adapting to the scan); never its allow_pickle

@@ -1,21 +1,26 @@
 """The session: the one object that holds what the user is looking at and doing. Widgets observe it.
 
-It owns the scan, the slice, the experiment settings, the drawn regions, the live attack and the run history;
-it starts work through :class:`JobRunner` and announces every change with a signal.
+It owns the scan, the slice, the user's choices and the experiment they give (through the same core function as
+the CLI: :func:`halluview.core.choices.experiment_for`), the drawn regions, the live attack and the run history;
+it starts work through :class:`JobRunner` and announces every change with a signal. An edit that the core's
+checks refuse (the same rules and messages as the CLI) is reported through ``errorOccurred`` and not applied.
 """
 from __future__ import annotations
 
 import copy
 import itertools
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.attacks.run import AttackProblem, AttackResult, AttackStep
-from ..core.experiment import Experiment, SourceConfig, adapt_to_scan, model_choice
+from ..core.choices import Choices, edited, experiment_for, opened
+from ..core.experiment import Experiment, ScanFacts
 from ..core.problem import build_problem, load_source
 from ..core.scan import Scan
+from ..core.validation import ExperimentError
 from .regions import RegionStack
 from .worker import JobRunner
 
@@ -60,8 +65,10 @@ class Session(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.scan: Scan | None = None
+        self.facts: ScanFacts | None = None
         self.slice_index = 0
-        self.experiment = Experiment()
+        self.choices = Choices()
+        self.experiment = experiment_for(None, self.choices)
         self.regions = RegionStack()
         self.runs: list[RunRecord] = []
         self.selected: RunRecord | None = None
@@ -79,34 +86,51 @@ class Session(QObject):
 
     # --- the scan ----------------------------------------------------------------------------------------
     def open_sample(self, name: str, adapt: bool = True) -> None:
-        self._open(replace(self.experiment.source, demo=name, path=None, slice=None, choices={}), adapt)
+        self._open({"demo": name}, adapt)
 
     def open_path(self, path: str, choices: dict | None = None, adapt: bool = True) -> None:
         """Open a scan; with ``adapt`` the acquisition follows its modality (CT → parallel beam + FBP)."""
-        source = replace(self.experiment.source, demo=None, path=str(path), slice=None, choices=choices or {})
-        self._open(source, adapt)
+        self._open({"path": str(path), "choices": dict(choices or {})}, adapt)
 
-    def _open(self, source: SourceConfig, adapt: bool) -> None:
-        experiment = replace(self.experiment, source=source)
-        self.jobs.run(("scan", source, adapt), load_source, experiment)
+    def restore(self, experiment: Experiment) -> None:
+        """Take every setting of a saved ``experiment`` as the user's choice and open its scan unchanged. The
+        permission to unpickle a checkpoint is not restored: the app asks again (see ModelPanel)."""
+        self.choices = Choices.of(experiment)
+        self.experiment = experiment_for(None, self.choices)
+        self.settingsChanged.emit()
+        self._open(dict(self.choices.source), adapt=False)  # its slice and image size included
+
+    def _open(self, source: dict, adapt: bool) -> None:
+        try:
+            loading = experiment_for(None, replace(self.choices, source=source))
+        except ExperimentError as err:
+            self.errorOccurred.emit(str(err), "")
+            return
+        self.jobs.run(("scan", source, adapt), load_source, loading)
 
     def _on_loaded(self, key, value) -> None:
         kind, payload = key[0], key[1]
         if kind == "scan":
-            if key[2]:
-                self.experiment = adapt_to_scan(self.experiment, value.modality, value.units,
-                                                value.kspace is not None)
-                self.settingsChanged.emit()
-            self._set_scan(payload, value)
+            self._set_scan(value, payload, key[2])
         elif kind == "preview" and payload == self._preview_key():
             self.preview = value
             self.previewReady.emit(value)
 
-    def _set_scan(self, source: SourceConfig, scan: Scan) -> None:
-        self.scan = scan
-        self.experiment = replace(self.experiment, source=source)
-        self.slice_index = scan.n_slices // 2
+    def _set_scan(self, scan: Scan, source: dict, adapt: bool) -> None:
+        """The opened scan, with the experiment the choices give for it (the acquisition adapted if asked)."""
+        facts = ScanFacts.of(scan)
+        choices = opened(self.choices, source, facts, self.experiment.operator.kind, adapt)
+        try:
+            experiment = experiment_for(facts, choices)
+            experiment.validate_settings()
+        except ExperimentError as err:
+            where = source.get("path") or f"demo:{source.get('demo')}"
+            self.errorOccurred.emit(str(err) if Path(where).name in str(err) else f"{where}: {err}", "")
+            return
+        self.scan, self.facts, self.choices, self.experiment = scan, facts, choices, experiment
+        self.slice_index = experiment.source.slice or 0
         self.regions.reset()
+        self.settingsChanged.emit()
         self.scanChanged.emit()
         self.regionsChanged.emit()
         self.set_slice(self.slice_index, force=True)
@@ -118,37 +142,29 @@ class Session(QObject):
         if index == self.slice_index and not force:
             return
         self.slice_index = index
+        self.choices.source["slice"] = index
         self.experiment = replace(self.experiment, source=replace(self.experiment.source, slice=index))
         self.sliceChanged.emit(index)
         self.request_preview()
 
     # --- settings and regions ----------------------------------------------------------------------------
-    def update(self, **sections) -> None:
-        """Replace fields of experiment sections, e.g. ``update(threat={"eps": 0.02}, seed=3)``."""
-        experiment = copy.deepcopy(self.experiment)
-        sections = self._with_model_acquisition(sections)
-        for name, changes in sections.items():
-            if isinstance(changes, dict) and hasattr(getattr(experiment, name), "__dataclass_fields__"):
-                setattr(experiment, name, replace(getattr(experiment, name), **changes))
-            else:
-                setattr(experiment, name, changes)
-        if experiment.surrogate_conflict():
-            experiment.surrogate = None  # a surrogate must read the same measurements and differ from f
-        self.experiment = experiment
+    def update(self, **sections) -> bool:
+        """Apply the user's edit, e.g. ``update(threat={"eps": 0.02}, seed=3)``, through the core's rules (a
+        built-in model brings its acquisition; every setting is checked as the CLI checks it). A refused edit is
+        reported with ``errorOccurred`` and changes nothing. Returns whether it was applied."""
+        try:
+            choices = edited(self.choices, self.experiment.operator.kind, **sections)
+            experiment = experiment_for(self.facts, choices)
+            experiment.validate_settings()
+        except ExperimentError as err:
+            self.errorOccurred.emit(str(err), "")
+            self.settingsChanged.emit()  # the panels show the settings that stand
+            return False
+        self.choices, self.experiment = choices, experiment
         self.settingsChanged.emit()
         if {"operator", "recon", "source", "device"} & set(sections):
             self.request_preview()
-
-    @staticmethod
-    def _with_model_acquisition(sections: dict) -> dict:
-        """Picking a built-in model brings the acquisition it was trained for (kind, mask or angles, coils, noise)
-        and its default transfer surrogate (usually none), except settings changed in the same update."""
-        name = sections.get("recon", {}).get("name") if isinstance(sections.get("recon"), dict) else None
-        choice = model_choice(name) if name else {}
-        if not choice:
-            return sections
-        return {**sections, "operator": {**choice["operator"], **sections.get("operator", {})},
-                "surrogate": sections.get("surrogate", choice["surrogate"])}
+        return True
 
     def regions_edited(self) -> None:
         """Call after changing ``self.regions`` (draw, move, delete, undo, redo)."""

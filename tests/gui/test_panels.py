@@ -128,7 +128,7 @@ def test_model_panel_picks_and_parameters(qtbot, session):
     assert session.experiment.recon.params == {"lam": 0.05, "n_iter": 30}
     choose(panel.picker, "wavelet")
     panel.threshold.setValue(0.1)
-    assert session.experiment.recon.params == {"threshold": 0.1}
+    assert session.experiment.recon.params == {"threshold": 0.1, "wavelet": "db4", "levels": 3, "n_iter": 50}
     session.update(operator={"kind": "ct"})
     choose(panel.picker, model_module.BASELINE)
     assert session.experiment.recon.name == "fbp"

@@ -94,8 +94,15 @@ def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Pat
     if missing or unexpected:
         raise CheckpointError(path, "its parameter names do not match the architecture. "
                                     f"Missing: {missing[:8]}{' …' if len(missing) > 8 else ''}; "
-                                    f"unexpected: {unexpected[:8]}{' …' if len(unexpected) > 8 else ''}")
-    try:
-        module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-    except RuntimeError as err:
-        raise CheckpointError(path, f"tensor shapes do not match the architecture options: {err}") from None
+                                    f"unexpected: {unexpected[:8]}{' …' if len(unexpected) > 8 else ''}.")
+    wanted = module.state_dict()
+    differ = [k for k in sorted(state) if tuple(state[k].shape) != tuple(wanted[k].shape)]
+    if differ:  # one line naming the tensors, not torch's page of size-mismatch lines
+        shown = ", ".join(f"{k} (file {_dims(state[k])}, architecture {_dims(wanted[k])})" for k in differ[:3])
+        raise CheckpointError(path, f"its tensor shapes do not match the architecture: {shown}"
+                                    f"{f' and {len(differ) - 3} more' if len(differ) > 3 else ''}.")
+    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+
+
+def _dims(tensor: torch.Tensor) -> str:
+    return "×".join(str(n) for n in tensor.shape) or "scalar"

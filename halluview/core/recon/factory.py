@@ -45,32 +45,65 @@ class ReconConfig:
         return asdict(self)
 
 
+PARAM_DEFAULTS: dict[str, dict] = {
+    "tv": {"lam": 0.01, "n_iter": 100},
+    "wavelet": {"threshold": 0.02, "wavelet": "db4", "levels": 3, "n_iter": 50},
+    "fastmri-unet": {"chans": 32, "num_pool_layers": 4, "residual": False},
+    "fastmri-varnet": {"num_cascades": 12, "sens_chans": 8, "sens_pools": 4, "chans": 18, "num_pool_layers": 4},
+}
+"""The parameters of the classical methods (by name) and of the checkpoint architectures (by ``arch``), written
+once: the CLI's help, the app's controls and every report's record read them here."""
+
+ARCH_FLAGS = {"fastmri-unet": "--chans / --pools", "fastmri-varnet": "--cascades / --chans / --pools / "
+                                                                     "--sens-chans / --sens-pools"}
+
+
+def resolved_params(name: str, params: dict) -> dict:
+    """``params`` with every default filled in (None values count as unset): what the reconstruction will use."""
+    given = {k: v for k, v in params.items() if v is not None}
+    if name == "checkpoint":
+        arch = given.get("arch", "fastmri-unet")
+        return {"arch": arch, **PARAM_DEFAULTS.get(arch, {}), **given}
+    return {**PARAM_DEFAULTS.get(name, {}), **given}
+
+
 def _tv(op: Operator, config: ReconConfig) -> nn.Module:
-    p = config.params
-    return TVRecon(op, lam=float(p.get("lam", 0.01)), n_iter=int(p.get("n_iter", 100)))
+    p = resolved_params("tv", config.params)
+    return TVRecon(op, lam=float(p["lam"]), n_iter=int(p["n_iter"]))
 
 
 def _wavelet(op: Operator, config: ReconConfig) -> nn.Module:
-    p = config.params
-    return WaveletRecon(op, threshold=float(p.get("threshold", 0.02)), wavelet=p.get("wavelet", "db4"),
-                        levels=int(p.get("levels", 3)), n_iter=int(p.get("n_iter", 50)))
+    p = resolved_params("wavelet", config.params)
+    return WaveletRecon(op, threshold=float(p["threshold"]), wavelet=p["wavelet"], levels=int(p["levels"]),
+                        n_iter=int(p["n_iter"]))
+
+
+def _load_checkpoint(module: nn.Module, config: ReconConfig, prefix: str, arch: str) -> None:
+    """Load the user's state_dict; a mismatch names the architecture options to try."""
+    from .checkpoints import CheckpointError
+
+    try:
+        load_into(module, read_state_dict(config.weights, config.allow_pickle), config.weights, prefix=prefix)
+    except CheckpointError as err:
+        if "match the architecture" not in err.reason:
+            raise
+        raise CheckpointError(config.weights, f"{err.reason} Is it a {arch} with other options? Try "
+                                              f"{ARCH_FLAGS[arch]} (or --arch).") from None
 
 
 def _unet_checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
-    p = config.params
-    unet = Unet(1, 1, chans=int(p.get("chans") or 32), num_pool_layers=int(p.get("num_pool_layers") or 4))
-    load_into(unet, read_state_dict(config.weights, config.allow_pickle), config.weights, prefix="unet.")
+    p = resolved_params("checkpoint", config.params)
+    unet = Unet(1, 1, chans=int(p["chans"]), num_pool_layers=int(p["num_pool_layers"]))
+    _load_checkpoint(unet, config, "unet.", "fastmri-unet")
     crop = p.get("crop_size")
-    return UnetPostProcessing(op, unet, tuple(crop) if crop else None, bool(p.get("residual", False)),
-                              name="checkpoint")
+    return UnetPostProcessing(op, unet, tuple(crop) if crop else None, bool(p["residual"]), name="checkpoint")
 
 
 def _varnet_checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
-    p = config.params
-    varnet = VarNet(num_cascades=int(p.get("num_cascades") or 12), sens_chans=int(p.get("sens_chans") or 8),
-                    sens_pools=int(p.get("sens_pools") or 4), chans=int(p.get("chans") or 18),
-                    pools=int(p.get("num_pool_layers") or 4))
-    load_into(varnet, read_state_dict(config.weights, config.allow_pickle), config.weights, prefix="varnet.")
+    p = resolved_params("checkpoint", config.params)
+    varnet = VarNet(num_cascades=int(p["num_cascades"]), sens_chans=int(p["sens_chans"]),
+                    sens_pools=int(p["sens_pools"]), chans=int(p["chans"]), pools=int(p["num_pool_layers"]))
+    _load_checkpoint(varnet, config, "varnet.", "fastmri-varnet")
     return VarNetReconstruction(op, varnet, name="checkpoint")
 
 

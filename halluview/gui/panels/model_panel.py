@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QLabel, QMessageBox, QWidget
 
+from ...core.recon.factory import PARAM_DEFAULTS, resolved_params
 from ...core.recon.zoo import MODELS
 from ..session import Session
 from . import form
@@ -155,10 +156,10 @@ class ModelPanel(QGroupBox):
             name = self.surrogate.itemData(i)
             surrogates.item(i).setEnabled(MODELS[name].modality == kind and name != recon.name)
         form.select_data(self.surrogate, experiment.surrogate)
-        params = recon.params
-        form.set_value(self.lam, float(params.get("lam", 0.01)))
-        form.set_value(self.iterations, int(params.get("n_iter", 100 if recon.name == "tv" else 50)))
-        form.set_value(self.threshold, float(params.get("threshold", 0.02)))
+        params = resolved_params(recon.name, recon.params)  # the defaults are the core's, written once
+        form.set_value(self.lam, float(params.get("lam", PARAM_DEFAULTS["tv"]["lam"])))
+        form.set_value(self.iterations, int(params.get("n_iter", PARAM_DEFAULTS["tv"]["n_iter"])))
+        form.set_value(self.threshold, float(params.get("threshold", PARAM_DEFAULTS["wavelet"]["threshold"])))
         form.show_rows(self.layout_, recon.name == "tv", self.lam)
         form.show_rows(self.layout_, recon.name in ("tv", "wavelet"), self.iterations)
         form.show_rows(self.layout_, recon.name == "wavelet", self.threshold)
