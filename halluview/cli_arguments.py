@@ -11,8 +11,6 @@ import textwrap
 from dataclasses import fields
 from pathlib import Path
 
-from .core.physics.masks import MASK_CHOICES
-
 KIND_WORDS = {"mri": "MRI", "ct": "CT", "denoise": "denoising"}
 CHOICE_KEYS = ("series", "volume", "dataset")  # read_scan's choices (halluview-cli attack FILE --choice KEY=VALUE)
 
@@ -34,7 +32,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # one line, not a usage dump
-        raise CliError(f"{self.prog}: {message}")
+        raise CliError(f"{self.prog}: error: {message}")
 
 
 def _numbers(text: str, count: int, what: str) -> list[float]:
@@ -108,6 +106,7 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_operator_arguments(p: argparse.ArgumentParser) -> None:
     from .core.experiment import OperatorConfig as Op
+    from .core.physics.masks import MASK_CHOICES
 
     model = "or what the chosen built-in model was trained for"
     op = p.add_argument_group("operator (the acquisition)")

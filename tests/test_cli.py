@@ -180,7 +180,7 @@ def _hostile_cases(folder):
         "acceleration": (demo + ["--acceleration", "0"], "acceleration must be at least 1"),
         "coils": (demo + ["--coils", "0"], "coils must be 1..64, not 0"),
         "step-size": (demo + ["--step-size", "-1"], "step size must be a positive fraction"),
-        "patch-linf": (demo + ["--patch-linf", "-1"], "unrecognized arguments: --patch-linf"),  # ε bounds a patch
+        "patch-linf": (demo + ["--patch-linf", "-1"], "unrecognized arguments: --patch-linf"),  # ε bounds patches
         "center-fraction": (demo + ["--center-fraction", "1.5"], "centre fraction must be in (0, 1]"),
         "eps": (demo + ["--eps", "50"], "at most 100 %"),
         "lesion-line": (demo + ["--objective", "insert", "--region", "4,4,8,8", "--lesion", "line"],

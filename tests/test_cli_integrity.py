@@ -94,6 +94,7 @@ def test_ctrl_c_stops_a_torchscript_model_that_never_returns(tmp_path):
         _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
+        process.wait()
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "halluview-cli: interrupted"
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["forever.pt"]
@@ -104,8 +105,8 @@ def test_the_summary_says_when_an_attack_found_nothing(tmp_path):
     result = run_cli("attack", "--demo", "--recon", "tv", "--size", "48", "--steps", "1", "--objective", "region",
                      "--region", "16,16,10,10", "--outside-weight", "5", "--quiet", "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
-    first = result.stdout.splitlines()[0]
-    assert first.startswith("No worst case found: the attack did not improve its objective")
+    verdict = result.stdout.splitlines()[1]  # after the line that says what was attacked
+    assert verdict.startswith("No worst case found: the attack did not improve its objective")
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["verdict"]["found"] is False and report["verdict"]["warnings"]
     assert "No worst case found" in (tmp_path / "run" / "report.html").read_text()

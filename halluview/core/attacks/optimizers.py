@@ -56,8 +56,6 @@ class OptimizerConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}")
         if self.steps < 1 or self.restarts < 1:
             raise ValueError("steps and restarts must be at least 1")
-        if self.step_size is not None and not (math.isfinite(self.step_size) and self.step_size > 0):
-            raise ValueError(f"the step size must be a positive fraction of the budget, not {self.step_size}")
 
     def resolved_step_size(self) -> float:
         """The (first) step as a fraction of the budget radius."""
