@@ -129,11 +129,71 @@ def cmd_attack(args) -> int:
     scan = _load(before_reading)
     experiment = _checked(experiment_for, ScanFacts.of(scan), choices)
     _checked(experiment.validate)
+    if args.slices is not None:
+        return _attack_volume(args, experiment, scan, out)
     result = _run(_build(experiment, scan), args.quiet)
     report = _write(result, out)
     print(_summary(result))
     print(f"report: {report}")
     return 0
+
+
+def _attack_volume(args, experiment, scan, out: Path) -> int:
+    """--slices: every chosen slice attacked, the stacks judged with fastMRI's volume metrics."""
+    from .core.report import write_volume_outputs
+    from .core.volume_attack import attack_volume, parse_slices
+
+    if args.slice is not None:
+        raise CliError("give --slice or --slices, not both")
+    try:
+        slices = parse_slices(args.slices, scan.n_slices)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    total = experiment.optimizer.steps * experiment.optimizer.restarts * len(slices)
+    attack = attack_volume(experiment, scan, slices, build=_build)
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="step", file=sys.stderr)
+    try:
+        while True:
+            try:
+                index, _ = next(attack)
+            except StopIteration as stop:
+                volume = stop.value
+                break
+            if bar is not None:
+                bar.set_postfix(slice=index)
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        report = write_volume_outputs(volume, experiment.to_dict(), out)
+    except OSError as err:
+        raise CliError(f"{out}: could not write the outputs ({err.strerror or err})") from None
+    print(_volume_summary(volume, experiment))
+    print(f"report: {report}")
+    return 0
+
+
+def _volume_summary(volume, experiment) -> str:
+    from .core.choices import attacked_line
+
+    def numbers(values: dict) -> str:
+        return f"SSIM {values['ssim']:.4f}, PSNR {values['psnr']:.2f} dB, NMSE {values['nmse']:.4g}"
+
+    m = volume.metrics
+    found = sum(bool(r.verdict and r.verdict.found) for r in volume.results)
+    lines = [attacked_line(experiment.to_dict()),
+             f"{len(volume.slices)} slices ({', '.join(map(str, volume.slices))}): a worst case beyond noise in "
+             f"{found} of them",
+             f"fastMRI volume metrics, attack vs clean: {numbers(m['attack_vs_clean'])} (equal-norm noise: "
+             f"{numbers(m['noise_vs_clean'])})"]
+    if "attack_vs_reference" in m:
+        lines.append(f"vs reference: attack {numbers(m['attack_vs_reference'])}; clean "
+                     f"{numbers(m['clean_vs_reference'])}")
+    return "\n".join(lines)
 
 
 def _write(result, out: Path) -> Path:
@@ -169,6 +229,8 @@ def cmd_rerun(args) -> int:
 
     path = Path(args.report)
     saved, experiment = _read_report(path)
+    if saved.get("mode") == "volume":
+        raise CliError(f"{path}: a volume report; rerun its slices' own reports (slice-NNN/report.json)")
     experiment.device = args.device
     experiment.recon.allow_pickle = args.allow_pickle  # the user's own flag, never the file's
     out = Path(args.out) if args.out else path.parent / "rerun"

@@ -86,6 +86,9 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--demo", nargs="?", const="brain", metavar="NAME",
                      help=f"built-in example instead of a file: {', '.join(SAMPLES)} (default brain)")
     src.add_argument("--slice", type=int, help="slice index (default: the middle one)")
+    src.add_argument("--slices", metavar="all|START:STOP|I,J,K",
+                     help="attack each of these slices and judge the volume as fastMRI does (SSIM per slice with "
+                          "the volume's maximum, PSNR and NMSE over the volume)")
     src.add_argument("--size", type=int, help="resize the slice to SIZE×SIZE pixels before simulating the "
                                               "acquisition, at least 16 (default: the size a built-in model was "
                                               "trained for, else the scan's own)")

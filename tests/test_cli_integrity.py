@@ -149,3 +149,27 @@ def test_rerun_says_what_prevents_an_exact_rerun(tmp_path):
     close = run_cli("rerun", str(out / "report.json"), "--quiet", "--tolerance", "1e-5",
                     "--out", str(tmp_path / "close"))
     assert close.returncode == 0
+
+
+def test_a_volume_attack_from_the_command_line(tmp_path):
+    """--slices: each slice attacked, fastMRI's volume metrics printed and written; bad choices are one line."""
+    from fastmri_fixture import phantom_volume, write_fastmri_h5
+
+    fixture = write_fastmri_h5(tmp_path / "file.h5", phantom_volume(3, 32, 24), n_coils=2, acceleration=1)
+    out = tmp_path / "run"
+    common = [str(fixture.path), "--recon", "zero-filled", "--steps", "3", "--quiet"]
+    done = run_cli("attack", *common, "--slices", "0:2", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "2 slices (0, 1)" in done.stdout and "fastMRI volume metrics, attack vs clean: SSIM" in done.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["mode"] == "volume" and report["slices"] == [0, 1]
+    assert {"attack_vs_clean", "noise_vs_clean", "attack_vs_reference", "clean_vs_reference"} <= set(
+        report["volume_metrics"])
+    assert np.load(out / "perturbed.npy").shape == (2, 32, 24)
+    rerun = run_cli("rerun", str(out / "report.json"))
+    assert rerun.returncode == 2 and "slice-NNN/report.json" in rerun.stderr
+    for extra, message in ((["--slices", "3"], "slice 3 is outside the scan's 3 slices"),
+                           (["--slices", "all", "--slice", "1"], "--slice or --slices, not both")):
+        bad = run_cli("attack", *common, *extra, "--out", str(tmp_path / "bad"))
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "bad").exists()
