@@ -143,8 +143,11 @@ def _attack_volume(args, experiment, scan, out: Path) -> int:
     from .core.report import write_volume_outputs
     from .core.volume_attack import attack_volume, parse_slices
 
+    from dataclasses import replace
+
     if args.slice is not None:
         raise CliError("give --slice or --slices, not both")
+    experiment = replace(experiment, source=replace(experiment.source, slice=None))
     try:
         slices = parse_slices(args.slices, scan.n_slices)
     except ValueError as err:
