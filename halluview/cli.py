@@ -12,8 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from .cli_arguments import (CliError, Parser, add_attack_arguments, choices_from_args,  # noqa: F401
-                            experiment_from_args)
+from .cli_arguments import CliError, Parser, add_attack_arguments, choices_from_args, experiment_from_args  # noqa: F401
 
 EXIT_USAGE = 2
 
@@ -140,10 +139,10 @@ def cmd_attack(args) -> int:
 
 def _attack_volume(args, experiment, scan, out: Path) -> int:
     """--slices: every chosen slice attacked, the stacks judged with fastMRI's volume metrics."""
+    from dataclasses import replace
+
     from .core.report import write_volume_outputs
     from .core.volume_attack import attack_volume, parse_slices
-
-    from dataclasses import replace
 
     if args.slice is not None:
         raise CliError("give --slice or --slices, not both")

@@ -9,8 +9,17 @@ import numpy as np
 import pydicom
 import pytest
 import torch
-from hostile_inputs import (MARKER, constant_volume, fastmri_tiny, fastmri_with_max, fastmri_without_coils,
-                            fastmri_without_sampled_columns, malicious_checkpoint, torchscript_model)
+from console import run_cli, run_many
+from hostile_inputs import (
+    MARKER,
+    constant_volume,
+    fastmri_tiny,
+    fastmri_with_max,
+    fastmri_without_coils,
+    fastmri_without_sampled_columns,
+    malicious_checkpoint,
+    torchscript_model,
+)
 from pydicom.data import get_testdata_file
 
 from halluview.cli import main
@@ -18,9 +27,10 @@ from halluview.cli import main
 FAST = ["--recon", "zero-filled", "--size", "48", "--steps", "4", "--quiet"]
 
 
-def test_attack_writes_report_images_and_arrays(tmp_path, capsys):
+def test_attack_writes_report_images_and_arrays(tmp_path):
     out = tmp_path / "run"
-    assert main(["attack", "--demo", *FAST, "--region", "10,12,8,6", "--objective", "region", "--out", str(out)]) == 0
+    done = run_cli("attack", "--demo", *FAST, "--region", "10,12,8,6", "--objective", "region", "--out", str(out))
+    assert done.returncode == 0, done.stderr
     report = json.loads((out / "report.json").read_text())
     for name in ("clean", "perturbed", "difference", "perturbation"):
         assert (out / f"{name}.png").stat().st_size > 100
@@ -35,18 +45,18 @@ def test_attack_writes_report_images_and_arrays(tmp_path, capsys):
     clean = np.load(out / "clean.npy")
     change = float(np.linalg.norm(perturbed - clean))
     assert change == pytest.approx(report["norms"]["recon_change_l2"], rel=1e-5)
-    assert "SSIM" in capsys.readouterr().out
+    assert "SSIM" in done.stdout
 
 
-def test_rerun_reproduces_the_numbers_exactly(tmp_path, capsys):
+def test_rerun_reproduces_the_numbers_exactly(tmp_path):
     out = tmp_path / "run"
-    assert main(["attack", "--demo", *FAST, "--random-start", "--seed", "7", "--out", str(out)]) == 0
-    assert main(["rerun", str(out / "report.json"), "--quiet"]) == 0
-    assert "identical numbers" in capsys.readouterr().out
+    assert run_cli("attack", "--demo", *FAST, "--random-start", "--seed", "7", "--out", str(out)).returncode == 0
+    rerun = run_cli("rerun", str(out / "report.json"), "--quiet")
+    assert rerun.returncode == 0 and "identical numbers" in rerun.stdout
     np.testing.assert_array_equal(np.load(out / "delta.npy"), np.load(out / "rerun" / "delta.npy"))
 
 
-@pytest.mark.parametrize("args,message", [
+WRONG = [
     (["attack", "--demo", "--eps", "-1"], "eps must be positive"),
     (["attack", "--demo", "--norm", "l7"], "invalid choice: 'l7'"),
     (["attack", "--demo", "--region", "1,2,3"], "x,y,w,h"),
@@ -65,28 +75,39 @@ def test_rerun_reproduces_the_numbers_exactly(tmp_path, capsys):
     (["attack", "--demo", "--surrogate", "fbpconvnet-ct-sparse"], "reconstructs CT, not MRI"),
     (["attack", "--demo", "--surrogate", "nonsense"], "unknown reconstruction 'nonsense'"),
     (["attack", "--demo", "--noise", "poisson:1:2:3"], "poisson:INCIDENT_FLUX[:MU_SCALE]"),
-])
-def test_wrong_arguments_print_one_line_exit_2_and_write_nothing(tmp_path, capsys, args, message):
-    out = tmp_path / "run"
-    assert main([*args, "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err and len(err.splitlines()) == 1
+]
+
+
+@pytest.mark.parametrize("args,message", WRONG)
+def test_wrong_arguments_print_one_line_exit_2_and_write_nothing(wrong_argument_runs, args, message):
+    out, done = wrong_argument_runs[" ".join(args)]
+    err = done.stderr.strip()
+    assert done.returncode == 2 and message in err and len(err.splitlines()) == 1, err
     assert not out.exists()
 
 
-def test_refuses_a_non_empty_output_folder(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def wrong_argument_runs(tmp_path_factory):
+    """Every wrong-argument case through the console script, four at a time."""
+    folder = tmp_path_factory.mktemp("wrong")
+    cases = {" ".join(args): [*args, "--out", str(folder / f"run{i}")] for i, (args, _) in enumerate(WRONG)}
+    done = run_many(cases, cwd=folder)
+    return {key: (folder / f"run{i}", done[key]) for i, key in enumerate(cases)}
+
+
+def test_refuses_a_non_empty_output_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
-    assert main(["attack", "--demo", *FAST, "--out", str(tmp_path)]) == 2
+    assert run_cli("attack", "--demo", *FAST, "--out", str(tmp_path)).returncode == 2
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
-def test_models_lists_builtin_and_classical(capsys):
-    assert main(["models"]) == 0
-    out = capsys.readouterr().out
-    assert "unet-mri-4x" in out and "tv" in out and "wavelet" in out
+def test_models_lists_builtin_and_classical():
+    done = run_cli("models")
+    assert done.returncode == 0
+    assert "unet-mri-4x" in done.stdout and "tv" in done.stdout and "wavelet" in done.stdout
 
 
-def test_console_script_entry_point_runs():
+def test_python_m_runs_the_same_command_line():
     result = subprocess.run([sys.executable, "-m", "halluview.cli", "models"], capture_output=True, text=True)
     assert result.returncode == 0 and "unet-mri-4x" in result.stdout
 
@@ -145,11 +166,12 @@ def test_the_deep_decoder_is_attacked_by_transfer_unless_told_otherwise():
     assert surrogate("--recon", "unet-mri-4x") is None
 
 
-def test_a_transfer_attack_reports_the_target_response(tmp_path, capsys):
+def test_a_transfer_attack_reports_the_target_response(tmp_path):
     out = tmp_path / "run"
-    assert main(["attack", "--demo", "--surrogate", "zero-filled", "--recon", "tv", "--iters", "10", "--size", "48",
-                 "--steps", "3", "--quiet", "--out", str(out)]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    done = run_cli("attack", "--demo", "--surrogate", "zero-filled", "--recon", "tv", "--iters", "10", "--size", "48",
+                   "--steps", "3", "--quiet", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
     assert lines[0].startswith("tv on MRI, 1 coil, 4× random mask") and "demo:brain" in lines[0]
     assert any(line.startswith("transfer attack from zero-filled: SSIM") for line in lines)
     report = json.loads((out / "report.json").read_text())
@@ -276,25 +298,26 @@ def test_help_shows_the_defaults_and_the_demo_names():
         assert expected in text, expected
 
 
-def test_choice_picks_inside_a_file_and_the_report_says_what_was_attacked(tmp_path, capsys):
+def test_choice_picks_inside_a_file_and_the_report_says_what_was_attacked(tmp_path):
     from fastmri_fixture import phantom_volume, write_fastmri_h5
 
     fixture = write_fastmri_h5(tmp_path / "knee.h5", phantom_volume(3, 32, 24), n_coils=None, acceleration=1)
     out = tmp_path / "run"
-    assert main(["attack", str(fixture.path), "--choice", "dataset=kspace", "--slice", "2", "--recon", "zero-filled",
-                 "--steps", "2", "--quiet", "--out", str(out)]) == 0
+    done = run_cli("attack", str(fixture.path), "--choice", "dataset=kspace", "--slice", "2", "--recon",
+                   "zero-filled", "--steps", "2", "--quiet", "--out", str(out))
+    assert done.returncode == 0, done.stderr
     attacked = json.loads((out / "report.json").read_text())["attacked"]
     assert attacked["file"] == str(fixture.path) and attacked["contents"] == {"dataset": "kspace"}
     assert (attacked["slice"], attacked["n_slices"], attacked["original_size"]) == (2, 3, [32, 24])
     assert attacked["measurement"] == "the file's own k-space" and attacked["resized_to"] is None
-    first = capsys.readouterr().out.splitlines()[0]
+    first = done.stdout.splitlines()[0]
     assert first.startswith("zero-filled on MRI, 1 coil, 4× random mask, centre 8 % (the file's own k-space): "
                             "knee.h5, dataset kspace, slice 2 of 3, 32×24")
 
 
 def test_a_ct_file_is_attacked_as_ct_with_its_size_recorded(tmp_path):
     out = tmp_path / "run"
-    assert main(["attack", CT_SMALL, "--size", "64", "--steps", "2", "--quiet", "--out", str(out)]) == 0
+    assert run_cli("attack", CT_SMALL, "--size", "64", "--steps", "2", "--quiet", "--out", str(out)).returncode == 0
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["operator"]["kind"] == "ct" and report["attacked"]["model"] == "fbpconvnet-ct-sparse"
     assert report["attacked"]["original_size"] == list(pydicom.dcmread(CT_SMALL).pixel_array.shape)
@@ -303,8 +326,8 @@ def test_a_ct_file_is_attacked_as_ct_with_its_size_recorded(tmp_path):
 
 def test_a_line_lesion_takes_its_end_points(tmp_path):
     out = tmp_path / "run"
-    assert main(["attack", "--demo", *FAST, "--objective", "insert", "--region", "10,10,12,12", "--lesion-line",
-                 "12,12,20,18", "--out", str(out)]) == 0
+    assert run_cli("attack", "--demo", *FAST, "--objective", "insert", "--region", "10,10,12,12", "--lesion-line",
+                   "12,12,20,18", "--out", str(out)).returncode == 0
     lesion = json.loads((out / "report.json").read_text())["config"]["objective"]["lesion"]
     assert lesion == {"shape": "line", "start_xy": [12.0, 12.0], "end_xy": [20.0, 18.0]}
 

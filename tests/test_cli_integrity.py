@@ -3,7 +3,6 @@ returns, the summary says when an attack found nothing, and rerun reproduces the
 (or says exactly what differs)."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -12,15 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from console import CLI, run_cli
 
 from halluview.cli import main
 
-CLI = shutil.which("halluview-cli")
 FAST = ["--recon", "zero-filled", "--size", "48", "--steps", "4", "--quiet"]
-
-
-def run_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def test_the_console_script_is_installed():

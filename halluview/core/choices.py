@@ -20,8 +20,15 @@ from pathlib import Path
 from .attacks.objectives import ObjectiveConfig
 from .attacks.optimizers import OptimizerConfig
 from .attacks.threat import ThreatConfig
-from .experiment import (DEFAULT_RECON, Experiment, OperatorConfig, ScanFacts, SourceConfig, model_choice,
-                         suited_operator_kind)
+from .experiment import (
+    DEFAULT_RECON,
+    Experiment,
+    OperatorConfig,
+    ScanFacts,
+    SourceConfig,
+    model_choice,
+    suited_operator_kind,
+)
 from .recon.factory import ReconConfig, resolved_params
 from .validation import BASELINE_KINDS, ExperimentError, uses_file_kspace
 

@@ -13,9 +13,9 @@ from .attacks.run import AttackProblem
 from .attacks.threat import Threat
 from .data_checks import check_gradient, check_image, check_measurement, checked_data_range, clean_reconstruction
 from .experiment import Experiment, OperatorConfig, ScanFacts
+from .io.ismrmrd import recon_crop_size
 from .physics.base import Operator
 from .physics.factory import build_operator
-from .io.ismrmrd import recon_crop_size
 from .physics.mri import MRIOperator, center_crop, sample_mask
 from .physics.noise import noisy_measurement
 from .recon.factory import ReconConfig, build_reconstructor

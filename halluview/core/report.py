@@ -130,7 +130,8 @@ def write_html(result: AttackResult, out_dir: str | Path) -> Path:
             "body{font-family:sans-serif;background:#1e1e1e;color:#ddd;margin:2em}figure{display:inline-block;"
             "margin:0 1em 1em 0}img{width:320px;image-rendering:pixelated}td,th{padding:2px 8px;text-align:right}"
             "pre{background:#2a2a2a;padding:1em}.warn{color:#f0b040}</style></head><body>"
-            f"<h1>HalluView attack report</h1>{verdict}{figures}<h2>Metrics</h2>{_metric_rows(result)}<h2>Norms</h2><table>{norms}</table>"
+            f"<h1>HalluView attack report</h1>{verdict}{figures}<h2>Metrics</h2>{_metric_rows(result)}"
+            f"<h2>Norms</h2><table>{norms}</table>"
             f"<h2>Configuration</h2><pre>{html.escape(json.dumps(result.config, indent=2))}</pre>"
             f"<p>{html.escape(json.dumps(versions()))}</p></body></html>")
     return write_text_atomic(Path(out_dir) / "report.html", page)

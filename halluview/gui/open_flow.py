@@ -4,7 +4,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import QInputDialog
 
 
-
 def open_with_choice(window, path: str) -> None:
     """List the contents of ``path`` in a worker; on the main thread ask which one, then load it."""
     from ..core.io import list_contents  # the readers (pydicom, nibabel, h5py) load on first use

@@ -3,8 +3,16 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from halluview.core.choices import (DIRECT, Choices, attacked, attacked_line, edited, experiment_for, opened,
-                                    operator_summary)
+from halluview.core.choices import (
+    DIRECT,
+    Choices,
+    attacked,
+    attacked_line,
+    edited,
+    experiment_for,
+    opened,
+    operator_summary,
+)
 from halluview.core.experiment import ScanFacts
 from halluview.core.io import read_scan
 from halluview.core.physics.mri import build_mri_operator

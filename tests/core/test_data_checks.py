@@ -3,16 +3,22 @@ internal error in the middle of it."""
 import numpy as np
 import pytest
 import torch
-from hostile_inputs import (constant_volume, fastmri_tiny, fastmri_with_max, fastmri_without_coils,
-                            fastmri_without_sampled_columns, torchscript_model)
+from hostile_inputs import (
+    constant_volume,
+    fastmri_tiny,
+    fastmri_with_max,
+    fastmri_without_coils,
+    fastmri_without_sampled_columns,
+    torchscript_model,
+)
 
 from halluview.core.choices import Choices, experiment_for
 from halluview.core.data_checks import check_gradient, checked_data_range, clean_reconstruction
 from halluview.core.experiment import ScanFacts
 from halluview.core.io import ScanReadError, read_scan
+from halluview.core.physics.mri import build_mri_operator
 from halluview.core.problem import build_problem
 from halluview.core.recon.classical import BaselineRecon
-from halluview.core.physics.mri import build_mri_operator
 from halluview.core.validation import ExperimentError
 
 

@@ -3,8 +3,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import torch  # noqa: E402,F401  - torch before the QApplication (see STYLE.md)
 import pytest  # noqa: E402
+import torch  # noqa: E402,F401  - torch before the QApplication (see STYLE.md)
 from PySide6.QtCore import QThreadPool  # noqa: E402
 
 

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QThreadPool, Qt
+from PySide6.QtCore import Qt, QThreadPool
 
 from halluview.core.attacks.run import run_to_end
 from halluview.core.experiment import Experiment

@@ -11,8 +11,16 @@ from halluview.core.attacks.run import AttackResult, AttackStep
 from halluview.core.physics.noise import make_noise
 from halluview.core.recon.checkpoints import CheckpointError, read_state_dict
 from halluview.core.scan import Scan
-from halluview.gui.panels import (HistoryPanel, MetricsPanel, ModelPanel, ObjectivePanel, OperatorPanel,
-                                  OptimizerPanel, ScanPanel, ThreatPanel)
+from halluview.gui.panels import (
+    HistoryPanel,
+    MetricsPanel,
+    ModelPanel,
+    ObjectivePanel,
+    OperatorPanel,
+    OptimizerPanel,
+    ScanPanel,
+    ThreatPanel,
+)
 from halluview.gui.panels import model_panel as model_module
 from halluview.gui.presets import ct_windows, presets_for
 from halluview.gui.session import RunRecord, Session

@@ -23,7 +23,6 @@ from .optimizers import AscentRule, OptimizerConfig
 from .threat import Threat
 from .verdict import Verdict, assess
 
-
 NEAR_ZERO_START = 1e-3  # without a random start, δ starts at this fraction of a random point of the budget
 
 

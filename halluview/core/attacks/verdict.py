@@ -87,7 +87,8 @@ def assess(kind: str, objectives: dict, changes: dict, budget_used: float, sprea
         headline = (f"The attack took the region {_progress(attack, clean):.0%} of the way to {goal}; noise of the "
                     f"same size: {max(_progress(noise, clean), 0.0):.0%}.")
     else:
-        headline = f"In {where} the attack changed the reconstruction {_times(ratio)} as much as noise of the same size."
+        headline = (f"In {where} the attack changed the reconstruction {_times(ratio)} as much as noise of the "
+                    "same size.")
     if not found:
         headline = f"No worst case found: {warnings[0]}."
     return Verdict(found, headline, warnings, ratio, budget_used)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np

@@ -23,9 +23,9 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from ..atomic import ordinary_mode
 from ..scan import Scan
 from .errors import ScanWriteError
-from ..atomic import ordinary_mode
 from .write_support import as_volume, display_affine, refuse_input
 
 DEFAULT_DESCRIPTION = "HalluView adversarial reconstruction - not for diagnosis"

@@ -7,13 +7,13 @@ reference (slices, h, w); optional ``mask``; attributes ``max``, ``norm``, ``acq
 identifying and never copied); ``ismrmrd_header`` XML (see ``ismrmrd``).
 
 Only the file's own data is read (see ``hdf5_safety``: no external links, external storage or virtual datasets;
-chunks checked against decompression bombs and the memory limit). Nothing is read whole: ``scan.kspace`` is a :class:`LazyH5Dataset` (the file stays open read-only; index it by
-slice) and ``scan.volume`` is the reference read slice by slice (``LazyH5Image``), or, when the file has no
-reference, the root-sum-of-squares of the inverse FFT of each zero-filled k-space slice, centre-cropped as fastMRI
-crops it (``LazyZeroFilledRSS``: to the recon size, or to W × W when the k-space width W is below the recon width,
-see ``ismrmrd.recon_crop_size``), computed when the slice is indexed. ``scan.reference`` is the reference (or
-None). fastMRI-specific values are in ``scan.meta``: ``encoding_size``, ``recon_size``, ``padding_left``,
-``padding_right``, ``max``, ``norm``, ``acquisition``.
+chunks checked against decompression bombs and the memory limit). Nothing is read whole: ``scan.kspace`` is a
+:class:`LazyH5Dataset` (the file stays open read-only; index it by slice) and ``scan.volume`` is the reference read
+slice by slice (``LazyH5Image``), or, when the file has no reference, the root-sum-of-squares of the inverse FFT of
+each zero-filled k-space slice, centre-cropped as fastMRI crops it (``LazyZeroFilledRSS``: to the recon size, or to
+W × W when the k-space width W is below the recon width, see ``ismrmrd.recon_crop_size``), computed when the slice
+is indexed. ``scan.reference`` is the reference (or None). fastMRI-specific values are in ``scan.meta``:
+``encoding_size``, ``recon_size``, ``padding_left``, ``padding_right``, ``max``, ``norm``, ``acquisition``.
 """
 from __future__ import annotations
 

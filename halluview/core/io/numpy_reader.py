@@ -64,7 +64,7 @@ def list_numpy(path: Path) -> list[ContentChoice]:
         shape = _volume_shape(path, "array", array.shape, array.dtype)
         return [ContentChoice("dataset", "array", f"array {format_shape(shape)}", shape)]
     choices = []
-    with np.load(path, allow_pickle=False) as archive:
+    with np.load(path, allow_pickle=False):  # refuses an archive numpy cannot open
         for name, (shape, dtype) in _npz_members(path).items():
             if dtype.kind in "biufc" and len(shape) in (2, 3):
                 volume_shape = shape if len(shape) == 3 else (1, *shape)

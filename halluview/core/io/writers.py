@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_file
 from ..scan import Scan
 from .dicom_writer import write_dicom_series
-from ..atomic import atomic_file
 from .write_support import as_volume, display_affine, refuse_input
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..physics.base import Operator, operator_norm
 from ..physics.denoise import IdentityOperator
-from .wavelets import MODES, WAVELET_DEC_LO, WaveletCoeffs, crop_to, reflect_pad_to_multiple, waverec2, wavedec2
+from .wavelets import MODES, WAVELET_DEC_LO, WaveletCoeffs, crop_to, reflect_pad_to_multiple, wavedec2, waverec2
 
 # Power iteration under-estimates ||A||; inflate it slightly so the step-size conditions hold strictly.
 _NORM_SAFETY = 1.01

@@ -5,8 +5,16 @@ import math
 
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QHBoxLayout, QRadioButton, QSizePolicy, QSlider,
-                               QToolButton, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGroupBox,
+    QHBoxLayout,
+    QRadioButton,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
 
 from ..session import Session
 from . import form

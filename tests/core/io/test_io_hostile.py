@@ -30,8 +30,7 @@ from make_hostile_files import (
     nifti_gz_bomb,
 )
 
-from halluview.core.io import ScanReadError, list_contents, read_scan
-from halluview.core.io import limits
+from halluview.core.io import ScanReadError, limits, list_contents, read_scan
 
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX resource limits, FIFOs and symlinks")
 #: The bombs inflate to this; a refused read must stay far below it.

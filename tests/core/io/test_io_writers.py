@@ -8,8 +8,9 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from io_test_files import nibabel_file
 from dicom_fixture import ramp_volume, write_ct_series
+from io_test_files import nibabel_file
+from PIL import Image
 
 from halluview.core.io import ScanWriteError, read_scan, write_dicom_series, write_nifti, write_npz, write_png
 from halluview.core.scan import Scan
@@ -68,8 +69,7 @@ def test_png_is_8_bit_grey_through_the_window(tmp_path):
     out = write_png(tmp_path / "slice.png", image, window=(40.0, 400.0))
     pixels = decode_grey_png(out.read_bytes())
     np.testing.assert_array_equal(pixels, [[0, 102, 128], [255, 255, 0]])
-    pil = pytest.importorskip("PIL.Image")
-    with pil.open(out) as opened:
+    with Image.open(out) as opened:
         np.testing.assert_array_equal(np.asarray(opened), pixels)
 
 

@@ -6,8 +6,7 @@ import math
 import pytest
 import torch
 
-from halluview.core.physics.noise import (GaussianNoise, NoNoise, PoissonImageNoise, PoissonTransmissionNoise,
-                                          make_noise)
+from halluview.core.physics.noise import GaussianNoise, NoNoise, PoissonImageNoise, PoissonTransmissionNoise, make_noise
 
 SAMPLES = 200_000
 

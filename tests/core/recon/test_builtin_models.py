@@ -15,9 +15,11 @@ from halluview.core.recon.factory import ReconConfig
 from halluview.core.recon.zoo import MODELS
 
 BUILT_IN = sorted(MODELS)
+SLOW_CARDS = {"deep-decoder-mri-4x", "tv-mri-4x"}  # refits or 100 iterations on every held-out image
 
 
-@pytest.mark.parametrize("name", BUILT_IN)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_CARDS else n
+                                  for n in BUILT_IN])
 def test_card_numbers_are_what_the_weights_give(name):
     entry = MODELS[name]
     card = json.loads((entry.folder / "card.json").read_text())

@@ -36,6 +36,7 @@ def test_a_missing_file_is_named_as_missing(tmp_path):
 
 
 @POSIX_ONLY
+@pytest.mark.slow
 def test_deflated_members_beyond_the_memory_limit_are_refused_before_torch_load(tmp_path):
     path = checkpoint_deflated(tmp_path, n_tensors=2, tensor_bytes=128 * MiB)
     assert path.stat().st_size < 1 * MiB

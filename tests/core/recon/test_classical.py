@@ -6,17 +6,23 @@ import math
 
 import numpy as np
 import pytest
+import pywt  # the test extra's independent wavelet reference
 import torch
 from skimage.restoration import denoise_tv_chambolle, denoise_wavelet
 from torch import Tensor
 
 from halluview.core.physics.base import Operator
 from halluview.core.physics.denoise import IdentityOperator
-from halluview.core.recon.classical import (BaselineRecon, TVRecon, WaveletRecon, image_gradient,
-                                            image_gradient_adjoint, soft_threshold, wavelet_shrink)
+from halluview.core.recon.classical import (
+    BaselineRecon,
+    TVRecon,
+    WaveletRecon,
+    image_gradient,
+    image_gradient_adjoint,
+    soft_threshold,
+    wavelet_shrink,
+)
 from halluview.core.recon.wavelets import wavedec2
-
-pywt = pytest.importorskip("pywt")
 
 _DIMS = (-2, -1)
 

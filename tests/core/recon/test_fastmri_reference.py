@@ -13,8 +13,7 @@ sys.modules.setdefault("fastmri.data.mri_data", _stub)
 from fastmri.models import Unet as ReferenceUnet  # noqa: E402
 from fastmri.models import VarNet as ReferenceVarNet  # noqa: E402
 
-from halluview.core.recon.fastmri_nets import Unet  # noqa: E402
-from halluview.core.recon.fastmri_nets import VarNet  # noqa: E402  (the path the issue names)
+from halluview.core.recon.fastmri_nets import Unet, VarNet  # noqa: E402  (VarNet: the path the issue names)
 
 
 def test_default_key_sets_and_shapes_are_identical():

@@ -3,7 +3,6 @@ the input pipeline, and safe checkpoint reading."""
 import pickle
 
 import numpy as np
-
 import pytest
 import torch
 

@@ -1,8 +1,16 @@
 """Offline training data: phantoms plus augmented real scans from installed packages, deterministic per seed."""
 import numpy as np
 
-from halluview.core.recon.training_data import (HELD_OUT_SEED, REAL_SCANS, VALIDATION_SEED, augment, describe,
-                                                phantom_set, real_slices, training_set)
+from halluview.core.recon.training_data import (
+    HELD_OUT_SEED,
+    REAL_SCANS,
+    VALIDATION_SEED,
+    augment,
+    describe,
+    phantom_set,
+    real_slices,
+    training_set,
+)
 
 
 def test_every_real_scan_is_read_in_working_units():

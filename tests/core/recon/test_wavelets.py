@@ -5,12 +5,20 @@ import warnings
 
 import numpy as np
 import pytest
+import pywt  # the test extra's independent wavelet reference
 import torch
 
-from halluview.core.recon.wavelets import (WAVELET_DEC_LO, crop_to, decomposition_filters, dwt2, idwt2,
-                                           idwt2_symmetric, reflect_pad_to_multiple, waverec2, wavedec2)
-
-pywt = pytest.importorskip("pywt")
+from halluview.core.recon.wavelets import (
+    WAVELET_DEC_LO,
+    crop_to,
+    decomposition_filters,
+    dwt2,
+    idwt2,
+    idwt2_symmetric,
+    reflect_pad_to_multiple,
+    wavedec2,
+    waverec2,
+)
 
 WAVELETS = ["haar", "db2", "db4"]
 
