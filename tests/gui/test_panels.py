@@ -24,6 +24,7 @@ from halluview.gui.panels import (
 from halluview.gui.panels import model_panel as model_module
 from halluview.gui.presets import ct_windows, presets_for
 from halluview.gui.session import RunRecord, Session
+from halluview.gui.theme import ACCENT
 
 
 @pytest.fixture
@@ -288,10 +289,30 @@ def test_metrics_table_shows_the_step_numbers_in_place(qtbot, session):
     panel.show_result(result)
     assert [row[4] for row in table_text(panel)] == ["0.9951", "45.68", "2.00e-05", "9.99e-04"]
     assert table_text(panel)[0][0] == "0.9123" and "1 % ‖y‖" in panel.status.text()
+    assert panel.verdict.isHidden()  # a result without a verdict shows none
     panel.clear()
     assert {text for row in table_text(panel) for text in row} == {"—"}
     steps, _ = panel.objective_curve.getData()
     assert steps is None or len(steps) == 0
+
+
+def test_metrics_panel_says_when_an_attack_found_nothing(qtbot, session):
+    from halluview.core.attacks.verdict import assess
+
+    panel = make(qtbot, MetricsPanel, session)
+    images = {name: np.zeros((8, 8), np.float32) for name in ("delta", "perturbed", "clean", "perturbation_image")}
+    failed = assess("region", {"attack": -1.0, "clean": 0.0, "noise_mean": -0.5}, {"attack": 1.0, "noise": 1.0}, 0.3)
+    result = AttackResult(**images, metrics=fake_step(1).metrics, noise_metrics=fake_step(1).metrics,
+                          norms={"realised_eps": 0.003}, history=[{}], config={}, seconds=1.0, verdict=failed)
+    panel.show_result(result)
+    text = panel.verdict.text()
+    assert not panel.verdict.isHidden() and "No worst case found: the attack did not improve" in text
+    assert "used only 30% of its budget" in text and ACCENT in text  # in the warning colour
+    assert "best of 1 step " in panel.status.text() + " "
+    found = assess("untargeted", {"attack": 9.0, "clean": 0.0, "noise_mean": 1.0}, {"attack": 6.7, "noise": 1.0}, 1.0)
+    panel.show_result(AttackResult(**images, metrics=fake_step(1).metrics, noise_metrics=fake_step(1).metrics,
+                                   norms={"realised_eps": 0.01}, history=[{}], config={}, seconds=1.0, verdict=found))
+    assert "6.7× as much as noise" in panel.verdict.text() and ACCENT not in panel.verdict.text()
 
 
 def test_metrics_panel_follows_the_session_runs(qtbot, session):

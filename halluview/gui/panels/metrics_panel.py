@@ -227,7 +227,8 @@ class MetricsPanel(QWidget):
         eps = result.norms.get("realised_eps")
         eps_text = format_eps(eps, threat) if eps is not None else EMPTY
         state = "cancelled" if result.cancelled else "done"
-        self.status.setText(f"realised ε = {eps_text}  ·  worst case of {len(result.history)} steps  ·  "
+        steps = len(result.history)
+        self.status.setText(f"realised ε = {eps_text}  ·  best of {steps} step{'' if steps == 1 else 's'}  ·  "
                             f"{state} in {result.seconds:.3g} s")
         self._show_verdict(result)
 
