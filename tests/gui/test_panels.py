@@ -205,6 +205,9 @@ def test_objective_panel_writes_settings(qtbot, session):
 def test_optimizer_panel_writes_settings(qtbot, session):
     panel = make(qtbot, OptimizerPanel, session)
     assert panel.step_size.value() == pytest.approx(2.0) and not panel.step_size.isEnabled()  # Auto-PGD's 2ε
+    session.update(objective={"kind": "insert"}, region={"kind": "rect", "xywh": [1, 1, 4, 4]})
+    assert panel.step_size.value() == pytest.approx(0.025)  # a target inside the budget: a small first step
+    session.update(objective={"kind": "untargeted"}, region=None)
     choose(panel.schedule, "constant")
     assert panel.step_size.value() == pytest.approx(0.025)  # Madry et al.'s 2.5ε / 100 steps
     choose(panel.method, "adam")

@@ -78,6 +78,9 @@ MUTANTS: tuple[Mutant, ...] = (
            (("        new = delta + self._length(index) * direction",
              "        new = delta - self._length(index) * direction"),),
            ATTACK_TESTS),
+    Mutant("insert and remove start the auto schedule at 2 eps", ATTACKS + "optimizers.py",
+           (('        return 2.0 if self.schedule == "auto" and not interior_optimum else 2.5 / self.steps',
+             '        return 2.0 if self.schedule == "auto" else 2.5 / self.steps'),), ATTACK_TESTS),
     Mutant("the start is a candidate for the worst case", ATTACKS + "run.py",
            (("        value, grad, _ = _evaluate(problem, delta, with_grad=True)",
              "        value, grad, _ = _evaluate(problem, delta, with_grad=True)\n"

@@ -11,6 +11,8 @@ import torch
 from torch import Tensor
 
 KINDS = ("untargeted", "region", "insert", "remove")
+INTERIOR_KINDS = ("insert", "remove")
+"""Objectives that aim at a target inside the budget rather than on its boundary."""
 
 
 @dataclass
@@ -78,7 +80,7 @@ class Objective:
         self.inside = None if region is None else region.to(clean.dtype)
         self.outside = None if region is None else 1 - self.inside
         # Insert and remove aim at a target that lies inside the budget, not on its boundary.
-        self.interior_optimum = config.kind in ("insert", "remove")
+        self.interior_optimum = config.kind in INTERIOR_KINDS
 
     def value(self, perturbed: Tensor) -> Tensor:
         kind, change = self.config.kind, perturbed - self.clean

@@ -33,7 +33,8 @@ class OptimizerConfig:
         Steps per restart.
     step_size : float or None
         Step length as a fraction of the budget radius (the first one for ``auto``); None = the default:
-        2 (Auto-PGD) for ``auto``, 2.5 / steps (Madry et al.) for ``constant`` and ``cosine``.
+        2 (Auto-PGD) for ``auto``, 2.5 / steps (Madry et al.) for ``constant`` and ``cosine`` and for objectives
+        whose target lies inside the budget (insert, remove).
     schedule : "auto", "constant" or "cosine"
         auto: Auto-PGD's halving at checkpoints, back to the best point; cosine: decays the step to 0 over a restart.
     random_start : bool
@@ -57,11 +58,13 @@ class OptimizerConfig:
         if self.steps < 1 or self.restarts < 1:
             raise ValueError("steps and restarts must be at least 1")
 
-    def resolved_step_size(self) -> float:
-        """The (first) step as a fraction of the budget radius."""
+    def resolved_step_size(self, interior_optimum: bool = False) -> float:
+        """The (first) step as a fraction of the budget radius. Objectives that aim inside the budget (insert,
+        remove) start the auto schedule at 2.5 / steps too: a first step of 2ε overshoots their target by far in
+        a large L∞ box, and the halvings left in a short run cannot come back."""
         if self.step_size is not None:
             return self.step_size
-        return 2.0 if self.schedule == "auto" else 2.5 / self.steps
+        return 2.0 if self.schedule == "auto" and not interior_optimum else 2.5 / self.steps
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,7 +90,7 @@ class AscentRule:
 
     def __init__(self, config: OptimizerConfig, threat, interior_optimum: bool = False):
         self.config, self.threat, self.interior_optimum = config, threat, interior_optimum
-        self.base = config.resolved_step_size()
+        self.base = config.resolved_step_size(interior_optimum)
         self._m = self._v = None
         self._auto = config.schedule == "auto"
         self._checkpoints = set(auto_checkpoints(config.steps)) if self._auto else set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QWidget
 
+from ...core.attacks.objectives import INTERIOR_KINDS
 from ..session import Session
 from . import form
 
@@ -80,7 +81,7 @@ class OptimizerPanel(QGroupBox):
     def refresh(self) -> None:
         """Copy the optimiser settings, seed and device into the controls (emits nothing)."""
         experiment = self.session.experiment
-        config = experiment.optimizer
+        config, interior = experiment.optimizer, experiment.objective.kind in INTERIOR_KINDS
         form.select_data(self.method, config.method)
         form.select_data(self.schedule, config.schedule)
         if not form.select_data(self.device, experiment.device):  # e.g. a run recorded on another machine
@@ -90,6 +91,6 @@ class OptimizerPanel(QGroupBox):
         for box, value in ((self.steps, config.steps), (self.restarts, config.restarts),
                            (self.random_start, config.random_start), (self.seed, experiment.seed),
                            (self.auto_step, config.step_size is None),
-                           (self.step_size, config.resolved_step_size())):
+                           (self.step_size, config.resolved_step_size(interior))):
             form.set_value(box, value)
         self.step_size.setEnabled(config.step_size is not None)
