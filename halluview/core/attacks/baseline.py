@@ -34,8 +34,6 @@ def region_change_l2(change: Tensor, region: Tensor | None) -> float | None:
 
 def noise_baseline(problem, delta: Tensor, generator: torch.Generator) -> NoiseBaseline:
     """``problem.noise_draws`` random perturbations as large as ``delta`` in the threat's norm, on its support."""
-    from .run import realised_eps
-
     responses, objectives, l2, linf, eps = [], [], [], [], []
     with torch.no_grad():
         for _ in range(problem.noise_draws):
@@ -45,7 +43,7 @@ def noise_baseline(problem, delta: Tensor, generator: torch.Generator) -> NoiseB
             objectives.append(float(problem.objective.value(response).sum()))
             l2.append(float(torch.linalg.vector_norm(noise)))
             linf.append(float(noise.abs().max()))
-            eps.append(realised_eps(problem, noise))
+            eps.append(problem.threat.realised_eps(noise))
     return NoiseBaseline(responses, objectives, float(np.mean(l2)), float(np.mean(linf)), float(np.mean(eps)))
 
 

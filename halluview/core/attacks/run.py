@@ -113,12 +113,8 @@ class AttackResult:
 
 
 def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
-    """‖δ‖ in the threat's own terms: relative to its reference (largest over coils when per coil) or absolute."""
-    threat = problem.threat
-    size = threat.group_norm(delta, threat.config.norm)
-    if threat.config.eps_mode == "relative":
-        size = size / (threat.radius / threat.config.eps)
-    return float(size.max())
+    """‖δ‖ in the threat's own terms (see :meth:`Threat.realised_eps`)."""
+    return problem.threat.realised_eps(delta)
 
 
 def _step_metrics(problem: AttackProblem, perturbed: Tensor) -> dict:

@@ -87,6 +87,14 @@ class Threat:
         """Norm of ``t`` per budget group (whole image, or per coil), broadcastable against ``t``."""
         return _group_norm(t, norm, self._dims)
 
+    def realised_eps(self, delta: Tensor) -> float:
+        """‖δ‖ in the budget's own terms, comparable with ε: relative to the reference's norm (the largest over the
+        coils when per coil) or absolute."""
+        size = self.group_norm(delta, self.config.norm)
+        if self.config.eps_mode == "relative":
+            size = size / (self.radius / self.config.eps)
+        return float(size.max())
+
     def _masked(self, delta: Tensor) -> Tensor:
         return delta if self.support is None else delta * self.support
 
