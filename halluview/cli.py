@@ -97,8 +97,10 @@ def _summary(result) -> str:
     lines.append(f"δ: ‖·‖₂ {n['delta_l2']:.4g}, ‖·‖∞ {n['delta_linf']:.4g}, ε realised {n['realised_eps']:.4g} of "
                  f"{result.config['threat']['eps']:g}; noise: ‖·‖₂ {n['noise_l2']:.4g}, ‖·‖∞ {n['noise_linf']:.4g}")
     if result.refit_spread:
+        spread = result.refit_spread
         lines.append(f"refits from other random starts change the clean reconstruction by "
-                     f"{result.refit_spread['recon_change_l2_mean']:.4g} (mean of {result.refit_spread['refits']})")
+                     f"{spread['recon_change_l2_mean']:.4g} (mean of {spread['refits']}); the attack's change is "
+                     f"{spread['attack_change_ratio']:.3g}× that")
     return "\n".join(lines)
 
 

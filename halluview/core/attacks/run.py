@@ -222,6 +222,8 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
     objectives["noise_mean"] = float(np.mean(noise.objectives))
     norms = _norms(problem, delta, perturbed, noise)
     spread = refit_spread(problem)
+    if spread is not None:  # the attack's change in units of the reconstruction's own variation
+        spread["attack_change_ratio"] = norms["recon_change_l2"] / max(spread["recon_change_l2_mean"], 1e-30)
     verdict = _verdict(problem, objectives, norms, spread)
     return AttackResult(
         delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),

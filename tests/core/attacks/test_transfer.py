@@ -92,6 +92,8 @@ def test_a_refitted_reconstruction_is_judged_against_its_own_variation():
     result = run_to_end(target)
     expected = np.mean([float(torch.linalg.vector_norm(r - clean)) for r in refits])
     assert result.refit_spread["recon_change_l2_mean"] == pytest.approx(expected, rel=1e-5)
+    assert result.refit_spread["attack_change_ratio"] == pytest.approx(result.norms["recon_change_l2"] / expected,
+                                                                       rel=1e-5)
     assert expected > 0 and decoder.seed == 4  # refits leave the attacked reconstruction's own seed alone
     assert result.norms["recon_change_l2"] < 2 * expected
     assert any("own variation between refits" in w for w in result.verdict.warnings)
