@@ -22,6 +22,7 @@ from .recon.factory import ReconConfig, build_reconstructor
 from .recon.learned import UnetPostProcessing
 from .recon.zoo import MODELS
 from .scan import Scan
+from .units import unit_map
 from .validation import ExperimentError, source_label
 
 
@@ -44,14 +45,14 @@ def load_source(experiment: Experiment) -> Scan:
 
 
 def working_image(scan: Scan, index: int, size: int | None) -> np.ndarray:
-    """The slice in the units the simulation uses: HU → attenuation relative to water ((HU + 1000) / 1000, ≥ 0);
-    anything else scaled to [0, 1]. Resized (anti-aliased) to a square of ``size`` when given."""
-    image = scan.slice_image(index).astype(np.float64)
+    """The slice in the units the simulation uses (:mod:`halluview.core.units`: HU → attenuation relative to
+    water, ≥ 0; anything else scaled to [0, 1]). Resized (anti-aliased) to a square of ``size`` when given."""
+    original = scan.slice_image(index)
+    image = np.asarray(unit_map(original, scan.units).to_working(original.astype(np.float64)))
     if scan.units == "HU":
-        image = np.clip((image + 1000.0) / 1000.0, 0, None)
-    else:
-        low, high = float(image.min()), float(image.max())
-        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+        image = np.clip(image, 0, None)
+    elif not float(np.nanmax(original)) > float(np.nanmin(original)):
+        image = np.zeros_like(image)
     if size is not None and image.shape != (size, size):
         from skimage.transform import resize
 
@@ -61,11 +62,7 @@ def working_image(scan: Scan, index: int, size: int | None) -> np.ndarray:
 
 def from_working_units(image: np.ndarray, scan: Scan, index: int) -> np.ndarray:
     """Inverse of :func:`working_image`'s intensity mapping (not of its resizing): back to the scan's units."""
-    if scan.units == "HU":
-        return (image * 1000.0 - 1000.0).astype(np.float32)
-    original = scan.slice_image(index)
-    low, high = float(original.min()), float(original.max())
-    return (image * (high - low) + low).astype(np.float32)
+    return np.asarray(unit_map(scan.slice_image(index), scan.units).to_scan(image), dtype=np.float32)
 
 
 def derived_scan(scan: Scan, index: int, image: np.ndarray, description: str) -> Scan:
