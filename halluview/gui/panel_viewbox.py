@@ -2,14 +2,9 @@
 region outline geometry the panels draw."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-
-if TYPE_CHECKING:
-    from .views import ImagePanels
 
 
 def mask_outline(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,7 +22,8 @@ def mask_outline(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class PanelViewBox(pg.ViewBox):
     """One panel's view: right-drag windows, left-drag may draw, the wheel may step slices (see module doc)."""
 
-    def __init__(self, name: str, panels: ImagePanels):
+    def __init__(self, name: str, panels):
+        """``panels``: the :class:`~halluview.gui.views.ImagePanels` it routes gestures to."""
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
         self.name = name
         self._panels = panels

@@ -20,7 +20,9 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ..core.units import WORKING, UnitMap
 from .colormaps import ACCENT, BACKGROUND, IMAGE_COLORMAPS, PANEL_BACKGROUND, TITLE_COLOUR, lookup_table
+from .colour_bar import ColourBar
 from .panel_viewbox import PanelViewBox, mask_outline
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -65,9 +67,11 @@ class ImagePanels(QWidget):
         self._extra_limit = 0.0
         self._cursor: tuple[int, int] | None = None
         self._syncing_histogram = False
+        self._units: UnitMap = WORKING
         self.setStyleSheet(f"background-color: {BACKGROUND};")
         self._build()
         self.set_extra_panel(None)
+        self.set_placeholder("Loading…")
 
     # --- construction ------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -81,8 +85,12 @@ class ImagePanels(QWidget):
         self._outlines: dict[str, pg.PlotCurveItem] = {}
         self._sketches: dict[str, pg.PlotCurveItem] = {}
         self._crosshairs: dict[str, tuple[pg.InfiniteLine, pg.InfiniteLine]] = {}
+        self._placeholders: dict[str, pg.TextItem] = {}
+        self.colour_bar = ColourBar()  # beside the difference panel, outside it: every panel keeps one size
         for name in PANELS:
             layout.addWidget(self._build_panel(name), 1)
+            if name == "difference":
+                layout.addWidget(self.colour_bar)
         for name in PANELS[1:]:
             self.views[name].setXLink(self.views["clean"])
             self.views[name].setYLink(self.views["clean"])
@@ -113,6 +121,10 @@ class ImagePanels(QWidget):
         view.viewport().installEventFilter(self)
         view.scene().sigMouseMoved.connect(lambda pos, vb=vb: self._mouse_moved(vb, pos))
         box.addWidget(view, 1)
+        placeholder = pg.TextItem("", color=TITLE_COLOUR, anchor=(0.5, 0.5))
+        placeholder.setZValue(20)
+        vb.addItem(placeholder, ignoreBounds=True)
+        self._placeholders[name] = placeholder
         image = pg.ImageItem(axisOrder="row-major")
         vb.addItem(image)
         outline = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(ACCENT, width=1.5))
@@ -145,6 +157,8 @@ class ImagePanels(QWidget):
             grey = next((given[k] for k in ("clean", "perturbed") if k in given), None)
             if grey is not None:
                 self.set_levels(*self._auto_levels(grey))
+        if given:
+            self.set_placeholder(None)
         for name in given:
             self._render(name)
         if "clean" in given:
@@ -206,6 +220,38 @@ class ImagePanels(QWidget):
         else:
             self.images["difference"].setImage(np.abs(data), autoLevels=False, levels=(0.0, limit),
                                                lut=lookup_table("heat"))
+        self._update_colour_bar()
+
+    def _update_colour_bar(self) -> None:
+        limit = self._difference_limit
+        if limit is None:
+            return
+        shown = float(self._units.difference_to_scan(limit))
+        if self._difference_mode == "signed":
+            self.colour_bar.set_range(lookup_table("diverging"), -shown, shown, self._units.label)
+        else:
+            self.colour_bar.set_range(lookup_table("heat"), 0.0, shown, self._units.label)
+
+    def set_units(self, units: UnitMap) -> None:
+        """The scan's units: pixel readouts and the colour bar show values in them (HU for CT)."""
+        self._units = units
+        self._update_colour_bar()
+
+    def units(self) -> UnitMap:
+        return self._units
+
+    def set_placeholder(self, text: str | None) -> None:
+        """A message in the middle of the empty panels (start-up, loading); None removes it."""
+        for name, item in self._placeholders.items():
+            item.setText(text or "")
+            item.setVisible(bool(text))
+            if text:
+                rect = self.views[name].viewRect()
+                item.setPos(rect.center())
+
+    def placeholder(self) -> str | None:
+        item = self._placeholders["clean"]
+        return item.toPlainText() if item.isVisible() else None
 
     def set_difference_limit(self, limit: float) -> None:
         """Fix the difference map's range to ±``limit`` (set once per run so the colours do not flicker)."""
@@ -364,13 +410,16 @@ class ImagePanels(QWidget):
         return super().eventFilter(watched, event)
 
     def values_at(self, row: int, col: int) -> dict[str, float]:
-        """Panel title → pixel value at (row, col), for the panels showing an image (Δ signed)."""
+        """Panel title → pixel value at (row, col) in the scan's units (see ``set_units``), for the panels showing
+        an image; differences and the perturbation are signed changes (no offset)."""
         values = {}
         for name in PANELS:
             data = self._data[name]
             if data is not None and 0 <= row < data.shape[0] and 0 <= col < data.shape[1]:
                 title = TITLES.get(name) or EXTRA_TITLES.get(self._extra_kind, "extra")
-                values[title] = float(data[row, col])
+                value = float(data[row, col])
+                values[title] = float(self._units.to_scan(value) if self._grey(name)
+                                      else self._units.difference_to_scan(value))
         return values
 
     # --- overlays ----------------------------------------------------------------------------------------

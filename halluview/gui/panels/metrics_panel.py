@@ -1,30 +1,33 @@
-"""The live metrics: a table (SSIM, PSNR, MSE, NMSE vs clean / reference / in and outside the region / noise of
-the same size) updated in place, and a plot of the objective and the SSIM against the step.
+"""The live numbers of the run on screen: which run they are, a table (SSIM, PSNR, MSE, NMSE vs clean / reference /
+in and outside the region / noise of the same size) updated in place, the verdict in plain words with the noise's
+own image one click away, and the progress plot.
 
 Every number shown is read from an :class:`AttackStep` or :class:`AttackResult` (computed by ``core.metrics``);
-nothing is recomputed here.
+nothing is recomputed here. Nothing stays on screen that does not belong to the images: a new scan, slice or model
+clears it.
 """
 from __future__ import annotations
 
 import html
 import math
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGraphicsItem,
+    QGridLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...core.attacks.run import AttackResult, AttackStep
+from ...core.attacks.verdict import in_words
 from ..session import RunRecord, Session
 from ..theme import ACCENT
+from .progress_plot import ProgressPlot
 
 ROWS = (("ssim", "SSIM", "Structural similarity: 1 means the images look the same; lower means more changed."),
         ("psnr", "PSNR (dB)", "Peak signal-to-noise ratio: higher means closer; ∞ means identical."),
@@ -37,7 +40,9 @@ COLUMNS = (("vs clean", "The attacked reconstruction compared with the un-attack
            ("noise baseline", "Random noise of exactly the attack's size, for comparison: if the attack changes "
                               "far more than this, the model is unusually fragile there. Shown when the run ends."))
 EMPTY, PENDING = "—", "…"
-REDRAW_HZ = 4
+NO_RUN = "No attack on these images yet: press Run ▶."
+EPS_USED_TIP = ("How much the measurement was actually altered, as a share of its own size (the realised ε, in the "
+                "threat's norm), and the attack's speed.")
 
 
 def format_metric(key: str, value: float | None) -> str:
@@ -70,156 +75,173 @@ def format_eps(eps: float, threat: dict | None) -> str:
 
 
 class MetricsPanel(QWidget):
-    """The metrics table and the objective / SSIM plot of the shown run (the running one, or the selected one)."""
+    """The table, verdict and progress plot of the run on screen (the running one, or the one picked in history).
+
+    Signals
+    -------
+    noiseToggled(bool) : the user asked to see (True) or hide the reconstruction under random noise of the same size.
+    """
+
+    noiseToggled = Signal(bool)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
         self.record: RunRecord | None = None
-        self._steps: list[int] = []
-        self._objective: list[float] = []
-        self._ssim: list[float] = []
-        self.table = QTableWidget(len(ROWS), len(COLUMNS))
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.NoSelection)
-        self.table.setFocusPolicy(Qt.NoFocus)
-        self.table.setAlternatingRowColors(True)
-        for col, (text, tip) in enumerate(COLUMNS):
-            header = QTableWidgetItem(text)
-            header.setToolTip(tip)
-            self.table.setHorizontalHeaderItem(col, header)
-        for row, (_, text, tip) in enumerate(ROWS):
-            header = QTableWidgetItem(text)
-            header.setToolTip(tip)
-            self.table.setVerticalHeaderItem(row, header)
-            for col in range(len(COLUMNS)):
-                item = QTableWidgetItem(EMPTY)
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.table.setItem(row, col, item)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 22 * len(ROWS) + 4)
-
+        self.heading = QLabel(NO_RUN)
+        self.heading.setStyleSheet("font-weight: bold;")
+        self.heading.setToolTip("The run these numbers and the images above belong to.")
+        self.table = self._build_table()
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
+        self.verdict.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.verdict.setStyleSheet("font-size: 14px;")
         self.verdict.setToolTip("What the finished attack found, judged against random noise of the same size and "
                                 "against doing nothing.")
         self.verdict.setVisible(False)
+        self.noise_button = QPushButton("Show the same-size noise")
+        self.noise_button.setCheckable(True)
+        self.noise_button.setToolTip("Show the reconstruction of the measurement plus random noise of exactly the "
+                                     "attack's size (its first draw) in place of the attacked one.")
+        self.noise_button.toggled.connect(self._noise_toggled)
+        self.noise_button.setVisible(False)
         self.status = QLabel(EMPTY)
-        self.status.setToolTip("The size of the change actually used (in the budget's units) and the attack's "
-                               "speed.")
-        self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(140)
-        self._build_plot()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.table)
-        self.verdict.setContentsMargins(4, 0, 4, 0)
-        layout.addWidget(self.verdict)
-        self.status.setContentsMargins(4, 0, 4, 0)
-        layout.addWidget(self.status)
-        layout.addWidget(self.plot, 1)
-
-        # Curves are redrawn at most REDRAW_HZ times a second: re-ticking pyqtgraph's axes at every step
-        # would stall the main thread for tens of milliseconds each time.
-        self._redraw = QTimer(self)
-        self._redraw.setSingleShot(True)
-        self._redraw.setInterval(int(1000 / REDRAW_HZ))
-        self._redraw.timeout.connect(self._draw_curves)
+        self.status.setToolTip(EPS_USED_TIP)
+        self.plot = ProgressPlot()
+        layout = QGridLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.setHorizontalSpacing(10)
+        layout.setVerticalSpacing(4)
+        layout.addWidget(self.heading, 0, 0, 1, 2)
+        layout.addWidget(self.table, 1, 0)
+        layout.addWidget(self.verdict, 1, 1)
+        layout.addWidget(self.status, 2, 0)
+        layout.addWidget(self.noise_button, 2, 1, Qt.AlignLeft)
+        layout.addWidget(self.plot, 3, 0, 1, 2)
+        layout.setColumnStretch(0, 3)
+        layout.setColumnStretch(1, 2)
+        layout.setRowStretch(3, 1)
         session.runStarted.connect(self._on_run_started)
         session.stepArrived.connect(self._on_step)
         session.runEnded.connect(self._on_run_ended)
         session.selectedRunChanged.connect(self.show_run)
+        session.scanChanged.connect(self._stale)
+        session.sliceChanged.connect(self._stale)
 
-    def _build_plot(self) -> None:
-        """SSIM on the left axis (0–1), the objective on its own right axis: both keep their true values."""
-        item = self.plot.getPlotItem()
-        item.setMenuEnabled(False)
-        item.showGrid(x=True, y=True, alpha=0.15)
-        item.setLabel("bottom", "step")
-        item.setLabel("left", "SSIM")
-        item.getAxis("left").enableAutoSIPrefix(False)  # an SSIM axis in units of 0.001 would mislead
-        item.getAxis("right").enableAutoSIPrefix(False)
-        item.showAxis("right")
-        item.setLabel("right", "objective")
-        for name in ("left", "right", "bottom"):  # repaint axes only when their ticks change
-            item.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        item.setYRange(0, 1.02, padding=0)
-        item.enableAutoRange(y=False)
-        self.objective_view = pg.ViewBox()
-        item.scene().addItem(self.objective_view)
-        item.getAxis("right").linkToView(self.objective_view)
-        self.objective_view.setXLink(item)
-        item.vb.sigResized.connect(self._sync_views)
-        self.legend = legend = item.addLegend(offset=(-10, 10), brush=(30, 30, 30, 200))
-        self.ssim_curve = item.plot([], [], pen=pg.mkPen(ACCENT, width=2), name="SSIM")
-        self.objective_curve = pg.PlotDataItem([], [], pen=pg.mkPen("#6fa8ff", width=2))
-        self.objective_view.addItem(self.objective_curve)
-        legend.addItem(self.objective_curve, "objective")
+    def _build_table(self) -> QTableWidget:
+        table = QTableWidget(len(ROWS), len(COLUMNS))
+        table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        table.setSelectionMode(QAbstractItemView.NoSelection)
+        table.setFocusPolicy(Qt.NoFocus)
+        table.setAlternatingRowColors(True)
+        for col, (text, tip) in enumerate(COLUMNS):
+            header = QTableWidgetItem(text)
+            header.setToolTip(tip)
+            table.setHorizontalHeaderItem(col, header)
+        for row, (_, text, tip) in enumerate(ROWS):
+            header = QTableWidgetItem(text)
+            header.setToolTip(tip)
+            table.setVerticalHeaderItem(row, header)
+            for col in range(len(COLUMNS)):
+                item = QTableWidgetItem(EMPTY)
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                table.setItem(row, col, item)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        table.verticalHeader().setDefaultSectionSize(22)
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + 22 * len(ROWS) + 4)
+        return table
 
-    def _sync_views(self) -> None:
-        self.objective_view.setGeometry(self.plot.getPlotItem().vb.sceneBoundingRect())
+    # the curves live in the plot; tests and exports read them here
+    @property
+    def ssim_curve(self):
+        return self.plot.ssim_curve
+
+    @property
+    def objective_curve(self):
+        return self.plot.objective_curve
 
     # --- session -------------------------------------------------------------------------------------
     def _on_run_started(self, record: RunRecord) -> None:
         self.record = record
         self.clear()
+        self._set_heading(record)
 
     def _on_step(self, payload: tuple[RunRecord, AttackStep]) -> None:
         record, step = payload
         if record is self.record or self.record is None:
             self.record = record
             self.show_step(step, record.experiment.get("threat"))
+            if step.step == 1 or len(self.plot._steps) == 1:
+                self._set_heading(record)
 
     def _on_run_ended(self, record: RunRecord) -> None:
-        if record is self.record:
-            self._redraw.stop()
-            self._draw_curves()
-        if record is self.record and record.result is not None:
+        if record is not self.record:
+            return
+        self.plot.draw()
+        self._set_heading(record)
+        if record.result is not None:
             self.show_result(record.result, record.experiment.get("threat"))
+            self._mark_transfer_end(record)
+
+    def _stale(self, *_) -> None:
+        """A new scan or slice: the numbers on screen belong to other images (a run in progress keeps its own)."""
+        if self.record is not None and self.record.status == "running":
+            return
+        self.show_run(None)
 
     def show_run(self, record: RunRecord | None) -> None:
         """Show a recorded run: its curves from the step summaries, its table from its last step or result."""
         self.record = record
         self.clear()
+        self._set_heading(record)
         if record is None:
             return
-        self._total = len(record.steps)
         for summary in record.steps:
-            self._append(summary["step"], summary["objective"], summary["metrics"])
-        self._draw_curves()
+            self._append(summary["step"], summary["objective"], summary["metrics"], len(record.steps))
+        self.plot.draw()
         threat = record.experiment.get("threat")
         if record.result is not None:
             self.show_result(record.result, threat)
+            self._mark_transfer_end(record)
         elif record.last_step is not None:
             self.show_step(record.last_step, threat, plot=False)
 
+    def _set_heading(self, record: RunRecord | None) -> None:
+        if record is None:
+            self.heading.setText(NO_RUN)
+            return
+        surrogate = record.experiment.get("surrogate")
+        text = f"Run {record.label}"
+        if surrogate and record.status == "running":
+            text += f" — transfer: the perturbation is found on {surrogate}; the numbers below are {surrogate}'s " \
+                    "until the attack ends"
+        elif surrogate:
+            text += f" — transfer from {surrogate}"
+        self.heading.setText(text)
+
     # --- display -------------------------------------------------------------------------------------
     def clear(self) -> None:
-        """Empty the table (in place), the curves and the status line."""
+        """Empty the table (in place), the curves, the verdict and the status line."""
         for row in range(len(ROWS)):
             for col in range(len(COLUMNS)):
                 self._cell(row, col, None)
-        self._steps, self._objective, self._ssim, self._total = [], [], [], 0
-        self.plot.getPlotItem().enableAutoRange(x=True)
-        self.ssim_curve.setData([], [])
-        self.objective_curve.setData([], [])
+        self.plot.clear_curves()
         self.status.setText(EMPTY)
         self.verdict.setVisible(False)
+        self.noise_button.setChecked(False)
+        self.noise_button.setVisible(False)
 
     def show_step(self, step: AttackStep, threat: dict | None = None, plot: bool = True) -> None:
         """One step's numbers into the existing table items, and one more point on each curve."""
         self._fill(step.metrics, None)
         rate = step.step / step.elapsed_s if step.elapsed_s > 0 else float("nan")
-        self.status.setText(f"realised ε = {format_eps(step.realised_eps, threat)}  ·  step {step.step}/{step.total}"
-                            f"  ·  {rate:.3g} steps/s")
+        self.status.setText(f"perturbation used: {format_eps(step.realised_eps, threat)}  ·  step {step.step}/"
+                            f"{step.total}  ·  {rate:.3g} steps/s")
         if plot:
-            self._total = step.total
-            self._append(step.step, step.objective, step.metrics)
+            self._append(step.step, step.objective, step.metrics, step.total)
 
     def show_result(self, result: AttackResult, threat: dict | None = None) -> None:
         """The worst case found, with the equal-norm noise baseline."""
@@ -228,21 +250,41 @@ class MetricsPanel(QWidget):
         eps_text = format_eps(eps, threat) if eps is not None else EMPTY
         state = "cancelled" if result.cancelled else "done"
         steps = len(result.history)
-        self.status.setText(f"realised ε = {eps_text}  ·  best of {steps} step{'' if steps == 1 else 's'}  ·  "
+        self.status.setText(f"perturbation used: {eps_text}  ·  best of {steps} step{'' if steps == 1 else 's'}  ·  "
                             f"{state} in {result.seconds:.3g} s")
         self._show_verdict(result)
+        self.noise_button.setVisible(result.noise_example is not None)
 
     def _show_verdict(self, result: AttackResult) -> None:
-        """The verdict in words above the status line; amber, with its warnings, when it limits the result."""
+        """The verdict in plain words beside the table; amber, with its warnings, when it limits the result."""
         verdict = result.verdict
         if verdict is None:
             self.verdict.setVisible(False)
             return
+        kind = (result.config.get("objective") or {}).get("kind", "untargeted")
+        words = in_words(kind, verdict, result.metrics, result.noise_metrics)
         warnings = [w for w in verdict.warnings if not verdict.headline.endswith(w + ".")]
-        text = html.escape(verdict.headline) + "".join(f"<br>⚠ {html.escape(w)}" for w in warnings)
+        text = html.escape(words) + "".join(f"<br>⚠ {html.escape(w)}" for w in warnings)
         colour = "#dcdcdc" if verdict.found and not warnings else ACCENT
         self.verdict.setText(f"<span style='color:{colour}'>{text}</span>")
+        self.verdict.setToolTip(f"{verdict.headline}\n(the exact numbers: noise ratio {verdict.noise_ratio!r}, "
+                                f"budget used {verdict.budget_used!r})")
         self.verdict.setVisible(True)
+
+    def _noise_toggled(self, shown: bool) -> None:
+        self.noise_button.setText("Show the attack again" if shown else "Show the same-size noise")
+        self.noiseToggled.emit(shown)
+
+    def _mark_transfer_end(self, record: RunRecord) -> None:
+        """A transfer's curves are the surrogate's; its table is the attacked model's: mark that number."""
+        surrogate = record.experiment.get("surrogate")
+        if not surrogate or not record.steps:
+            return
+        clean = record.result.metrics.get("vs_clean", {})
+        key = "ssim_in" if "ssim_in" in clean else "ssim"
+        if key in clean:
+            name = record.experiment["recon"]["name"]
+            self.plot.mark_final(record.steps[-1]["step"], clean[key], f"{name} at the end (table)")
 
     def _fill(self, metrics: dict, noise: dict | None) -> None:
         clean, reference = metrics.get("vs_clean", {}), metrics.get("vs_reference")
@@ -266,27 +308,11 @@ class MetricsPanel(QWidget):
         item.setText(format_metric(key, value))
         item.setToolTip("" if value is None else repr(float(value)))
 
-    def _append(self, step: int, objective: float, metrics: dict) -> None:
+    def _append(self, step: int, objective: float, metrics: dict, total: int) -> None:
         clean = metrics.get("vs_clean", {})
         in_region = "ssim_in" in clean
-        if not self._steps:
-            name = "region SSIM" if in_region else "SSIM"
-            self.plot.getPlotItem().setLabel("left", name)
-            self.legend.items[0][1].setText(name)
-        self._steps.append(step)
-        self._objective.append(objective)
-        self._ssim.append(clean.get("ssim_in" if in_region else "ssim", float("nan")))
-        if len(self._steps) == 1:  # fixed axes for the whole run: nothing jumps, nothing re-ticks per step
-            total = max(self._total or step, 1)
-            item = self.plot.getPlotItem()
-            item.setXRange(0, total, padding=0.02)
-            item.enableAutoRange(x=False)
-        if not self._redraw.isActive():
-            self._redraw.start()
-
-    def _draw_curves(self) -> None:
-        lowest = min((v for v in self._ssim if v == v), default=0.0)
-        if lowest < 0:  # SSIM can go below 0; the axis then widens once, instead of following every step
-            self.plot.getPlotItem().setYRange(min(-0.1, lowest), 1.02, padding=0)
-        self.ssim_curve.setData(self._steps, self._ssim)
-        self.objective_curve.setData(self._steps, self._objective)
+        if not self.plot._steps:
+            surrogate = (self.record.experiment.get("surrogate") if self.record is not None else None)
+            self.plot.set_names("region SSIM" if in_region else "SSIM",
+                                f" ({surrogate}, surrogate)" if surrogate else "")
+        self.plot.append(step, objective, clean.get("ssim_in" if in_region else "ssim", float("nan")), total)

@@ -62,3 +62,30 @@ def test_the_auto_schedule_halves_and_returns_to_the_best_point_at_a_stalled_che
     after_checkpoint = rule.step(points[3], grads[3], 3, torch.tensor(values[3]))
     expected = points[1] + 0.5 * 2.0 * torch.tensor([[0.6, 0.8]])  # half of the first step (2ε), along ĝ_1
     torch.testing.assert_close(after_checkpoint, expected)
+
+
+def test_in_words_names_the_region_the_ratio_and_both_ssims():
+    from halluview.core.attacks.verdict import in_words
+
+    verdict = assess("region", {"attack": 5.0, "clean": 0.0, "noise_mean": 0.1}, {"attack": 12.0, "noise": 1.0}, 1.0)
+    metrics = {"vs_clean": {"ssim": 0.9, "ssim_in": 0.72}}
+    noise = {"vs_clean": {"ssim": 0.999, "ssim_in": 0.995}}
+    assert in_words("region", verdict, metrics, noise) == (
+        "Inside the marked region the attack changed the image 12× more than random noise of the same size "
+        "(SSIM 0.72 vs 0.995).")
+    untargeted = assess("untargeted", {"attack": 5.0, "clean": 0.0, "noise_mean": 0.1},
+                        {"attack": 3.0, "noise": 1.0}, 1.0)
+    assert in_words("untargeted", untargeted, metrics, noise).startswith(
+        "Across the whole image the attack changed the image 3× more")
+    assert "(SSIM 0.9 vs 0.999)" in in_words("untargeted", untargeted, metrics, noise)
+
+
+def test_in_words_for_insert_gives_the_way_to_the_lesion_and_a_failed_attack_says_so():
+    from halluview.core.attacks.verdict import in_words
+
+    verdict = assess("insert", {"attack": -1.0, "clean": -4.0, "noise_mean": -4.0}, {"attack": 2, "noise": 1}, 1.0)
+    assert in_words("insert", verdict, {}, None) == (
+        "Across the whole image the attack took the image 75% of the way to the inserted lesion; random noise of "
+        "the same size: 0%.")
+    failed = assess("region", {"attack": 0.0, "clean": 0.0, "noise_mean": 0.0}, {"attack": 0, "noise": 1}, 1.0)
+    assert in_words("region", failed, {}, None).startswith("No worst case found")
