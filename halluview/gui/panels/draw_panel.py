@@ -1,31 +1,38 @@
-"""DRAW: the region tools (rectangle, ellipse, polygon, brush), lesion insertion / erase, undo / redo."""
+"""DRAW: the region tools (rectangle, ellipse, polygon, brush), the lesion tools (insert a spot or a line, remove a
+lesion), undo / redo."""
 from __future__ import annotations
 
 from functools import partial
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QGroupBox, QLabel, QPushButton, QToolButton
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QGroupBox, QLabel, QPushButton
 
-from .form import style_section
+from . import form
 
-TOOLS = [  # (tool name, label, shortcut, plain-words tooltip)
+REGION_TOOLS = [  # (tool name, label, shortcut, plain-words tooltip)
     ("none", "Pan", "N", "Navigate: drag to pan, wheel to zoom"),
     ("rect", "▭", "R", "Draw a rectangular region that matters"),
     ("ellipse", "◯", "E", "Draw an elliptical region"),
     ("polygon", "⬠", "P", "Draw a polygon: click corners, double-click to close"),
     ("brush", "Brush", "B", "Paint a region freehand"),
-    ("lesion-disc", "◉", "L", "Draw a small bright spot the attack should try to make appear (insert a lesion)"),
-    ("lesion-line", "╱", "", "Draw a thin line (a tear or fracture) the attack should try to make appear"),
-    ("erase", "Erase", "", "Mark a feature the attack should try to make disappear (remove a lesion)"),
 ]
+LESION_TOOLS = [
+    ("lesion-disc", "◉ Spot", "L", "Drag from the centre outwards: a small bright spot the attack should try to make "
+                                   "appear (insert a disc lesion)"),
+    ("lesion-line", "╱ Line", "", "Drag along it: a thin bright line (a tear or fracture) the attack should try to "
+                                  "make appear (insert a line lesion)"),
+    ("remove-lesion", "Remove lesion", "", "Paint over a feature the attack should try to make disappear"),
+]
+TOOLS = REGION_TOOLS + LESION_TOOLS
 
 
 class DrawPanel(QGroupBox):
-    """Tool buttons bound to a :class:`~halluview.gui.drawing.DrawingController`."""
+    """Tool buttons bound to a :class:`~halluview.gui.drawing.DrawingController`: the active tool is the one
+    checked button."""
 
     def __init__(self, session, drawing, parent=None):
         super().__init__(parent)
-        style_section(self, "Draw")
+        form.style_section(self, "Draw")
         self.session, self.drawing = session, drawing
         layout = QGridLayout(self)
         layout.setContentsMargins(8, 6, 8, 8)
@@ -33,31 +40,34 @@ class DrawPanel(QGroupBox):
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons = {}
-        for i, (tool, label, shortcut, tip) in enumerate(TOOLS):
-            button = QToolButton()
-            button.setText(label)
-            button.setCheckable(True)
-            button.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
-            if shortcut:
-                button.setShortcut(QKeySequence(shortcut))
-            button.clicked.connect(partial(drawing.set_tool, tool))
-            self.group.addButton(button)
-            self.buttons[tool] = button
-            layout.addWidget(button, 0, i)
-        self.buttons["none"].setChecked(True)
+        columns = 15  # grid columns: the region tools take 3 each, the lesion tools 4, 4 and 7 (the longest label)
+        for row, (tools, spans) in enumerate(((REGION_TOOLS, (3,) * 5), (LESION_TOOLS, (4, 4, 7)))):
+            column = 0
+            for (tool, label, shortcut, tip), span in zip(tools, spans):
+                button = form.toggle(label, f"{tip} ({shortcut})" if shortcut else tip)
+                if shortcut:
+                    button.setShortcut(QKeySequence(shortcut))
+                button.clicked.connect(partial(drawing.set_tool, tool))
+                self.group.addButton(button)
+                self.buttons[tool] = button
+                layout.addWidget(button, row, column, 1, span)
+                column += span
+        for column in range(columns):
+            layout.setColumnStretch(column, 1)
+        self.buttons[drawing.tool].setChecked(True)
         self.undo_button, self.redo_button, self.clear_button = (QPushButton("Undo"), QPushButton("Redo"),
                                                                  QPushButton("Clear"))
         self.undo_button.setShortcut(QKeySequence.Undo)
         self.redo_button.setShortcut(QKeySequence.Redo)
+        self.clear_button.setToolTip("Remove every drawn region")
         self.undo_button.clicked.connect(drawing.undo)
         self.redo_button.clicked.connect(drawing.redo)
         self.clear_button.clicked.connect(self._clear)
-        layout.addWidget(self.undo_button, 1, 0, 1, 3)
-        layout.addWidget(self.redo_button, 1, 3, 1, 3)
-        layout.addWidget(self.clear_button, 1, 6, 1, 2)
+        for i, button in enumerate((self.undo_button, self.redo_button, self.clear_button)):
+            layout.addWidget(button, 2, i * 5, 1, 5)
         self.area_label = QLabel("no region drawn")
         self.area_label.setToolTip("Size of the drawn region; a patch attack may only touch these pixels")
-        layout.addWidget(self.area_label, 2, 0, 1, len(TOOLS))
+        layout.addWidget(self.area_label, 3, 0, 1, columns)
         drawing.toolChanged.connect(self._on_tool)
         session.regionsChanged.connect(self._refresh)
         session.previewReady.connect(lambda _: self._refresh())

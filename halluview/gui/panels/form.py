@@ -10,12 +10,36 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from ..theme import ACCENT
 
 _SECTION_STYLE = """
 QGroupBox { font-size: 8pt; font-weight: 600; letter-spacing: 1px; color: #a8a8a8;
             border: 1px solid #3a3a3a; border-radius: 4px; margin-top: 1.2em; padding-top: 2px; }
 QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; }
+"""
+
+CHECKED_TEXT, CHECKED_BACKGROUND = "#ffe6b0", "#5c4510"
+"""A chosen toggle (the active drawing tool, the current ε preset): light amber on dark amber, in an accent frame."""
+_TOGGLE_STYLE = f"""
+QToolButton {{ background: #353535; color: #dcdcdc; border: 1px solid #4a4a4a; border-radius: 3px;
+              padding: 3px 4px; }}
+QToolButton:hover {{ background: #3e3e3e; border-color: #707070; }}
+QToolButton:checked {{ background: {CHECKED_BACKGROUND}; color: {CHECKED_TEXT}; border: 1px solid {ACCENT};
+                      font-weight: 600; }}
+QToolButton:disabled {{ color: #7a7a7a; }}
 """
 
 
@@ -72,6 +96,18 @@ def spin(low: float, high: float, step: float = 1, decimals: int | None = None, 
     box.setKeyboardTracking(False)
     box.setToolTip(tooltip)
     return box
+
+
+def toggle(text: str, tooltip: str = "") -> QToolButton:
+    """A checkable button that shows plainly when it is the chosen one (amber fill and frame on the dark theme);
+    it grows to share its row with its neighbours."""
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tooltip)
+    button.setCheckable(True)
+    button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+    button.setStyleSheet(_TOGGLE_STYLE)
+    return button
 
 
 def check(text: str, tooltip: str = "") -> QCheckBox:

@@ -1,0 +1,108 @@
+"""What the side panels tell the user at a glance: which drawing tool and which ε preset are the current ones, in
+plain words with the exact terms in tooltips, the lesion intensity in the scan's units, and which run is on screen."""
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from halluview.gui.drawing import DrawingController
+from halluview.gui.panels import form
+from halluview.gui.panels.draw_panel import DrawPanel
+from halluview.gui.panels.threat_panel import PRESETS_PERCENT, ThreatPanel
+from halluview.gui.session import Session
+from halluview.gui.theme import ACCENT
+from halluview.gui.views import ImagePanels
+
+
+@pytest.fixture
+def session(qtbot, monkeypatch):
+    session = Session()
+    monkeypatch.setattr(session, "request_preview", lambda: None)  # no background reconstruction in these tests
+    return session
+
+
+def make(qtbot, cls, *args):
+    qtbot.addWidget(panel := cls(*args))
+    return panel
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a "#rrggbb" colour."""
+    channels = []
+    for value in QColor(colour).getRgbF()[:3]:
+        channels.append(value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _accent_pixels(widget) -> int:
+    """How many pixels of the rendered widget are (nearly) the accent colour: the frame of a chosen toggle."""
+    image = widget.grab().toImage()
+    accent = QColor(ACCENT)
+    count = 0
+    for y in range(image.height()):
+        for x in range(image.width()):
+            c = image.pixelColor(x, y)
+            count += abs(c.red() - accent.red()) + abs(c.green() - accent.green()) + abs(c.blue() - accent.blue()) < 40
+    return count
+
+
+@pytest.fixture
+def draw(qtbot, session):
+    panels = make(qtbot, ImagePanels)
+    panels.set_images(clean=np.zeros((32, 32)), perturbed=np.zeros((32, 32)), difference=np.zeros((32, 32)))
+    drawing = DrawingController(panels, session)
+    return make(qtbot, DrawPanel, session, drawing), drawing
+
+
+def checked(buttons) -> list:
+    return [name for name, button in buttons.items() if button.isChecked()]
+
+
+def test_the_active_drawing_tool_is_the_one_highlighted_button(qtbot, draw):
+    panel, drawing = draw
+    assert checked(panel.buttons) == ["none"]
+    qtbot.mouseClick(panel.buttons["ellipse"], Qt.LeftButton)
+    assert drawing.tool == "ellipse" and checked(panel.buttons) == ["ellipse"]
+    drawing.set_tool("lesion-line")  # a tool chosen another way (a key, a script) shows too
+    assert checked(panel.buttons) == ["lesion-line"]
+    qtbot.mouseClick(panel.buttons["lesion-line"], Qt.LeftButton)  # clicking the active tool keeps it
+    assert drawing.tool == "lesion-line" and checked(panel.buttons) == ["lesion-line"]
+    # readable on the dark theme: an accent frame only on the chosen tool, light text on a dark fill
+    assert _accent_pixels(panel.buttons["lesion-line"]) > 20 and _accent_pixels(panel.buttons["rect"]) == 0
+    assert _contrast(form.CHECKED_TEXT, form.CHECKED_BACKGROUND) >= 7
+    assert _contrast(form.CHECKED_BACKGROUND, "#353535") > 1.2  # the fill differs from an unchosen button's
+
+
+def test_remove_lesion_is_named_so(draw):
+    panel, drawing = draw
+    texts = [button.text() for button in panel.buttons.values()]
+    assert "Remove lesion" in texts and "Erase" not in texts
+    panel.buttons["remove-lesion"].click()
+    assert drawing.tool == "remove-lesion"
+    drawing.drag("remove-lesion", (10.5, 10.5), (14.5, 10.5))
+    assert drawing.session.experiment.objective.kind == "remove"
+
+
+def test_the_preset_that_is_the_budget_is_highlighted(qtbot, session):
+    panel = make(qtbot, ThreatPanel, session)
+    presets = dict(zip(PRESETS_PERCENT, panel.preset_buttons))
+
+    def highlighted():
+        return [p for p, button in presets.items() if button.isChecked()]
+
+    qtbot.mouseClick(presets[2.5], Qt.LeftButton)
+    assert session.experiment.threat.eps == pytest.approx(0.025) and highlighted() == [2.5]
+    qtbot.mouseClick(presets[2.5], Qt.LeftButton)  # a second click keeps it the budget, and highlighted
+    assert highlighted() == [2.5]
+    panel.eps.setValue(3.0)  # typed: no preset is the budget
+    assert session.experiment.threat.eps == pytest.approx(0.03) and highlighted() == []
+    session.update(threat={"eps": 0.005})
+    assert highlighted() == [0.5]
+    assert _accent_pixels(presets[0.5]) > 20 and _accent_pixels(presets[8.0]) == 0
+    session.update(threat={"eps_mode": "absolute", "eps": 0.005})  # the same number, but not a percentage
+    assert highlighted() == []
