@@ -1,12 +1,16 @@
 """What the side panels tell the user at a glance: which drawing tool and which ε preset are the current ones, in
 plain words with the exact terms in tooltips, the lesion intensity in the scan's units, and which run is on screen."""
+import dataclasses
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from halluview.core.scan import Scan
 from halluview.gui.drawing import DrawingController
 from halluview.gui.panels import form
+from halluview.gui.panels import ObjectivePanel
 from halluview.gui.panels.draw_panel import DrawPanel
 from halluview.gui.panels.threat_panel import PRESETS_PERCENT, ThreatPanel
 from halluview.gui.session import Session
@@ -106,3 +110,62 @@ def test_the_preset_that_is_the_budget_is_highlighted(qtbot, session):
     assert _accent_pixels(presets[0.5]) > 20 and _accent_pixels(presets[8.0]) == 0
     session.update(threat={"eps_mode": "absolute", "eps": 0.005})  # the same number, but not a percentage
     assert highlighted() == []
+
+
+def _scan(units: str, volume: np.ndarray) -> Scan:
+    return Scan(volume=volume.astype(np.float32), modality="CT" if units == "HU" else "MR", units=units,
+                spacing_mm=(1.0, 1.0, 1.0), source=f"/data/{units}.dcm")
+
+
+def _open(session, scan: Scan, lesion: dict | None = None) -> None:
+    """What opening ``scan`` tells the panels; ``lesion``: the objective's lesion the session chose for it."""
+    session.scan, session.slice_index = scan, 0
+    if lesion is not None:
+        objective = dataclasses.replace(session.experiment.objective, lesion=lesion)
+        session.experiment = dataclasses.replace(session.experiment, objective=objective)
+    session.scanChanged.emit()  # not settingsChanged: the panel must follow the new scan either way
+
+
+HEAD = np.stack([np.linspace(-1000, 1200, 16 * 12).reshape(16, 12)] * 3)  # HU, air to bone
+
+
+def test_lesion_intensity_in_hounsfield_units(qtbot, session):
+    panel = make(qtbot, ObjectivePanel, session)
+    _open(session, _scan("HU", HEAD))
+    session.update(objective={"kind": "insert", "lesion": {"shape": "disc", "intensity": 1.04}})
+    assert (panel.intensity.value(), panel.intensity.suffix()) == (pytest.approx(40), " HU")  # (HU + 1000) / 1000
+    assert panel.intensity.isVisibleTo(panel) and not panel.auto_text.isVisibleTo(panel)
+    panel.intensity.setValue(60)
+    assert session.experiment.objective.lesion == {"shape": "disc", "intensity": pytest.approx(1.06)}
+    panel.auto_intensity.setChecked(True)
+    assert session.experiment.objective.lesion == {"shape": "disc"}
+    assert panel.auto_text.isVisibleTo(panel) and not panel.intensity.isVisibleTo(panel)
+    panel.auto_intensity.setChecked(False)  # the user's to set: it starts at the slice's brightest 1 %
+    start_hu = round(float(np.percentile(HEAD[0], 99)))
+    assert session.experiment.objective.lesion["intensity"] == pytest.approx((start_hu + 1000) / 1000)
+    assert panel.intensity.value() == pytest.approx(start_hu)
+
+
+def test_lesion_intensity_in_each_slices_arbitrary_units(qtbot, session):
+    panel = make(qtbot, ObjectivePanel, session)
+    volume = np.stack([np.linspace(10, 30, 16 * 12).reshape(16, 12), np.linspace(0, 100, 16 * 12).reshape(16, 12)])
+    _open(session, _scan("a.u.", volume))
+    session.update(objective={"kind": "insert", "lesion": {"intensity": 0.5}})
+    assert (panel.intensity.value(), panel.intensity.suffix()) == (pytest.approx(20), " a.u.")  # 10 + 0.5 × 20
+    session.set_slice(1)  # working units follow each slice's own range
+    assert panel.intensity.value() == pytest.approx(50)
+    panel.intensity.setValue(75)
+    assert session.experiment.objective.lesion["intensity"] == pytest.approx(0.75)
+
+
+def test_a_new_scan_shows_its_own_lesion_intensity(qtbot, session):
+    panel = make(qtbot, ObjectivePanel, session)
+    _open(session, _scan("a.u.", np.stack([np.linspace(0, 2, 16 * 12).reshape(16, 12)])))
+    session.update(objective={"kind": "insert", "lesion": {"shape": "disc", "intensity": 0.9}})
+    assert panel.intensity.value() == pytest.approx(1.8)
+    _open(session, _scan("HU", HEAD), lesion={"shape": "disc"})  # the session resets the intensity for a new scan
+    assert panel.auto_intensity.isChecked() and panel.auto_text.isVisibleTo(panel)
+    assert not panel.intensity.isVisibleTo(panel)
+    session.update(objective={"lesion": {"shape": "disc", "intensity": 1.0}})
+    _open(session, _scan("a.u.", np.stack([np.linspace(0, 2, 16 * 12).reshape(16, 12)])))  # kept: shown converted
+    assert (panel.intensity.value(), panel.intensity.suffix()) == (pytest.approx(2.0), " a.u.")

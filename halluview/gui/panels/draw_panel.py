@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QGroupBox, QLabel, QPushButton
+from PySide6.QtWidgets import QButtonGroup, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout
 
 from . import form
 
@@ -24,6 +24,14 @@ LESION_TOOLS = [
     ("remove-lesion", "Remove lesion", "", "Paint over a feature the attack should try to make disappear"),
 ]
 TOOLS = REGION_TOOLS + LESION_TOOLS
+AREA_TIP = "The size of the drawn region; a patch attack may only change these pixels, up to the largest patch allowed"
+
+
+def _row(layout: QVBoxLayout) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.setSpacing(3)
+    layout.addLayout(row)
+    return row
 
 
 class DrawPanel(QGroupBox):
@@ -34,42 +42,42 @@ class DrawPanel(QGroupBox):
         super().__init__(parent)
         form.style_section(self, "Draw")
         self.session, self.drawing = session, drawing
-        layout = QGridLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 8)
-        layout.setHorizontalSpacing(3)
+        layout.setSpacing(4)
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons = {}
-        columns = 15  # grid columns: the region tools take 3 each, the lesion tools 4, 4 and 7 (the longest label)
-        for row, (tools, spans) in enumerate(((REGION_TOOLS, (3,) * 5), (LESION_TOOLS, (4, 4, 7)))):
-            column = 0
-            for (tool, label, shortcut, tip), span in zip(tools, spans):
+        rows = [_row(layout) for _ in range(3)]
+        for row, tools in zip(rows, (REGION_TOOLS, LESION_TOOLS)):
+            for tool, label, shortcut, tip in tools:
                 button = form.toggle(label, f"{tip} ({shortcut})" if shortcut else tip)
                 if shortcut:
                     button.setShortcut(QKeySequence(shortcut))
                 button.clicked.connect(partial(drawing.set_tool, tool))
                 self.group.addButton(button)
                 self.buttons[tool] = button
-                layout.addWidget(button, row, column, 1, span)
-                column += span
-        for column in range(columns):
-            layout.setColumnStretch(column, 1)
+                row.addWidget(button, 2 if tool == "remove-lesion" else 1)
         self.buttons[drawing.tool].setChecked(True)
-        self.undo_button, self.redo_button, self.clear_button = (QPushButton("Undo"), QPushButton("Redo"),
-                                                                 QPushButton("Clear"))
-        self.undo_button.setShortcut(QKeySequence.Undo)
-        self.redo_button.setShortcut(QKeySequence.Redo)
+        self.undo_button, self.redo_button = QPushButton("↶"), QPushButton("↷")
+        rows[0].addSpacing(6)
+        for button, key, tip in ((self.undo_button, QKeySequence.Undo, "Undo the last drawing"),
+                                 (self.redo_button, QKeySequence.Redo, "Redo what was undone")):
+            button.setShortcut(key)
+            button.setToolTip(f"{tip} ({QKeySequence(key).toString(QKeySequence.NativeText)})")
+            button.setFixedWidth(28)
+            rows[0].addWidget(button)
+        self.area_label = form.ElidedLabel("no region drawn", AREA_TIP)
+        self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove every drawn region")
+        rows[2].addWidget(self.area_label, 1)
+        rows[2].addWidget(self.clear_button)
         self.undo_button.clicked.connect(drawing.undo)
         self.redo_button.clicked.connect(drawing.redo)
         self.clear_button.clicked.connect(self._clear)
-        for i, button in enumerate((self.undo_button, self.redo_button, self.clear_button)):
-            layout.addWidget(button, 2, i * 5, 1, 5)
-        self.area_label = QLabel("no region drawn")
-        self.area_label.setToolTip("Size of the drawn region; a patch attack may only touch these pixels")
-        layout.addWidget(self.area_label, 3, 0, 1, columns)
         drawing.toolChanged.connect(self._on_tool)
         session.regionsChanged.connect(self._refresh)
+        session.settingsChanged.connect(self._refresh)  # the patch budget
         session.previewReady.connect(lambda _: self._refresh())
         self._refresh()
 
@@ -86,8 +94,7 @@ class DrawPanel(QGroupBox):
         self.session.regions_edited()
 
     def _on_tool(self, tool: str) -> None:
-        if tool in self.buttons:
-            self.buttons[tool].setChecked(True)
+        self.buttons[tool].setChecked(True)
 
     def _refresh(self) -> None:
         regions = self.session.regions
@@ -96,10 +103,10 @@ class DrawPanel(QGroupBox):
         self.clear_button.setEnabled(bool(regions.shapes))
         pixels, mm2 = self.drawing.patch_area_px(self._pixel_spacing_mm())
         if not pixels:
-            self.area_label.setText("no region drawn")
+            self.area_label.set_full_text("no region drawn")
             return
         budget = self.session.experiment.threat.patch_area_px
         text = f"region: {pixels} px" + (f" ({mm2:.1f} mm²)" if mm2 else "")
         if budget:
-            text += f" of a {budget} px patch budget" + (" — too large" if pixels > budget else "")
-        self.area_label.setText(text)
+            text += f" of {budget} px allowed" + (" — too large" if pixels > budget else "")
+        self.area_label.set_full_text(text)

@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,7 +35,7 @@ CHECKED_TEXT, CHECKED_BACKGROUND = "#ffe6b0", "#5c4510"
 """A chosen toggle (the active drawing tool, the current ε preset): light amber on dark amber, in an accent frame."""
 _TOGGLE_STYLE = f"""
 QToolButton {{ background: #353535; color: #dcdcdc; border: 1px solid #4a4a4a; border-radius: 3px;
-              padding: 3px 4px; }}
+              padding: 2px 4px; }}
 QToolButton:hover {{ background: #3e3e3e; border-color: #707070; }}
 QToolButton:checked {{ background: {CHECKED_BACKGROUND}; color: {CHECKED_TEXT}; border: 1px solid {ACCENT};
                       font-weight: 600; }}
@@ -55,7 +55,7 @@ def section(box: QGroupBox, title: str) -> QFormLayout:
     layout = QFormLayout(box)
     layout.setContentsMargins(8, 6, 8, 8)
     layout.setHorizontalSpacing(10)
-    layout.setVerticalSpacing(5)
+    layout.setVerticalSpacing(4)
     layout.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
     layout.setRowWrapPolicy(QFormLayout.DontWrapRows)
     return layout
@@ -108,6 +108,31 @@ def toggle(text: str, tooltip: str = "") -> QToolButton:
     button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
     button.setStyleSheet(_TOGGLE_STYLE)
     return button
+
+
+class ElidedLabel(QLabel):
+    """One line of text that never widens its panel: cut with "…" when it does not fit, in full as its tooltip."""
+
+    def __init__(self, text: str = "", tooltip: str = ""):
+        super().__init__()
+        self._full, self._tip = text, tooltip
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(f"{text}. {self._tip}" if self._tip else text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, max(self.width(), 1)))
 
 
 def check(text: str, tooltip: str = "") -> QCheckBox:

@@ -65,7 +65,7 @@ class ThreatPanel(QGroupBox):
         super().__init__(parent)
         self.session = session
         self.layout_ = layout = form.section(self, "Threat")
-        self.l2, self.linf = QRadioButton("total (L2)"), QRadioButton("each value (L∞)")
+        self.l2, self.linf = QRadioButton("total (L2)"), QRadioButton("peak (L∞)")
         self.l2.setToolTip("Limit the total energy of the change (‖δ‖₂): it may gather where it does most harm.")
         self.linf.setToolTip("Limit every single value's change (‖δ‖∞): small everywhere, but everywhere at once.")
         self.norms = QButtonGroup(self)
@@ -92,7 +92,7 @@ class ThreatPanel(QGroupBox):
         form.add_row(layout, "Budget in", self.mode)
 
         self.domain = form.combo([], DOMAIN_TIP)
-        form.add_row(layout, "Change made to", self.domain)
+        form.add_row(layout, "Where", self.domain)
         self.per_coil = form.check("a separate budget for each coil", "Give every receiver coil its own budget, "
                                    "relative to that coil's signal (ε per coil: ‖δ_c‖ ≤ ε ‖y_c‖ for every coil c).")
         layout.addRow(self.per_coil)
