@@ -9,11 +9,10 @@ from PySide6.QtGui import QColor
 
 from halluview.core.scan import Scan
 from halluview.gui.drawing import DrawingController
-from halluview.gui.panels import form
-from halluview.gui.panels import ObjectivePanel
+from halluview.gui.panels import HistoryPanel, ObjectivePanel, form
 from halluview.gui.panels.draw_panel import DrawPanel
 from halluview.gui.panels.threat_panel import PRESETS_PERCENT, ThreatPanel
-from halluview.gui.session import Session
+from halluview.gui.session import RunRecord, Session
 from halluview.gui.theme import ACCENT
 from halluview.gui.views import ImagePanels
 
@@ -169,3 +168,44 @@ def test_a_new_scan_shows_its_own_lesion_intensity(qtbot, session):
     session.update(objective={"lesion": {"shape": "disc", "intensity": 1.0}})
     _open(session, _scan("a.u.", np.stack([np.linspace(0, 2, 16 * 12).reshape(16, 12)])))  # kept: shown converted
     assert (panel.intensity.value(), panel.intensity.suffix()) == (pytest.approx(2.0), " a.u.")
+
+
+def _start(session, record: RunRecord) -> None:
+    """What Session.start_attack announces, in its order."""
+    session.runs.append(record)
+    session.selected = record
+    session.runStarted.emit(record)
+    session.historyChanged.emit()
+
+
+def highlighted_runs(panel) -> list[int]:
+    return [panel.list.item(i).data(Qt.UserRole).number for i in range(panel.list.count())
+            if panel.list.item(i).isSelected()]
+
+
+def test_the_history_highlights_the_run_on_screen(qtbot, session):
+    panel = make(qtbot, HistoryPanel, session)
+    for n in (1, 2):
+        _start(session, RunRecord(n, session.experiment.to_dict(), status="done"))
+    assert highlighted_runs(panel) == [2]
+    session.select_run(session.runs[0])
+    assert highlighted_runs(panel) == [1]
+    _start(session, RunRecord(3, session.experiment.to_dict()))  # a new run: it is the one on screen now
+    assert highlighted_runs(panel) == [3]
+    session.runs[2].status = "done"
+    session.historyChanged.emit()
+    assert highlighted_runs(panel) == [3]
+    session.select_run(None)  # nothing on screen belongs to a run
+    assert highlighted_runs(panel) == []
+
+
+def test_a_transfer_run_says_where_its_perturbation_came_from(qtbot, session):
+    panel = make(qtbot, HistoryPanel, session)
+    direct = RunRecord(1, session.experiment.to_dict(), status="done")
+    transfer = RunRecord(2, {**session.experiment.to_dict(), "surrogate": "dncnn-mri-4x"}, status="done")
+    session.runs = [direct, transfer]
+    session.historyChanged.emit()
+    texts = [panel.list.item(i).text() for i in range(2)]
+    assert "transfer" not in texts[0] and texts[0] == direct.label
+    assert texts[1].startswith(transfer.label) and "transfer from dncnn-mri-4x" in texts[1]
+    assert "transfer from dncnn-mri-4x" in panel.list.item(1).toolTip()
