@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel
 
 from halluview.core.scan import Scan
 from halluview.gui.drawing import DrawingController
-from halluview.gui.panels import HistoryPanel, ObjectivePanel, form
+from halluview.gui.panels import HistoryPanel, ObjectivePanel, OperatorPanel, OptimizerPanel, ScanPanel, form
 from halluview.gui.panels.draw_panel import DrawPanel
 from halluview.gui.panels.threat_panel import PRESETS_PERCENT, ThreatPanel
 from halluview.gui.session import RunRecord, Session
@@ -207,5 +208,43 @@ def test_a_transfer_run_says_where_its_perturbation_came_from(qtbot, session):
     session.historyChanged.emit()
     texts = [panel.list.item(i).text() for i in range(2)]
     assert "transfer" not in texts[0] and texts[0] == direct.label
-    assert texts[1].startswith(transfer.label) and "transfer from dncnn-mri-4x" in texts[1]
+    assert texts[1] == "#2 transfer from dncnn-mri-4x · " + transfer.label.removeprefix("#2 ")
     assert "transfer from dncnn-mri-4x" in panel.list.item(1).toolTip()
+
+
+JARGON = ("‖", "ε", "σ", "α", "I₀", "f(y)", "Recon f", "outside w", "Norm", "Domain", "Kind", "Erase", "--")
+"""Symbols and terms a clinician does not read: labels use words, tooltips keep the exact term."""
+
+
+def _shown_texts(panel) -> list[str]:
+    texts = [w.text() for cls in (QLabel, QAbstractButton) for w in panel.findChildren(cls)]
+    for box in panel.findChildren(QComboBox):
+        texts += [box.itemText(i) for i in range(box.count())]
+    return [t for t in texts if t]
+
+
+def _label(panel, text: str) -> QLabel:
+    (label,) = [w for w in panel.findChildren(QLabel) if w.text() == text]
+    return label
+
+
+@pytest.mark.parametrize("kind", ["mri", "ct"])
+def test_labels_are_words_and_tooltips_keep_the_exact_terms(qtbot, session, kind):
+    panels = {cls: make(qtbot, cls, session) for cls in (ThreatPanel, ObjectivePanel, OptimizerPanel, OperatorPanel,
+                                                          ScanPanel, HistoryPanel)}
+    session.update(operator={"kind": kind, "noise": {"kind": "gaussian", "sigma": 0.01, "relative": True}},
+                   objective={"kind": "insert"})
+    for panel in panels.values():
+        for text in _shown_texts(panel):
+            assert not any(term in text for term in JARGON), text
+    threat, objective = panels[ThreatPanel], panels[ObjectivePanel]
+    exact = {threat: {"Limit": "‖δ‖∞", "Budget": "‖δ‖ / ‖y‖", "Budget in": "‖y‖", "Where": "domain"},
+             objective: {"Keep the rest unchanged": "weight w", "Brightness": "\"intensity\""},
+             panels[OptimizerPanel]: {"Step size": "step size α"},
+             panels[OperatorPanel]: {"Noise level": "σ", "Scan type": "operator A"},
+             panels[ScanPanel]: {"Window": "W = width, L = level"}}
+    for panel, rows in exact.items():
+        for text, term in rows.items():
+            assert term in _label(panel, text).toolTip(), text
+    assert threat.mode.currentText() == "% of the measurement's size"
+    assert objective.kind.itemText(objective.kind.findData("untargeted")) == "change anything"

@@ -62,10 +62,12 @@ def section(box: QGroupBox, title: str) -> QFormLayout:
 
 
 def add_row(layout: QFormLayout, label: str, field: QWidget | Any, tooltip: str = "") -> QLabel:
-    """Add ``label: field`` to ``layout``; the plain-words ``tooltip`` shows on both. Returns the label."""
+    """Add ``label: field`` to ``layout``; the ``tooltip`` (default: the field's own) shows on both. Returns the
+    label."""
     text = QLabel(label)
     if isinstance(field, QWidget):
         text.setBuddy(field)
+        tooltip = tooltip or field.toolTip()
     if tooltip:
         text.setToolTip(tooltip)
         if isinstance(field, QWidget) and not field.toolTip():

@@ -13,11 +13,14 @@ COMPARE_TIP = "Select two runs (Ctrl-click) to see them side by side."
 
 
 def row_text(record: RunRecord) -> str:
-    """The run's label, and for a transfer attack the surrogate the perturbation was found on."""
-    surrogate = record.experiment.get("surrogate")
-    if not surrogate or "transfer from" in record.label:  # a direct attack, or a label that says it already
-        return record.label
-    return f"{record.label} · transfer from {surrogate}"
+    """The run's label; a transfer attack's says first (rows elide their middle) which surrogate the perturbation
+    was found on."""
+    surrogate, label = record.experiment.get("surrogate"), record.label
+    if not surrogate or "transfer from" in label:  # a direct attack, or a label that says it already
+        return label
+    number = f"#{record.number} "
+    rest = label.removeprefix(number)
+    return f"{number}transfer from {surrogate} · {rest}" if rest != label else f"transfer from {surrogate} · {label}"
 
 
 class HistoryPanel(QGroupBox):
