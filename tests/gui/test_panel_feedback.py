@@ -1,9 +1,11 @@
 """What the side panels tell the user at a glance: which drawing tool and which ε preset are the current ones, in
 plain words with the exact terms in tooltips, the lesion intensity in the scan's units, and which run is on screen."""
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel
@@ -61,6 +63,13 @@ def draw(qtbot, session):
     panels.set_images(clean=np.zeros((32, 32)), perturbed=np.zeros((32, 32)), difference=np.zeros((32, 32)))
     drawing = DrawingController(panels, session)
     return make(qtbot, DrawPanel, session, drawing), drawing
+
+
+def choose(combo, data) -> None:
+    """What a user's pick does: select the item and emit ``activated``."""
+    index = combo.findData(data)
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
 
 
 def checked(buttons) -> list:
@@ -248,3 +257,18 @@ def test_labels_are_words_and_tooltips_keep_the_exact_terms(qtbot, session, kind
             assert term in _label(panel, text).toolTip(), text
     assert threat.mode.currentText() == "% of the measurement's size"
     assert objective.kind.itemText(objective.kind.findData("untargeted")) == "change anything"
+
+
+def test_switching_budget_units_keeps_the_budget(qtbot, session):
+    panel = make(qtbot, ThreatPanel, session)
+    y = torch.tensor([[[3.0 + 4.0j, 0.0], [0.0, 12.0]]])  # ‖y‖₂ = 13, ‖y‖∞ = 12
+    session.preview = SimpleNamespace(y=y, x_true=torch.ones(1, 2, 2))
+    session.update(threat={"eps": 0.02, "eps_mode": "relative"})
+    choose(panel.mode, "absolute")
+    threat = session.experiment.threat
+    assert (threat.eps_mode, threat.eps) == ("absolute", pytest.approx(0.26))
+    assert panel.mode.currentText() == "absolute (in the measurement's units)"
+    session.update(threat={"norm": "linf"})
+    choose(panel.mode, "relative")
+    assert session.experiment.threat.eps == pytest.approx(0.26 / 12)
+    assert panel.mode.currentText() == "% of the measurement's largest value"

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QGroupBox, QHBoxLayout, QRadioButton, QSlider, QWidget
 
+from ...core.attacks.threat import Threat, ThreatConfig
 from ..session import Session
 from . import form
 
@@ -31,7 +32,7 @@ PRESET_TIP = ("A budget of the size used in published robustness studies of MRI 
               "Highlighted while it is the budget.")
 
 
-def _units_in_words(threat, kind: str) -> tuple[str, str]:
+def _units_in_words(threat: ThreatConfig, kind: str) -> tuple[str, str]:
     """The "relative" and "absolute" items in words: what a relative ε is a percentage of (‖y‖, ‖x‖, ‖y_c‖ or
     their largest value for L∞), and what an absolute ε is measured in."""
     if threat.domain != "measurement":
@@ -146,15 +147,15 @@ class ThreatPanel(QGroupBox):
         self._set(eps_mode=mode, eps=eps)
 
     def _reference_size(self) -> float | None:
-        """‖y‖ (‖x‖ for image threats) of the previewed clean problem in the threat's norm; None if unknown."""
+        """‖y‖ (‖x‖ for image threats) of the previewed clean problem in the threat's norm, as the core's threat
+        measures it (the radius of a relative ε of 1); None if unknown or per coil."""
         threat, preview = self.session.experiment.threat, self.session.preview
         if preview is None or threat.per_coil:
             return None
         reference = preview.y if threat.domain == "measurement" else preview.x_true
         if reference is None:
             return None
-        size = reference.abs().max() if threat.norm == "linf" else torch.linalg.vector_norm(reference)
-        return float(size) or None
+        return float(Threat(replace(threat, eps=1.0, eps_mode="relative"), reference).radius.max()) or None
 
     # --- session -> controls -------------------------------------------------------------------------
     def refresh(self) -> None:
