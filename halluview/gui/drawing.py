@@ -17,7 +17,6 @@ from .session import Session
 from .views import ImagePanels
 
 TOOLS = ("none", "rect", "ellipse", "polygon", "brush", "lesion-disc", "lesion-line", "remove-lesion")
-REGION_TOOLS = ("rect", "ellipse", "polygon", "brush")
 _ROI_PEN = pg.mkPen(255, 176, 0, 110, width=1)
 _ROI_SELECTED_PEN = pg.mkPen(ACCENT, width=2)
 _ROI_STYLE = dict(pen=_ROI_PEN, hoverPen=pg.mkPen(ACCENT, width=2), handlePen=pg.mkPen(ACCENT),

@@ -11,9 +11,9 @@ from . import form
 
 REGION_TOOLS = [  # (tool name, label, shortcut, plain-words tooltip)
     ("none", "Pan", "N", "Navigate: drag to pan, wheel to zoom"),
-    ("rect", "▭", "R", "Draw a rectangular region that matters"),
-    ("ellipse", "◯", "E", "Draw an elliptical region"),
-    ("polygon", "⬠", "P", "Draw a polygon: click corners, double-click to close"),
+    ("rect", "▭", "R", "Drag a rectangle over the region that matters"),
+    ("ellipse", "◯", "E", "Drag an ellipse over the region that matters"),
+    ("polygon", "⬠", "P", "Drag around the region: the outline closes by itself"),
     ("brush", "Brush", "B", "Paint a region freehand"),
 ]
 LESION_TOOLS = [
@@ -23,7 +23,6 @@ LESION_TOOLS = [
                                   "make appear (insert a line lesion)"),
     ("remove-lesion", "Remove lesion", "", "Paint over a feature the attack should try to make disappear"),
 ]
-TOOLS = REGION_TOOLS + LESION_TOOLS
 AREA_TIP = "The size of the drawn region; a patch attack may only change these pixels, up to the largest patch allowed"
 
 

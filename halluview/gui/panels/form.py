@@ -126,9 +126,6 @@ class ElidedLabel(QLabel):
         self.setToolTip(f"{text}. {self._tip}" if self._tip else text)
         self._elide()
 
-    def full_text(self) -> str:
-        return self._full
-
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._elide()

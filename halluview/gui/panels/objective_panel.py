@@ -33,6 +33,16 @@ INTENSITY_TIP = ("Brightness of the inserted lesion, in the scan's units (HU for
                  "in working units (CT: (HU + 1000) / 1000; otherwise the slice's range mapped to 0…1).")
 
 
+def _step(units: UnitMap) -> float:
+    """The intensity spin box's step in the scan's units: 10 HU; a hundredth of the slice's range otherwise."""
+    return abs(units.difference_to_scan(1.0)) / 100
+
+
+def _decimals(units: UnitMap) -> int:
+    """Decimals that show a tenth of a step: none for HU, 3 for a slice whose range is about 1."""
+    return min(max(1 - round(math.log10(_step(units))), 0), 6)
+
+
 class ObjectivePanel(QGroupBox):
     """The attack's objective (``session.experiment.objective``); the lesion intensity shown in the scan's units."""
 
@@ -121,9 +131,9 @@ class ObjectivePanel(QGroupBox):
         if auto:
             self._set_intensity(None)
             return
-        scan = self.session.scan
+        scan, units = self.session.scan, self.units()
         start = 1.0 if scan is None else float(np.nanpercentile(scan.slice_image(self.session.slice_index), 99))
-        self._set_intensity(self.units().to_working(round(start, self.intensity.decimals())))
+        self._set_intensity(units.to_working(round(start, _decimals(units))))
 
     def _intensity_typed(self, shown: float) -> None:
         self._set_intensity(self.units().to_working(shown))
@@ -150,11 +160,10 @@ class ObjectivePanel(QGroupBox):
 
     def _show_intensity(self, working: float) -> None:
         units = self.units()
-        step = abs(units.difference_to_scan(1.0)) / 100  # 10 HU; a hundredth of the slice's range otherwise
         ends = sorted((units.to_scan(0.0), units.to_scan(100.0)))  # the slice's darkest to far above its brightest
         with form.blocked(self.intensity):
-            self.intensity.setDecimals(min(max(1 - round(math.log10(step)), 0), 6))
-            self.intensity.setSingleStep(step)
+            self.intensity.setDecimals(_decimals(units))
+            self.intensity.setSingleStep(_step(units))
             self.intensity.setRange(min(ends[0], units.to_scan(working)), max(ends[1], units.to_scan(working)))
             self.intensity.setSuffix(f" {units.label}")
             self.intensity.setValue(units.to_scan(working))
