@@ -1,5 +1,6 @@
 """Small shared helpers for the settings panels: a titled section, labelled rows with plain-words tooltips,
-controls that only report finished edits, and refreshing controls without re-emitting their signals.
+controls that only report finished edits, toggles that show when they are the chosen one, a one-line label that
+never widens its panel, and refreshing controls without re-emitting their signals.
 
 Panels own no state: they read ``session.experiment`` in ``refresh()`` and write it with ``session.update``.
 """
