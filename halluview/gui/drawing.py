@@ -16,8 +16,7 @@ from .colormaps import ACCENT
 from .session import Session
 from .views import ImagePanels
 
-TOOLS = ("none", "rect", "ellipse", "polygon", "brush", "lesion-disc", "lesion-line", "erase")
-REGION_TOOLS = ("rect", "ellipse", "polygon", "brush")
+TOOLS = ("none", "rect", "ellipse", "polygon", "brush", "lesion-disc", "lesion-line", "remove-lesion")
 _ROI_PEN = pg.mkPen(255, 176, 0, 110, width=1)
 _ROI_SELECTED_PEN = pg.mkPen(ACCENT, width=2)
 _ROI_STYLE = dict(pen=_ROI_PEN, hoverPen=pg.mkPen(ACCENT, width=2), handlePen=pg.mkPen(ACCENT),
@@ -47,13 +46,28 @@ def _capsule(shape: tuple[int, int], a_xy, b_xy, radius_px: float) -> np.ndarray
     return mask
 
 
+def _band(a_xy, b_xy, half_width: float) -> list[tuple[float, float]]:
+    """The corners of the rectangle around the segment a–b reaching ``half_width`` beyond it on every side (its
+    ends included); [] for a segment of no length."""
+    (ax, ay), (bx, by) = a_xy, b_xy
+    length = float(np.hypot(bx - ax, by - ay))
+    if length == 0:
+        return []
+    ux, uy = (bx - ax) / length * half_width, (by - ay) / length * half_width  # along the segment
+    nx, ny = -uy, ux  # across it
+    return [(ax - ux + nx, ay - uy + ny), (bx + ux + nx, by + uy + ny), (bx + ux - nx, by + uy - ny),
+            (ax - ux - nx, ay - uy - ny)]
+
+
 class DrawingController(QObject):
     """The drawing tools on an :class:`ImagePanels`, editing ``session.regions`` (and the lesion objective).
 
     Tools: "none" (navigate), "rect", "ellipse", "polygon" (lasso), "brush" (target region); "lesion-disc"
-    (drag from the centre outwards) and "lesion-line" (drag along it) insert a lesion; "erase" paints the region
-    whose content should disappear. Drawn shapes become editable ROIs on the clean panel; brush strokes show as
-    the region outline only. Delete / Backspace removes the selected ROI, as does its context menu.
+    (drag from the centre outwards) and "lesion-line" (drag along it: a segment ``lesion_width_px`` wide) insert a
+    lesion, whose region is the lesion and a margin of its surroundings; "remove-lesion" paints the region whose
+    content should disappear. Drawn shapes become editable ROIs on the clean panel; brush strokes show as the region
+    outline only. Delete / Backspace removes the selected ROI, as does its context menu. A new lesion keeps the
+    intensity the objective has (none: the core's bright default).
 
     Signals
     -------
@@ -67,7 +81,6 @@ class DrawingController(QObject):
         self.panels, self.session = panels, session
         self.tool = "none"
         self.brush_radius_px = 3.0
-        self.lesion_intensity: float | None = None  # None: the core's default (bright: 99th percentile)
         self.lesion_width_px = 1.5
         self._stroke: list[tuple[float, float]] = []
         self._paint: np.ndarray | None = None
@@ -108,7 +121,7 @@ class DrawingController(QObject):
             return
         if phase == "start":
             self._stroke = [(x, y)]
-            self._paint = np.zeros(shape, bool) if self.tool in ("brush", "erase") else None
+            self._paint = np.zeros(shape, bool) if self.tool in ("brush", "remove-lesion") else None
         elif (x, y) != self._stroke[-1]:
             self._stroke.append((x, y))
         if self._paint is not None:
@@ -135,7 +148,8 @@ class DrawingController(QObject):
             return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], 1)
         if self.tool == "polygon":
             return np.array(self._stroke + self._stroke[:1])
-        return np.array([self._stroke[0], self._stroke[-1]])
+        band = _band((x0, y0), (x1, y1), self.lesion_width_px / 2)  # lesion-line: the segment with its width
+        return np.array(band + band[:1]) if band else np.array([(x0, y0), (x1, y1)])
 
     def _finish_stroke(self, shape: tuple[int, int]) -> None:
         stroke, paint = self._stroke, self._paint
@@ -150,7 +164,7 @@ class DrawingController(QObject):
         if region is None:
             self.sync_from_model()  # restore the outline the brush preview replaced
             return
-        if self.tool == "erase":
+        if self.tool == "remove-lesion":
             self.session.update(objective={"kind": "remove", "lesion": {}})
         elif self.session.experiment.objective.kind == "untargeted":
             self.session.update(objective={"kind": "region"})  # a drawn target region means a region attack
@@ -185,20 +199,19 @@ class DrawingController(QObject):
             radius = round(max(1.5, length), 2)
             lesion = {"shape": "disc", "center_xy": [round(x0 - 0.5, 2), round(y0 - 0.5, 2)], "radius_px": radius}
             reach = radius + max(2.0, 0.5 * radius)  # the region: the disc and a margin of its surroundings
-            box = (x0 - reach, y0 - reach, x0 + reach, y0 + reach)
-            kind = "ellipse"
+            left, top = int(np.floor(x0 - reach)), int(np.floor(y0 - reach))
+            region = {"kind": "ellipse", "xywh": [left, top, int(np.ceil(x0 + reach)) - left,
+                                                  int(np.ceil(y0 + reach)) - top]}
         else:
             if length < 1.0:
                 return
             lesion = {"shape": "line", "start_xy": [round(x0 - 0.5, 2), round(y0 - 0.5, 2)],
                       "end_xy": [round(x1 - 0.5, 2), round(y1 - 0.5, 2)], "width_px": self.lesion_width_px}
-            reach = 2.0 + self.lesion_width_px
-            box = (min(x0, x1) - reach, min(y0, y1) - reach, max(x0, x1) + reach, max(y0, y1) + reach)
-            kind = "rect"
-        if self.lesion_intensity is not None:
-            lesion["intensity"] = float(self.lesion_intensity)
-        left, top = int(np.floor(box[0])), int(np.floor(box[1]))
-        region = {"kind": kind, "xywh": [left, top, int(np.ceil(box[2])) - left, int(np.ceil(box[3])) - top]}
+            band = _band((x0, y0), (x1, y1), self.lesion_width_px / 2 + 2.0)  # the line and a 2-pixel margin
+            region = {"kind": "polygon", "points": [[round(x - 0.5, 2), round(y - 0.5, 2)] for x, y in band]}
+        intensity = self.session.experiment.objective.lesion.get("intensity")
+        if intensity is not None:
+            lesion["intensity"] = intensity
         try:
             region_mask(region, shape)  # the core clips it to the image; it must keep a pixel
         except ValueError:

@@ -132,7 +132,7 @@ def test_brush_stroke_is_one_rle_region(setup):
 
 def test_lesion_disc_sets_the_objective_and_a_region(setup):
     _, session, controller = setup
-    controller.lesion_intensity = 0.9
+    session.update(objective={"lesion": {"intensity": 0.9}})  # as typed in the objective panel: a new lesion keeps it
     controller.drag("lesion-disc", (40.5, 30.5), (44.5, 30.5))
     objective = session.experiment.objective
     assert objective.kind == "insert"
@@ -145,7 +145,7 @@ def test_lesion_disc_sets_the_objective_and_a_region(setup):
     assert region_mask(region, SHAPE)[10, 10] and session.experiment.objective.lesion["center_xy"] == [10, 10]
 
 
-def test_lesion_line_and_erase(setup):
+def test_lesion_line_and_remove_lesion(setup):
     _, session, controller = setup
     controller.drag("lesion-line", (10.5, 20.5), (30.5, 25.5))
     lesion = session.experiment.objective.lesion
@@ -153,7 +153,7 @@ def test_lesion_line_and_erase(setup):
     assert "intensity" not in lesion  # the core picks a bright default
     mask = region_mask(session.regions.shapes[0], SHAPE)
     assert mask[20, 10] and mask[25, 30]
-    controller.drag("erase", (50.5, 50.5), (55.5, 50.5))
+    controller.drag("remove-lesion", (50.5, 50.5), (55.5, 50.5))
     assert session.experiment.objective.kind == "remove"
     assert session.regions.shapes[-1]["kind"] == "rle"
 

@@ -73,12 +73,13 @@ def test_threat_panel_writes_settings_and_presets(qtbot, session):
     panel.eps.setValue(2.5)
     assert session.experiment.threat.eps == pytest.approx(0.025)
     choose(panel.domain, "image")
-    assert session.experiment.threat.domain == "image" and panel.eps.suffix() == " % ‖x‖∞"  # L∞: of max |x|
+    assert session.experiment.threat.domain == "image"  # L∞: a percentage of max |x|
+    assert panel.mode.currentText() == "% of the image's largest value" and panel.eps.suffix() == " %"
     choose(panel.domain, "patch")
     panel.patch_area.setValue(200)
     threat = session.experiment.threat
     assert threat.patch_area_px == 200 and panel.eps.isEnabled()  # a patch takes the norm and ε like any threat
-    assert panel.eps.suffix() == " % ‖x‖∞"
+    assert panel.mode.currentText() == "% of the image's largest value"
     session.update(threat={"eps_mode": "absolute", "eps": 3.0, "domain": "measurement"})  # presets: relative again
     assert [b.text() for b in panel.preset_buttons] == ["0.25 %", "0.5 %", "1 %", "2.5 %", "8 %"]
     for button, eps in zip(panel.preset_buttons, [0.0025, 0.005, 0.01, 0.025, 0.08]):

@@ -1,65 +1,82 @@
-"""DRAW: the region tools (rectangle, ellipse, polygon, brush), lesion insertion / erase, undo / redo."""
+"""DRAW: the region tools (rectangle, ellipse, polygon, brush), the lesion tools (insert a spot or a line, remove a
+lesion), undo / redo."""
 from __future__ import annotations
 
 from functools import partial
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QGroupBox, QLabel, QPushButton, QToolButton
+from PySide6.QtWidgets import QButtonGroup, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout
 
-from .form import style_section
+from . import form
 
-TOOLS = [  # (tool name, label, shortcut, plain-words tooltip)
+REGION_TOOLS = [  # (tool name, label, shortcut, plain-words tooltip)
     ("none", "Pan", "N", "Navigate: drag to pan, wheel to zoom"),
-    ("rect", "▭", "R", "Draw a rectangular region that matters"),
-    ("ellipse", "◯", "E", "Draw an elliptical region"),
-    ("polygon", "⬠", "P", "Draw a polygon: click corners, double-click to close"),
+    ("rect", "▭", "R", "Drag a rectangle over the region that matters"),
+    ("ellipse", "◯", "E", "Drag an ellipse over the region that matters"),
+    ("polygon", "⬠", "P", "Drag around the region: the outline closes by itself"),
     ("brush", "Brush", "B", "Paint a region freehand"),
-    ("lesion-disc", "◉", "L", "Draw a small bright spot the attack should try to make appear (insert a lesion)"),
-    ("lesion-line", "╱", "", "Draw a thin line (a tear or fracture) the attack should try to make appear"),
-    ("erase", "Erase", "", "Mark a feature the attack should try to make disappear (remove a lesion)"),
 ]
+LESION_TOOLS = [
+    ("lesion-disc", "◉ Spot", "L", "Drag from the centre outwards: a small bright spot the attack should try to make "
+                                   "appear (insert a disc lesion)"),
+    ("lesion-line", "╱ Line", "", "Drag along it: a thin bright line (a tear or fracture) the attack should try to "
+                                  "make appear (insert a line lesion)"),
+    ("remove-lesion", "Remove lesion", "", "Paint over a feature the attack should try to make disappear"),
+]
+AREA_TIP = "The size of the drawn region; a patch attack may only change these pixels, up to the largest patch allowed"
+
+
+def _row(layout: QVBoxLayout) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.setSpacing(3)
+    layout.addLayout(row)
+    return row
 
 
 class DrawPanel(QGroupBox):
-    """Tool buttons bound to a :class:`~halluview.gui.drawing.DrawingController`."""
+    """Tool buttons bound to a :class:`~halluview.gui.drawing.DrawingController`: the active tool is the one
+    checked button."""
 
     def __init__(self, session, drawing, parent=None):
         super().__init__(parent)
-        style_section(self, "Draw")
+        form.style_section(self, "Draw")
         self.session, self.drawing = session, drawing
-        layout = QGridLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 8)
-        layout.setHorizontalSpacing(3)
+        layout.setSpacing(4)
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons = {}
-        for i, (tool, label, shortcut, tip) in enumerate(TOOLS):
-            button = QToolButton()
-            button.setText(label)
-            button.setCheckable(True)
-            button.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
-            if shortcut:
-                button.setShortcut(QKeySequence(shortcut))
-            button.clicked.connect(partial(drawing.set_tool, tool))
-            self.group.addButton(button)
-            self.buttons[tool] = button
-            layout.addWidget(button, 0, i)
-        self.buttons["none"].setChecked(True)
-        self.undo_button, self.redo_button, self.clear_button = (QPushButton("Undo"), QPushButton("Redo"),
-                                                                 QPushButton("Clear"))
-        self.undo_button.setShortcut(QKeySequence.Undo)
-        self.redo_button.setShortcut(QKeySequence.Redo)
+        rows = [_row(layout) for _ in range(3)]
+        for row, tools in zip(rows, (REGION_TOOLS, LESION_TOOLS)):
+            for tool, label, shortcut, tip in tools:
+                button = form.toggle(label, f"{tip} ({shortcut})" if shortcut else tip)
+                if shortcut:
+                    button.setShortcut(QKeySequence(shortcut))
+                button.clicked.connect(partial(drawing.set_tool, tool))
+                self.group.addButton(button)
+                self.buttons[tool] = button
+                row.addWidget(button, 2 if tool == "remove-lesion" else 1)
+        self.buttons[drawing.tool].setChecked(True)
+        self.undo_button, self.redo_button = QPushButton("↶"), QPushButton("↷")
+        rows[0].addSpacing(6)
+        for button, key, tip in ((self.undo_button, QKeySequence.Undo, "Undo the last drawing"),
+                                 (self.redo_button, QKeySequence.Redo, "Redo what was undone")):
+            button.setShortcut(key)
+            button.setToolTip(f"{tip} ({QKeySequence(key).toString(QKeySequence.NativeText)})")
+            button.setFixedWidth(28)
+            rows[0].addWidget(button)
+        self.area_label = form.ElidedLabel("no region drawn", AREA_TIP)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every drawn region")
+        rows[2].addWidget(self.area_label, 1)
+        rows[2].addWidget(self.clear_button)
         self.undo_button.clicked.connect(drawing.undo)
         self.redo_button.clicked.connect(drawing.redo)
         self.clear_button.clicked.connect(self._clear)
-        layout.addWidget(self.undo_button, 1, 0, 1, 3)
-        layout.addWidget(self.redo_button, 1, 3, 1, 3)
-        layout.addWidget(self.clear_button, 1, 6, 1, 2)
-        self.area_label = QLabel("no region drawn")
-        self.area_label.setToolTip("Size of the drawn region; a patch attack may only touch these pixels")
-        layout.addWidget(self.area_label, 2, 0, 1, len(TOOLS))
         drawing.toolChanged.connect(self._on_tool)
         session.regionsChanged.connect(self._refresh)
+        session.settingsChanged.connect(self._refresh)  # the patch budget
         session.previewReady.connect(lambda _: self._refresh())
         self._refresh()
 
@@ -76,8 +93,7 @@ class DrawPanel(QGroupBox):
         self.session.regions_edited()
 
     def _on_tool(self, tool: str) -> None:
-        if tool in self.buttons:
-            self.buttons[tool].setChecked(True)
+        self.buttons[tool].setChecked(True)
 
     def _refresh(self) -> None:
         regions = self.session.regions
@@ -86,10 +102,10 @@ class DrawPanel(QGroupBox):
         self.clear_button.setEnabled(bool(regions.shapes))
         pixels, mm2 = self.drawing.patch_area_px(self._pixel_spacing_mm())
         if not pixels:
-            self.area_label.setText("no region drawn")
+            self.area_label.set_full_text("no region drawn")
             return
         budget = self.session.experiment.threat.patch_area_px
         text = f"region: {pixels} px" + (f" ({mm2:.1f} mm²)" if mm2 else "")
         if budget:
-            text += f" of a {budget} px patch budget" + (" — too large" if pixels > budget else "")
-        self.area_label.setText(text)
+            text += f" of {budget} px allowed" + (" — too large" if pixels > budget else "")
+        self.area_label.set_full_text(text)

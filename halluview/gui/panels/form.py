@@ -1,5 +1,6 @@
 """Small shared helpers for the settings panels: a titled section, labelled rows with plain-words tooltips,
-controls that only report finished edits, and refreshing controls without re-emitting their signals.
+controls that only report finished edits, toggles that show when they are the chosen one, a one-line label that
+never widens its panel, and refreshing controls without re-emitting their signals.
 
 Panels own no state: they read ``session.experiment`` in ``refresh()`` and write it with ``session.update``.
 """
@@ -9,13 +10,37 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QWidget
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from ..theme import ACCENT
 
 _SECTION_STYLE = """
 QGroupBox { font-size: 8pt; font-weight: 600; letter-spacing: 1px; color: #a8a8a8;
             border: 1px solid #3a3a3a; border-radius: 4px; margin-top: 1.2em; padding-top: 2px; }
 QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; }
+"""
+
+CHECKED_TEXT, CHECKED_BACKGROUND = "#ffe6b0", "#5c4510"
+"""A chosen toggle (the active drawing tool, the current ε preset): light amber on dark amber, in an accent frame."""
+_TOGGLE_STYLE = f"""
+QToolButton {{ background: #353535; color: #dcdcdc; border: 1px solid #4a4a4a; border-radius: 3px;
+              padding: 2px 4px; }}
+QToolButton:hover {{ background: #3e3e3e; border-color: #707070; }}
+QToolButton:checked {{ background: {CHECKED_BACKGROUND}; color: {CHECKED_TEXT}; border: 1px solid {ACCENT};
+                      font-weight: 600; }}
+QToolButton:disabled {{ color: #7a7a7a; }}
 """
 
 
@@ -31,17 +56,19 @@ def section(box: QGroupBox, title: str) -> QFormLayout:
     layout = QFormLayout(box)
     layout.setContentsMargins(8, 6, 8, 8)
     layout.setHorizontalSpacing(10)
-    layout.setVerticalSpacing(5)
+    layout.setVerticalSpacing(4)
     layout.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
     layout.setRowWrapPolicy(QFormLayout.DontWrapRows)
     return layout
 
 
 def add_row(layout: QFormLayout, label: str, field: QWidget | Any, tooltip: str = "") -> QLabel:
-    """Add ``label: field`` to ``layout``; the plain-words ``tooltip`` shows on both. Returns the label."""
+    """Add ``label: field`` to ``layout``; the ``tooltip`` (default: the field's own) shows on both. Returns the
+    label."""
     text = QLabel(label)
     if isinstance(field, QWidget):
         text.setBuddy(field)
+        tooltip = tooltip or field.toolTip()
     if tooltip:
         text.setToolTip(tooltip)
         if isinstance(field, QWidget) and not field.toolTip():
@@ -72,6 +99,40 @@ def spin(low: float, high: float, step: float = 1, decimals: int | None = None, 
     box.setKeyboardTracking(False)
     box.setToolTip(tooltip)
     return box
+
+
+def toggle(text: str, tooltip: str = "") -> QToolButton:
+    """A checkable button that shows plainly when it is the chosen one (amber fill and frame on the dark theme);
+    it grows to share its row with its neighbours."""
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tooltip)
+    button.setCheckable(True)
+    button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+    button.setStyleSheet(_TOGGLE_STYLE)
+    return button
+
+
+class ElidedLabel(QLabel):
+    """One line of text that never widens its panel: cut with "…" when it does not fit, in full as its tooltip."""
+
+    def __init__(self, text: str = "", tooltip: str = ""):
+        super().__init__()
+        self._full, self._tip = text, tooltip
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(f"{text}. {self._tip}" if self._tip else text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, max(self.width(), 1)))
 
 
 def check(text: str, tooltip: str = "") -> QCheckBox:

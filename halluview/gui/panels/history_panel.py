@@ -1,4 +1,5 @@
-"""RUN HISTORY: every attack of this session; a click shows it, two selected runs can be compared."""
+"""RUN HISTORY: every attack of this session; the run on screen is highlighted, a click shows another, two selected
+runs can be compared."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -9,6 +10,17 @@ from ..session import RunRecord, Session
 from . import form
 
 COMPARE_TIP = "Select two runs (Ctrl-click) to see them side by side."
+
+
+def row_text(record: RunRecord) -> str:
+    """The run's label; a transfer attack's says first (rows elide their middle) which surrogate the perturbation
+    was found on."""
+    surrogate, label = record.experiment.get("surrogate"), record.label
+    if not surrogate or "transfer from" in label:  # a direct attack, or a label that says it already
+        return label
+    number = f"#{record.number} "
+    rest = label.removeprefix(number)
+    return f"{number}transfer from {surrogate} · {rest}" if rest != label else f"transfer from {surrogate} · {label}"
 
 
 class HistoryPanel(QGroupBox):
@@ -45,7 +57,7 @@ class HistoryPanel(QGroupBox):
         self.compare_button.clicked.connect(self.compare)
         self.compare_action.triggered.connect(self.compare)
         session.historyChanged.connect(self.refresh)
-        session.runStarted.connect(lambda _: self.refresh())
+        session.runStarted.connect(self._run_started)
         session.selectedRunChanged.connect(self._show_selected)
         self.refresh()
 
@@ -73,16 +85,24 @@ class HistoryPanel(QGroupBox):
         with form.blocked(self.list):
             self.list.clear()
             for record in self.session.runs:
-                item = QListWidgetItem(record.label)
+                text = row_text(record)
+                item = QListWidgetItem(text)
                 item.setData(Qt.UserRole, record)
-                item.setToolTip(record.label)
+                item.setToolTip(text)
                 self.list.addItem(item)
                 item.setSelected(id(record) in kept)
         self._selection_changed()
 
+    def _run_started(self, record: RunRecord) -> None:
+        self.refresh()
+        self._show_selected(record)  # the new run is the one on screen
+
     def _show_selected(self, record: RunRecord | None) -> None:
+        """Highlight the run on screen only (none for None)."""
         with form.blocked(self.list):
             for row in range(self.list.count()):
                 item = self.list.item(row)
                 item.setSelected(item.data(Qt.UserRole) is record)
+                if item.isSelected():
+                    self.list.scrollToItem(item)
         self._selection_changed()

@@ -1,4 +1,5 @@
-"""OPERATOR: how the measurement is acquired (MRI undersampling and coils, CT angles, denoising) and its noise.
+"""ACQUISITION: how the measurement is acquired, the forward operator A of y = A x (MRI undersampling and coils, CT
+views, denoising), and its noise.
 
 Only the rows that matter for the chosen kind are shown.
 """
@@ -34,46 +35,51 @@ class OperatorPanel(QGroupBox):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.layout_ = layout = form.section(self, "Operator")
+        self.layout_ = layout = form.section(self, "Acquisition")
         self.kind = form.combo([("MRI", "mri"), ("CT", "ct"), ("Denoising", "denoise")],
-                               "Which scanner the measurement is simulated for.")
-        form.add_row(layout, "Kind", self.kind)
+                               "Which scanner the measurement is simulated for (the operator A of y = A x): MRI "
+                               "(undersampled k-space), CT (a parallel-beam sinogram) or denoising (a noisy image).")
+        form.add_row(layout, "Scan type", self.kind)
 
         self.acceleration = form.combo([(f"{a}×", float(a)) for a in (2, 4, 6, 8)],
-                                       "How much faster than a full scan: 4× keeps about a quarter of the lines.")
+                                       "How much faster than a full scan: 4× keeps about a quarter of the lines "
+                                       "(the acceleration R).")
         self.center = form.spin(0.01, 0.5, 0.01, 3, tooltip="Share of the central (low-frequency) lines that are "
-                                                              "always acquired.")
-        self.mask = form.combo([(m, m) for m in MASKS], "Which lines are skipped (fastMRI's mask types): at random, "
-                                                        "evenly spaced, or with magic (conjugate-symmetric) offsets.")
+                                                              "always acquired (the centre fraction).")
+        self.mask = form.combo([(m, m) for m in MASKS], "Which lines are skipped (the sampling mask, fastMRI's mask "
+                                                        "types): at random, evenly spaced, or with magic "
+                                                        "(conjugate-symmetric) offsets.")
         self.coils = form.spin(1, 16, tooltip="Number of receiver coils (1 = a single-coil scan).")
-        self.mask_seed = form.spin(0, 2**31 - 1, tooltip="Changes which random lines are skipped.")
+        self.mask_seed = form.spin(0, 2**31 - 1, tooltip="Changes which random lines are skipped (the mask's seed).")
         self.file_kspace = form.check("use the file's own k-space",
                                       "Attack the raw data stored in the file instead of simulating it.")
-        form.add_row(layout, "Acceleration R", self.acceleration)
-        form.add_row(layout, "Centre fraction", self.center)
-        form.add_row(layout, "Mask", self.mask)
+        form.add_row(layout, "Acceleration", self.acceleration)
+        form.add_row(layout, "Centre kept", self.center)
+        form.add_row(layout, "Line pattern", self.mask)
         form.add_row(layout, "Coils", self.coils)
-        form.add_row(layout, "Mask seed", self.mask_seed)
+        form.add_row(layout, "Pattern seed", self.mask_seed)
         layout.addRow(self.file_kspace)
 
         self.angles = form.combo([(a, a) for a in ANGLE_KINDS], "Full: all angles; sparse: fewer views; "
                                                                 "limited: only part of the half circle.")
         self.n_angles = form.spin(1, 1440, tooltip="How many projections (views) the scanner takes.")
-        self.max_angle = form.spin(1, 180, 5, 1, " °", "The arc covered by a limited-angle scan.")
-        form.add_row(layout, "Angles", self.angles)
-        form.add_row(layout, "Views", self.n_angles)
-        form.add_row(layout, "Max angle", self.max_angle)
+        self.max_angle = form.spin(1, 180, 5, 1, " °", "The arc covered by a limited-angle scan (its largest angle).")
+        form.add_row(layout, "Views taken", self.angles)
+        form.add_row(layout, "Number of views", self.n_angles)
+        form.add_row(layout, "Arc covered", self.max_angle)
 
         self.noise = form.combo([], "Random noise added to the measurement before reconstruction.")
-        self.sigma = form.spin(0.0, 100.0, 0.5, 2, " %", "Noise strength as a percentage of the signal's size.")
+        self.sigma = form.spin(0.0, 100.0, 0.5, 2, " %", "Noise strength as a percentage of the signal's size (the "
+                                                        "Gaussian noise's σ, relative).")
         self.flux = form.spin(10, 1e9, 1000, 0, " photons", "X-ray photons per detector reading: fewer means a "
-                                                            "lower dose and more noise.")
-        self.peak = form.spin(0.1, 1e6, 10, 1, tooltip="Photon count of a pixel of value 1: fewer means more noise.")
+                                                            "lower dose and more noise (the incident flux I₀).")
+        self.peak = form.spin(0.1, 1e6, 10, 1, tooltip="Photon count of a pixel of value 1: fewer means more noise "
+                                                       "(the Poisson peak).")
         self.noise_seed = form.spin(0, 2**31 - 1, tooltip="Changes the random noise draw.")
         form.add_row(layout, "Noise", self.noise)
-        form.add_row(layout, "σ (relative)", self.sigma)
-        form.add_row(layout, "I₀", self.flux)
-        form.add_row(layout, "Peak", self.peak)
+        form.add_row(layout, "Noise level", self.sigma)
+        form.add_row(layout, "X-ray dose", self.flux)
+        form.add_row(layout, "Photon count", self.peak)
         form.add_row(layout, "Noise seed", self.noise_seed)
 
         self.kind.activated.connect(self._kind_chosen)

@@ -8,8 +8,9 @@ from ...core.attacks.objectives import INTERIOR_KINDS
 from ..session import Session
 from . import form
 
-STEP_TIP = ("Length of each step, as a fraction of the budget ε (the first step for the auto schedule). Auto: 2 "
-            "with the auto schedule (Auto-PGD, Croce & Hein 2020), 2.5 / steps otherwise (Madry et al. 2018).")
+STEP_TIP = ("Length of each step, as a fraction of the budget ε (the step size α; the first step for the auto "
+            "schedule). Auto: 2 with the auto schedule (Auto-PGD, Croce & Hein 2020), 2.5 / steps otherwise (Madry "
+            "et al. 2018).")
 
 
 def devices() -> list[tuple[str, str]]:
@@ -29,7 +30,8 @@ class OptimizerPanel(QGroupBox):
         self.session = session
         layout = form.section(self, "Optimiser")
         self.method = form.combo([("PGD", "pgd"), ("Adam", "adam")],
-                                 "PGD: steps of fixed length along the steepest direction. Adam: adaptive steps.")
+                                 "PGD (projected gradient descent): steps along the steepest direction, brought "
+                                 "back inside the budget. Adam: steps that adapt their length, brought back likewise.")
         self.steps = form.spin(1, 100000, 10, tooltip="How many improvement steps the attack takes; more is "
                                                       "slower but finds stronger attacks.")
         self.auto_step = form.check("auto", STEP_TIP)
@@ -53,12 +55,12 @@ class OptimizerPanel(QGroupBox):
         self.device = form.combo(devices(), "Where the computation runs: the processor (CPU) or a graphics card.")
         form.add_row(layout, "Method", self.method)
         form.add_row(layout, "Steps", self.steps)
-        form.add_row(layout, "Step size α", step_row, STEP_TIP)
+        form.add_row(layout, "Step size", step_row, STEP_TIP)
         form.add_row(layout, "Schedule", self.schedule)
         form.add_row(layout, "Restarts", self.restarts)
         layout.addRow(self.random_start)
-        form.add_row(layout, "Seed", self.seed)
-        form.add_row(layout, "Device", self.device)
+        form.add_row(layout, "Random seed", self.seed)
+        form.add_row(layout, "Computed on", self.device)
 
         self.method.activated.connect(lambda: self._set(method=self.method.currentData()))
         self.schedule.activated.connect(lambda: self._set(schedule=self.schedule.currentData()))

@@ -70,7 +70,7 @@ class ScanPanel(QGroupBox):
 
         self.window = form.combo([], "How grey values map to brightness. CT presets are the usual clinical "
                                      "windows (W = width, L = level, in Hounsfield units).")
-        form.add_row(layout, "W / L", self.window, self.window.toolTip())
+        form.add_row(layout, "Window", self.window, self.window.toolTip())
 
         self.slice_slider.valueChanged.connect(self.session.set_slice)
         self.slice_slider.sliderMoved.connect(lambda v: form.set_value(self.slice_spin, v))

@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
-import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QGroupBox,
-    QHBoxLayout,
-    QRadioButton,
-    QSizePolicy,
-    QSlider,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QGroupBox, QHBoxLayout, QRadioButton, QSlider, QWidget
 
+from ...core.attacks.threat import Threat, ThreatConfig
 from ..session import Session
 from . import form
 
@@ -23,11 +15,36 @@ PRESETS_PERCENT = (0.25, 0.5, 1.0, 2.5, 8.0)
 """Relative L2 budgets of the sizes used in published robustness studies of MRI / CT reconstruction."""
 SLIDER_STEPS = 1000
 LOG_RANGE = {"relative": (-4.0, math.log10(0.2)), "absolute": (-6.0, 3.0)}  # log10 ε at the slider's ends
-MEASUREMENT = {"mri": "k-space (measurement)", "ct": "sinogram (measurement)", "denoise": "noisy image"}
-
-EPS_TIP = "How much the measurement may be altered, as a percentage of its size (or in its own units)."
+MEASUREMENT = {"mri": "the raw data (k-space)", "ct": "the raw data (sinogram)", "denoise": "the noisy image"}
+NORM_TIP = ("How the size of the change δ is measured: L2 (‖δ‖₂) limits its total energy, L∞ (‖δ‖∞) its largest "
+            "single value.")
+EPS_TIP = ("How much the measurement may be altered, as a percentage of its size (or in its own units). The budget "
+           "ε bounds ‖δ‖; relative: ε = ‖δ‖ / ‖y‖ for a change of the measurement y, ‖δ‖ / ‖x‖ for a change of the "
+           "image x (image and patch threats), in the chosen norm.")
+UNITS_TIP = ("Relative: ε as a percentage of the clean data's size: ‖y‖ of the measurement y, or ‖x‖ of the image "
+             "x for image and patch threats, in the chosen norm (L∞: the largest value); per coil, each coil's ‖y_c‖. "
+             "Absolute: ε in the data's own units.")
+DOMAIN_TIP = ("Where the change is made, the threat's domain: measurement (δ added to the raw data y), image (δ "
+              "added to the object x before it is scanned) or patch (the image domain, δ only inside the drawn "
+              "region).")
 PRESET_TIP = ("A budget of the size used in published robustness studies of MRI / CT reconstruction "
-              "(Darestani et al. 2021, Genzel et al. 2022, Morshuis et al. 2022).")
+              "(Darestani et al. 2021, Genzel et al. 2022, Morshuis et al. 2022): ε = {p:g} % of ‖y‖. "
+              "Highlighted while it is the budget.")
+
+
+def _units_in_words(threat: ThreatConfig, kind: str) -> tuple[str, str]:
+    """The "relative" and "absolute" items in words: what a relative ε is a percentage of (‖y‖, ‖x‖, ‖y_c‖ or
+    their largest value for L∞), and what an absolute ε is measured in."""
+    if threat.domain != "measurement":
+        owner = "the image's"
+    elif kind == "denoise":
+        owner = "the noisy image's"
+    elif threat.per_coil and kind == "mri":
+        owner = "each coil's"
+    else:
+        owner = "the measurement's"
+    size = "largest value" if threat.norm == "linf" else "size"
+    return f"% of {owner} {size}", f"absolute (in {owner} units)"
 
 
 def _row(*widgets: QWidget, stretch: int = -1) -> QWidget:
@@ -49,44 +66,40 @@ class ThreatPanel(QGroupBox):
         super().__init__(parent)
         self.session = session
         self.layout_ = layout = form.section(self, "Threat")
-        self.l2, self.linf = QRadioButton("L2"), QRadioButton("L∞")
-        self.l2.setToolTip("Limit the total energy of the change: it may spread over the whole measurement.")
-        self.linf.setToolTip("Limit every single value's change: small everywhere, but everywhere at once.")
+        self.l2, self.linf = QRadioButton("total (L2)"), QRadioButton("peak (L∞)")
+        self.l2.setToolTip("Limit the total energy of the change (‖δ‖₂): it may gather where it does most harm.")
+        self.linf.setToolTip("Limit every single value's change (‖δ‖∞): small everywhere, but everywhere at once.")
         self.norms = QButtonGroup(self)
         self.norms.addButton(self.l2)
         self.norms.addButton(self.linf)
-        form.add_row(layout, "Norm", _row(self.l2, self.linf), "How the size of the change is measured.")
+        form.add_row(layout, "Limit", _row(self.l2, self.linf), NORM_TIP)
 
         self.eps_slider = QSlider(Qt.Horizontal)
         self.eps_slider.setRange(0, SLIDER_STEPS)
         self.eps_slider.setToolTip(EPS_TIP)
         self.eps = form.spin(1e-6, 1e6, 0.1, 3, tooltip=EPS_TIP)
         self.eps.setFixedWidth(104)
-        form.add_row(layout, "ε", _row(self.eps_slider, self.eps, stretch=0), EPS_TIP)
+        form.add_row(layout, "Budget", _row(self.eps_slider, self.eps, stretch=0), EPS_TIP)
         self.preset_buttons = []
-        for percent in PRESETS_PERCENT:
-            button = QToolButton()
-            button.setText(f"{percent:g} %")
-            button.setToolTip(PRESET_TIP)
-            button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)  # a full-width row under ε
+        for percent in PRESETS_PERCENT:  # a full-width row under the budget; checked while ε is that preset
+            button = form.toggle(f"{percent:g} %", PRESET_TIP.format(p=percent))
             button.clicked.connect(lambda _=False, p=percent: self.choose_preset(p))
             self.preset_buttons.append(button)
         self.presets = _row(*self.preset_buttons, stretch=len(self.preset_buttons))
-        self.presets.setToolTip(PRESET_TIP)
         layout.addRow(self.presets)
-        self.mode = form.combo([("relative (% of size)", "relative"), ("absolute", "absolute")],
-                               "Relative: a percentage of the clean measurement's size. Absolute: in its units.")
-        form.add_row(layout, "ε units", self.mode)
+        self.mode = form.combo([("relative", "relative"), ("absolute", "absolute")], UNITS_TIP)
+        self.mode.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)  # long items: the popup
+        self.mode.setMinimumContentsLength(12)
+        form.add_row(layout, "Budget in", self.mode)
 
-        self.domain = form.combo([], "Where the change is made: in the scanner's raw data, in the object before "
-                                     "it is scanned, or only inside a small drawn patch.")
-        form.add_row(layout, "Domain", self.domain)
-        self.per_coil = form.check("ε per coil", "Give every receiver coil its own budget, relative to that "
-                                                 "coil's signal.")
+        self.domain = form.combo([], DOMAIN_TIP)
+        form.add_row(layout, "Where", self.domain)
+        self.per_coil = form.check("a separate budget for each coil", "Give every receiver coil its own budget, "
+                                   "relative to that coil's signal (ε per coil: ‖δ_c‖ ≤ ε ‖y_c‖ for every coil c).")
         layout.addRow(self.per_coil)
         self.patch_area = form.spin(0, 10**7, 10, suffix=" px", tooltip="The largest patch allowed, in pixels "
-                                                                        "(0: no limit).")
-        form.add_row(layout, "Patch area", self.patch_area)
+                                                                        "(the patch's area budget; 0: no limit).")
+        form.add_row(layout, "Largest patch", self.patch_area)
 
         self.norms.buttonClicked.connect(lambda b: self._set(norm="l2" if b is self.l2 else "linf"))
         self.eps.valueChanged.connect(self._eps_typed)
@@ -134,15 +147,15 @@ class ThreatPanel(QGroupBox):
         self._set(eps_mode=mode, eps=eps)
 
     def _reference_size(self) -> float | None:
-        """‖y‖ (‖x‖ for image threats) of the previewed clean problem in the threat's norm; None if unknown."""
+        """‖y‖ (‖x‖ for image threats) of the previewed clean problem in the threat's norm, as the core's threat
+        measures it (the radius of a relative ε of 1); None if unknown or per coil."""
         threat, preview = self.session.experiment.threat, self.session.preview
         if preview is None or threat.per_coil:
             return None
         reference = preview.y if threat.domain == "measurement" else preview.x_true
         if reference is None:
             return None
-        size = reference.abs().max() if threat.norm == "linf" else torch.linalg.vector_norm(reference)
-        return float(size) or None
+        return float(Threat(replace(threat, eps=1.0, eps_mode="relative"), reference).radius.max()) or None
 
     # --- session -> controls -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -152,12 +165,13 @@ class ThreatPanel(QGroupBox):
         relative, patch = threat.eps_mode == "relative", threat.domain == "patch"
         with form.blocked(self.norms, self.l2, self.linf):
             (self.l2 if threat.norm == "l2" else self.linf).setChecked(True)
+        for data, text in zip(("relative", "absolute"), _units_in_words(threat, kind)):
+            self.mode.setItemText(self.mode.findData(data), text)
         form.select_data(self.mode, threat.eps_mode)
-        of = ("‖y‖" if threat.domain == "measurement" else "‖x‖") + ("∞" if threat.norm == "linf" else "")
         with form.blocked(self.eps):
             self.eps.setDecimals(3 if relative else 6)
             self.eps.setRange(*((1e-3, 100.0) if relative else (1e-6, 1e6)))
-            self.eps.setSuffix(f" % {of}" if relative else "")
+            self.eps.setSuffix(" %" if relative else "")
             self.eps.setSingleStep(0.1 if relative else 0.001)
             self.eps.setValue(self._display(threat.eps))
         low, high = LOG_RANGE[threat.eps_mode]
@@ -166,11 +180,13 @@ class ThreatPanel(QGroupBox):
             self.eps_slider.setValue(round(min(max(position, 0), SLIDER_STEPS)))
         with form.blocked(self.domain):
             self.domain.clear()
-            for text, data in ((MEASUREMENT[kind], "measurement"), ("image, before acquisition", "image"),
-                               ("patch (drawn region)", "patch")):
+            for text, data in ((MEASUREMENT[kind], "measurement"), ("the object, before the scan", "image"),
+                               ("a drawn patch of the object", "patch")):
                 self.domain.addItem(text, data)
         form.select_data(self.domain, threat.domain)
         form.set_value(self.per_coil, threat.per_coil)
         form.set_value(self.patch_area, threat.patch_area_px or 0)
         form.show_rows(self.layout_, threat.domain == "measurement" and kind == "mri" and relative, self.per_coil)
         form.show_rows(self.layout_, patch, self.patch_area)
+        for button, percent in zip(self.preset_buttons, PRESETS_PERCENT):
+            button.setChecked(relative and math.isclose(threat.eps * 100, percent, rel_tol=1e-9))
