@@ -66,8 +66,11 @@ def units_of(config: dict) -> UnitMap:
     return HU if facts.get("units") == "HU" else WORKING
 
 
-def caption_lines(config: dict, verdict=None, realised_eps: float | None = None) -> tuple[str, ...]:
-    """The caption of a run: what was attacked, with which budget and objective, and the verdict in words."""
+def caption_lines(config: dict, verdict=None, realised_eps: float | None = None, metrics: dict | None = None,
+                  noise_metrics: dict | None = None) -> tuple[str, ...]:
+    """The caption of a run: what was attacked, with which budget and objective, and the verdict in words (the
+    clinician's sentence with the SSIMs when ``metrics`` are given, else the verdict's headline)."""
+    from .attacks.verdict import in_words
     from .choices import attacked_line
 
     threat, objective = config.get("threat") or {}, config.get("objective") or {}
@@ -78,11 +81,11 @@ def caption_lines(config: dict, verdict=None, realised_eps: float | None = None)
     budget = f"{str(threat.get('norm', '')).upper()} budget ε = {format_eps(threat.get('eps', 0.0), threat)}"
     if realised_eps is not None:
         budget += f" (realised {format_eps(realised_eps, threat)})"
-    attack = (f"Attack: {objective.get('kind', '?')} objective, {budget}, {optimizer.get('steps', '?')} steps, "
-              f"seed {config.get('seed', 0)}.")
+    kind = objective.get("kind", "?")
+    attack = f"Attack: {kind} objective, {budget}, {optimizer.get('steps', '?')} steps, seed {config.get('seed', 0)}."
     lines = [f"Reconstruction {what}.", attack]
     if verdict is not None:
-        lines.append(verdict.headline if hasattr(verdict, "headline") else str(verdict.get("headline", "")))
+        lines.append(in_words(kind, verdict, metrics, noise_metrics) if metrics else verdict.headline)
     return tuple(lines)
 
 
@@ -99,10 +102,9 @@ def figure_from_result(result, units: UnitMap | None = None, region: np.ndarray 
     perturbed = np.asarray(units.to_scan(np.asarray(result.perturbed, np.float64)))
     difference = np.asarray(units.difference_to_scan(result.perturbed.astype(np.float64) - result.clean))
     realised = (result.norms or {}).get("realised_eps")
+    caption = caption_lines(result.config, result.verdict, realised, result.metrics, result.noise_metrics)
     return RunFigure(clean, perturbed, difference, units=units.label, region=region,
-                     pixel_spacing_mm=pixel_spacing_mm, caption=caption_lines(result.config, result.verdict,
-                                                                                   realised),
-                     window=window, **options)
+                     pixel_spacing_mm=pixel_spacing_mm, caption=caption, window=window, **options)
 
 
 def save_figure(figure: RunFigure, path: str | Path) -> Path:

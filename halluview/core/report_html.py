@@ -26,7 +26,7 @@ max-width:1120px;margin:2em auto;padding:0 1.5em;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{font-size:1.3em;margin-top:1.8em;border-bottom:1px solid #ccc;
 padding-bottom:.2em}.what{color:#444;margin-top:0}
 .verdict{font-size:1.15em;padding:.6em .9em;border-left:5px solid #2e7d32;background:#f3f8f3}
-.verdict.none{border-left-color:#e08e00;background:#fff6e5}.warn{color:#9a5b00}
+.verdict.none{border-left-color:#e08e00;background:#fff6e5}.warn{color:#9a5b00}.detail{color:#444}
 figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}figcaption{font-size:.9em;color:#444;max-width:260px}
 img.scan{width:256px;height:auto;image-rendering:pixelated;border:1px solid #ccc}
 img.bar{width:256px;height:12px;image-rendering:pixelated;display:block}
@@ -154,11 +154,18 @@ def _key_value_table(pairs: dict, css: str, key_name: str) -> str:
 
 
 def _verdict(result: AttackResult) -> str:
-    if result.verdict is None:
+    """The clinician's sentence first, the verdict's own headline under it when it says more, then warnings."""
+    from .attacks.verdict import in_words
+
+    verdict = result.verdict
+    if verdict is None:
         return "<p>This run has no verdict.</p>"
-    css = "verdict" if result.verdict.found else "verdict none"
-    items = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in result.verdict.warnings)
-    return (f"<p class='{css}'><strong>{html.escape(result.verdict.headline)}</strong></p>"
+    kind = (result.config.get("objective") or {}).get("kind", "untargeted")
+    words = in_words(kind, verdict, result.metrics, result.noise_metrics)
+    css = "verdict" if verdict.found else "verdict none"
+    detail = f"<p class='detail'>{html.escape(verdict.headline)}</p>" if verdict.headline != words else ""
+    items = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in verdict.warnings)
+    return (f"<p class='{css}'><strong>{html.escape(words)}</strong></p>{detail}"
             + (f"<ul>{items}</ul>" if items else ""))
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 from PIL.PdfParser import PdfParser
 from run_fixture import CT_FACTS, finished_run
 
+from halluview.core.attacks.verdict import in_words
 from halluview.core.display import N_DIVERGING, diverging_lut, diverging_rgb
 from halluview.core.figure import RunFigure, build_layout, figure_from_result, save_figure
 
@@ -69,7 +70,9 @@ def test_svg_parses_with_vector_text_and_embedded_images(tmp_path, brain_run):
     root = ET.parse(save_figure(figure, tmp_path / "figure.svg")).getroot()
     assert root.tag == f"{SVG}svg" and root.get("width").endswith("in")
     texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
-    assert result.verdict.headline in " ".join(texts)  # the caption is text, not pixels
+    words = in_words("region", result.verdict, result.metrics, result.noise_metrics)
+    assert words.startswith("Inside the marked region") and "SSIM" in words
+    assert words in " ".join(texts)  # the caption is text, not pixels, with the verdict in words
     assert any("zero-filled" in t for t in texts) and any("ε = 5 % ‖y‖" in t for t in texts)
     hrefs = [i.get("href") for i in root.iter(f"{SVG}image")]
     assert len(hrefs) >= 4 and all(h.startswith("data:image/png;base64,") for h in hrefs)

@@ -77,7 +77,10 @@ def test_headings_read_as_a_report(report):
 
 def test_verdict_and_settings_as_a_table_not_a_json_dump(report):
     result, text, page = report
-    assert result.verdict.headline in text
+    from halluview.core.attacks.verdict import in_words
+
+    assert in_words("region", result.verdict, result.metrics, result.noise_metrics) in text  # for clinicians
+    assert result.verdict.headline in text  # and the verdict's own terms
     settings = next(t for t in page.tables if t["class"] == "settings")
     rows = dict(row for row in settings["rows"][1:])
     assert rows["threat.eps"] == "0.05" and rows["recon.name"] == "zero-filled" and rows["optimizer.steps"] == "4"
