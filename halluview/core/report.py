@@ -4,7 +4,6 @@ Every file is written atomically (temporary file, then rename), so an interrupte
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 import platform
@@ -15,6 +14,10 @@ from PIL import Image
 
 from .atomic import atomic_file, atomic_folder, write_text_atomic
 from .attacks.run import AttackResult
+from .display import diverging_rgb, grey_rgb, robust_limit
+
+__all__ = ["REPORT_VERSION", "diverging_rgb", "grey_rgb", "report_dict", "save_json", "save_npy", "save_png",
+           "versions", "write_html", "write_outputs", "write_volume_outputs"]
 
 REPORT_VERSION = 1
 
@@ -61,19 +64,6 @@ def report_dict(result: AttackResult) -> dict:
     })
 
 
-def grey_rgb(image: np.ndarray, low: float, high: float) -> np.ndarray:
-    scaled = np.clip((image - low) / max(high - low, 1e-12), 0, 1)
-    return np.repeat((scaled * 255 + 0.5).astype(np.uint8)[..., None], 3, axis=-1)
-
-
-def diverging_rgb(image: np.ndarray, limit: float) -> np.ndarray:
-    """Signed values → blue (negative) / grey (0) / red (positive), symmetric about 0 with ±``limit``."""
-    t = np.clip(image / max(limit, 1e-12), -1, 1)[..., None]
-    grey, red, blue = np.array([128, 128, 128.0]), np.array([230, 60, 40.0]), np.array([40, 110, 230.0])
-    rgb = np.where(t >= 0, grey + t * (red - grey), grey - t * (blue - grey))
-    return (rgb + 0.5).astype(np.uint8)
-
-
 def save_png(path: str | Path, rgb: np.ndarray) -> None:
     with atomic_file(Path(path)) as temporary:
         Image.fromarray(rgb).save(temporary, format="PNG")
@@ -88,53 +78,12 @@ def save_json(path: str | Path, data: dict) -> None:
     write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
-def _png_base64(rgb: np.ndarray) -> str:
-    import base64
-    import io
+def write_html(result: AttackResult, out_dir: str | Path, json_name: str = "report.json") -> Path:
+    """report.html beside report.json: the verdict, the images, the metrics, the per-step curves, the noise
+    baseline, the settings and the versions, self-contained (:mod:`halluview.core.report_html`)."""
+    from .report_html import report_page
 
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _metric_rows(result: AttackResult) -> str:
-    groups = {"attack vs clean": result.metrics["vs_clean"], "noise vs clean": result.noise_metrics["vs_clean"]}
-    if "vs_reference" in result.metrics:
-        groups["attack vs reference"] = result.metrics["vs_reference"]
-    keys = list(result.metrics["vs_clean"])
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-    rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{values[k]:.4g}</td>" for k in keys)
-                   + "</tr>" for name, values in groups.items())
-    return f"<table><tr><th></th>{head}</tr>{rows}</table>"
-
-
-def _verdict_html(result: AttackResult) -> str:
-    """The verdict in words, its warnings highlighted (an attack that found nothing says so first)."""
-    if result.verdict is None:
-        return ""
-    items = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in result.verdict.warnings)
-    return f"<p><strong>{html.escape(result.verdict.headline)}</strong></p>" + (f"<ul>{items}</ul>" if items else "")
-
-
-def write_html(result: AttackResult, out_dir: str | Path) -> Path:
-    """report.html: the four images, the metrics (attack and equal-norm noise), the norms and the config."""
-    low, high = float(result.clean.min()), float(result.clean.max())
-    difference = result.perturbed - result.clean
-    images = {"Clean": grey_rgb(result.clean, low, high), "Perturbed": grey_rgb(result.perturbed, low, high),
-              "Difference": diverging_rgb(difference, float(np.abs(difference).max()) or 1.0)}
-    figures = "".join(f"<figure><img src='data:image/png;base64,{_png_base64(rgb)}'><figcaption>{name}"
-                      f"</figcaption></figure>" for name, rgb in images.items())
-    norms = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>" for k, v in result.norms.items())
-    verdict = _verdict_html(result)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>HalluView report</title><style>"
-            "body{font-family:sans-serif;background:#1e1e1e;color:#ddd;margin:2em}figure{display:inline-block;"
-            "margin:0 1em 1em 0}img{width:320px;image-rendering:pixelated}td,th{padding:2px 8px;text-align:right}"
-            "pre{background:#2a2a2a;padding:1em}.warn{color:#f0b040}</style></head><body>"
-            f"<h1>HalluView attack report</h1>{verdict}{figures}<h2>Metrics</h2>{_metric_rows(result)}"
-            f"<h2>Norms</h2><table>{norms}</table>"
-            f"<h2>Configuration</h2><pre>{html.escape(json.dumps(result.config, indent=2))}</pre>"
-            f"<p>{html.escape(json.dumps(versions()))}</p></body></html>")
-    return write_text_atomic(Path(out_dir) / "report.html", page)
+    return write_text_atomic(Path(out_dir) / "report.html", report_page(result, versions(), json_name))
 
 
 def write_outputs(result: AttackResult, out_dir: str | Path) -> Path:
@@ -167,10 +116,9 @@ def write_volume_outputs(volume, config: dict, out_dir: str | Path) -> Path:
 def _write_files(result: AttackResult, out: Path) -> None:
     low, high = float(result.clean.min()), float(result.clean.max())
     difference = result.perturbed - result.clean
-    limit = float(np.abs(difference).max()) or 1.0
     save_png(out / "clean.png", grey_rgb(result.clean, low, high))
     save_png(out / "perturbed.png", grey_rgb(result.perturbed, low, high))
-    save_png(out / "difference.png", diverging_rgb(difference, limit))
+    save_png(out / "difference.png", diverging_rgb(difference, robust_limit(difference)))  # as the app and report
     image = result.perturbation_image
     save_png(out / "perturbation.png", diverging_rgb(image, float(np.abs(image).max()) or 1.0)
              if image.min() < 0 else grey_rgb(image, 0.0, float(image.max()) or 1.0))
