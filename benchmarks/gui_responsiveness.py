@@ -61,7 +61,7 @@ def longest_stall(steps: int) -> tuple[float, float, int]:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from halluview.gui.app import demo_region, demo_settings
+    from halluview.gui.demo import demo_region, demo_settings
     from halluview.gui.main_window import MainWindow
     from halluview.gui.theme import apply_dark_theme
     from halluview.gui.worker import reserve_a_core_for_the_interface

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch  # noqa: F401  - torch before the QApplication exists (its threads and Qt's must not collide)
 
-DEMO_SAMPLE = "brain"
+from .demo import DEMO_SAMPLE, demo_settings, place_demo_region_once
+
 SCREENSHOT_TIMEOUT_MS = 300_000
 
 
@@ -29,20 +30,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.screenshot and args.file and not Path(args.file).exists():  # the window would show it in a dialog
         parser.error(f"{args.file}: no such file or folder")
     return args
-
-
-def demo_settings(session) -> None:
-    """The built-in example's attack: make a small bright lesion appear inside a region of the brain."""
-    session.update(threat={"eps": 0.02, "norm": "l2"},
-                   objective={"kind": "insert", "outside_weight": 1.0, "lesion": {"shape": "disc",
-                                                                                  "intensity": 1.0}},
-                   optimizer={"steps": 100})
-
-
-def demo_region(session) -> None:
-    if not session.regions.shapes:
-        session.regions.add({"kind": "ellipse", "xywh": [74, 44, 14, 14]})
-        session.regions_edited()
 
 
 def install_error_dialog(window) -> None:
@@ -87,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         window.open_path(args.file)
     else:
         demo_settings(window.session)
-        window.session.previewReady.connect(lambda _: demo_region(window.session))
+        place_demo_region_once(window.session)
         window.open_sample(DEMO_SAMPLE)
     window.show()
     if args.presentation:

@@ -27,6 +27,7 @@ class ColourBar(QWidget):
         super().__init__(parent)
         self._lut: np.ndarray | None = None
         self._low, self._high, self._unit = -1.0, 1.0, ""
+        self._active = True
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         font = QFont(self.font())
         font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
@@ -42,6 +43,15 @@ class ColourBar(QWidget):
                         "The range follows the change as the attack grows it; it never shrinks during a run.")
         self.update()
 
+    def set_active(self, active: bool) -> None:
+        """Blank while there is nothing to read (its space stays, so the image panels keep their size)."""
+        if active != self._active:
+            self._active = active
+            self.update()
+
+    def is_active(self) -> bool:
+        return self._active
+
     def labels(self) -> tuple[str, str, str]:
         """Top, middle and bottom labels as painted."""
         middle = (self._low + self._high) / 2
@@ -50,7 +60,7 @@ class ColourBar(QWidget):
                 f"{format_limit(self._low)}{unit}".replace("-", "−"))
 
     def paintEvent(self, event) -> None:
-        if self._lut is None:
+        if self._lut is None or not self._active:
             return
         painter = QPainter(self)
         margin = self.fontMetrics().height() // 2 + 1

@@ -32,7 +32,7 @@ SHORTCUTS = [
     ("Up / Down, mouse wheel", "Previous / next slice"),
     ("Right-drag", "Window / level"),
     ("F11", "Presentation mode (full screen, auto-play demo; any key stops it)"),
-    ("Ctrl+E", "Export the panels as PNG"),
+    ("Ctrl+E", "Export the shown run as a figure (PNG, SVG or PDF)"),
     ("Ctrl+S", "Save the session"),
 ]
 

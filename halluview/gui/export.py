@@ -177,13 +177,14 @@ def session_dict(session) -> dict:
             "runs": [report_dict(r.result) for r in session.runs if r.result is not None]}
 
 
-def save_session(window, path: str | None = None) -> None:
+def save_session(window, path: str | None = None) -> Path | None:
+    """Settings, regions and every finished run in ``path`` (and their images in a .npz beside it)."""
     from ..core.report import save_json
 
     path = path or QFileDialog.getSaveFileName(window, "Save session", "session.halluview.json",
                                                "HalluView session (*.json)")[0]
     if not path:
-        return
+        return None
     try:
         save_json(path, session_dict(window.session))
         arrays = {f"run{i}_{name}": getattr(r.result, name) for i, r in enumerate(
@@ -192,6 +193,8 @@ def save_session(window, path: str | None = None) -> None:
             np.savez_compressed(str(Path(path).with_suffix(".npz")), **arrays)
     except OSError as err:
         show_error(window, f"Could not save the session: {err}")
+        return None
+    return Path(path)
 
 
 def open_session(window, path: str | None = None) -> None:

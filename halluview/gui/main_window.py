@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.samples import SAMPLES
+from ..core.units import unit_map
 from . import menus
 from .dialogs import confirm, show_error
 from .drawing import DrawingController
@@ -47,6 +48,7 @@ def _column(*widgets: QWidget) -> QScrollArea:
     scroll.setWidget(inner)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QScrollArea.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the settings fit the dock's width
     return scroll
 
 
@@ -60,9 +62,10 @@ class MainWindow(QMainWindow):
         self.session = session or Session(self)
         self.setWindowTitle("HalluView")
         self.setAcceptDrops(True)
-        self.resize(1500, 900)
+        self._fit_screen()
         self.settings = QSettings("HalluView", "HalluView")
         self._auto_levels = True
+        self.unsaved_runs: set[int] = set()  # finished runs not yet in a saved session or report
         self._build_centre()
         self._build_docks()
         menus.build(self)
@@ -70,17 +73,27 @@ class MainWindow(QMainWindow):
         self._connect()
 
     # --- layout ------------------------------------------------------------------------------------------
+    def _fit_screen(self) -> None:
+        """Start at 90 % of the screen (at least 1500 × 900 where it fits): the images want the space."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is None or screen.width() < 100:
+            self.resize(1500, 900)
+            return
+        self.resize(max(min(1500, screen.width()), int(screen.width() * 0.9)),
+                    max(min(900, screen.height()), int(screen.height() * 0.9)))
     def _build_centre(self) -> None:
         self.panels = ImagePanels()
         self.metrics_panel = MetricsPanel(self.session)
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.panels)
         splitter.addWidget(self.metrics_panel)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 2)
+        splitter.setCollapsible(0, False)
         self.setCentralWidget(splitter)
         self.drawing = DrawingController(self.panels, self.session)
         self.live = LivePainter(self.session, self.panels, self)
+        self.metrics_panel.noiseToggled.connect(self.live.show_noise)
 
     def _dock(self, title: str, area, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -99,10 +112,11 @@ class MainWindow(QMainWindow):
         left = _column(self.scan_panel, self.operator_panel, self.model_panel)
         right = _column(self.threat_panel, self.objective_panel, self.draw_panel, self.optimizer_panel,
                         self.history_panel)
-        left.setMinimumWidth(270)
-        right.setMinimumWidth(300)
+        left.setMinimumWidth(260)
+        right.setMinimumWidth(330)
         self.left_dock = self._dock("Scan and model", Qt.LeftDockWidgetArea, left)
         self.right_dock = self._dock("Attack", Qt.RightDockWidgetArea, right)
+        self.resizeDocks([self.left_dock, self.right_dock], [275, 335], Qt.Horizontal)  # the images get the rest
 
     def _build_status(self) -> None:
         self.progress = QProgressBar()
@@ -119,6 +133,9 @@ class MainWindow(QMainWindow):
         s.errorOccurred.connect(lambda message, details: show_error(self, message, details))
         s.busyChanged.connect(self._on_busy)
         s.scanChanged.connect(self._on_scan)
+        s.sliceChanged.connect(self._on_slice)
+        s.runStarted.connect(self._on_run_started)
+        s.runEnded.connect(self._on_run_ended)
         s.regionsChanged.connect(self._on_regions)
         s.previewReady.connect(self._on_preview)
         self.live.progress.connect(self._on_progress)
@@ -137,8 +154,17 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"HalluView — {scan.name}")
         self.panels.set_wheel_changes_slice(scan.n_slices > 1)
         self._auto_levels = True
+        self._on_slice(self.session.slice_index)
         if scan.source and not scan.source.startswith("demo:"):
             self._remember(scan.source)
+        self.progress.reset()
+        self.progress_label.setText("")
+
+    def _on_slice(self, index: int) -> None:
+        """Readouts, windows and the colour bar in the scan's units (HU for CT) for this slice."""
+        scan = self.session.scan
+        if scan is not None:
+            self.panels.set_units(unit_map(scan.slice_image(index), scan.units))
 
     def _on_preview(self, problem) -> None:
         if self._auto_levels and not self.session.jobs.attack_running:
@@ -157,29 +183,70 @@ class MainWindow(QMainWindow):
         self.panels.set_region_mask(self.session.regions.mask(shape) if shape else None)
 
     def _apply_window(self, width: float, level: float) -> None:
-        """CT presets are in HU; the reconstructions are in attenuation relative to water (HU / 1000 + 1)."""
+        """A preset window (in the scan's units: HU for CT) on the reconstructions (in working units)."""
         self._auto_levels = False
-        low_hu, high_hu = level - width / 2, level + width / 2
-        self.panels.set_levels(low_hu / 1000 + 1, high_hu / 1000 + 1)
+        units = self.panels.units()
+        self.panels.set_levels(units.to_working(level - width / 2), units.to_working(level + width / 2))
 
     def _on_busy(self, busy: bool) -> None:
         menus.set_running(self, busy)
         if not busy:
+            menus.show_paused(self, False)
             self.attackIdle.emit()
 
+    def _on_run_started(self, record) -> None:
+        self.unsaved_runs.add(record.number)
+
+    def _on_run_ended(self, record) -> None:
+        if record.status != "done":  # a stopped run's bar shows how far it got, not a full bar
+            self.progress.setFormat(f"{record.status} at %v / %m")
+        if record.result is None:
+            self.unsaved_runs.discard(record.number)
+
     def _on_progress(self, done: int, total: int, text: str) -> None:
+        if done == 0:
+            self.progress.setFormat("%v / %m")
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
         self.progress_label.setText(text)
+
+    def toggle_pause(self) -> None:
+        """Pause or resume the attack; the button and the status line say which."""
+        jobs = self.session.jobs
+        if not jobs.attack_running:
+            return
+        paused = not self._paused
+        jobs.toggle_pause()
+        menus.show_paused(self, paused)
+        if paused:
+            self.progress_label.setText("Paused — press Resume (Space) to go on, or Cancel (Esc) to stop.")
+
+    @property
+    def _paused(self) -> bool:
+        return self.actions_by_name["pause"].text().startswith("Resume")
+
+    def saved(self, numbers) -> None:
+        """Runs now kept in a report or session file: closing the window no longer asks about them."""
+        self.unsaved_runs.difference_update(numbers)
+
+    def show_side_panels(self, visible: bool) -> None:
+        """Both settings docks shown or hidden together: hidden, the images take the whole width."""
+        self.actions_by_name["side_panels"].setChecked(visible)
+        for dock in (self.left_dock, self.right_dock):
+            dock.setVisible(visible)
+
+    def say(self, text: str) -> None:
+        """A message in the status bar for a few seconds (where an export was saved, ...)."""
+        self.statusBar().showMessage(text, 8000)
 
     def _on_cursor(self, row: int, col: int) -> None:
         values = self.panels.values_at(row, col)
         if not values:
             self.pixel_label.setText("")
             return
-        parts = " ".join(f"{name.split()[0].lower()} {value:+.3g}" if "Difference" in name else
-                         f"{name.split()[0].lower()} {value:.3g}" for name, value in values.items())
-        self.pixel_label.setText(f"pixel ({row}, {col}): {parts}")
+        parts = " ".join(f"{name.split()[0].lower()} {value:+.4g}" if "Difference" in name else
+                         f"{name.split()[0].lower()} {value:.4g}" for name, value in values.items())
+        self.pixel_label.setText(f"pixel ({row}, {col}): {parts} {self.panels.units().label}")
 
     def _compare(self, run_a, run_b) -> None:
         from .compare_dialog import CompareDialog
@@ -191,12 +258,18 @@ class MainWindow(QMainWindow):
         if name not in SAMPLES:
             show_error(self, f"There is no built-in example called {name!r}.")
             return
+        self._loading(SAMPLES[name].title)
         self.session.open_sample(name)
 
     def open_path(self, path: str) -> None:
         from .open_flow import open_with_choice
 
+        self._loading(Path(path).name)
         open_with_choice(self, path)
+
+    def _loading(self, what: str) -> None:
+        if self.panels.image_shape() is None:  # nothing on screen yet: say what is coming instead of black
+            self.panels.set_placeholder(f"Opening {what}…")
 
     def run_attack(self) -> None:
         if self.session.jobs.attack_running or self.session.scan is None:
@@ -226,13 +299,20 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         jobs = self.session.jobs
+        if not self._confirm_close():
+            event.ignore()
+            return
         if jobs.attack_running:
-            if not self._confirm_close():
-                event.ignore()
-                return
             jobs.cancel()
         jobs.wait(15000)
         event.accept()
 
     def _confirm_close(self) -> bool:
-        return confirm(self, "An attack is running. Stop it and close HalluView?")
+        """Ask before losing work: a running attack, or finished runs not saved in a report or session."""
+        if self.session.jobs.attack_running:
+            return confirm(self, "An attack is running. Stop it and close HalluView?")
+        if self.unsaved_runs:
+            count = len(self.unsaved_runs)
+            return confirm(self, f"{count} run{'s' if count > 1 else ''} of this session {'are' if count > 1 else 'is'}"
+                                 " not saved (File › Save session, or Export › Report). Close HalluView anyway?")
+        return True

@@ -46,20 +46,30 @@ def build(window) -> None:
                                "Open a folder of DICOM files"),
         "run": _action(window, "Run ▶", window.run_attack, "Ctrl+R",
                        "Search for the worst perturbation within the budget and show what it does"),
-        "pause": _action(window, "Pause", window.session.jobs.toggle_pause, "Space", "Pause or resume the attack"),
+        "pause": _action(window, "Pause", window.toggle_pause, "Space", "Pause or resume the attack"),
         "cancel": _action(window, "Cancel", window.session.jobs.cancel, "Esc", "Stop the attack"),
-        "export_png": _action(window, "Panels as PNG…", partial(export.export_png, window), "Ctrl+E"),
-        "export_report": _action(window, "Report (JSON + HTML)…", partial(export.export_report, window)),
-        "export_nifti": _action(window, "Perturbed reconstruction as NIfTI…", partial(export.export_nifti, window)),
+        "export_png": _action(window, "Figure (PNG, SVG or PDF)…", partial(_saved, window, export.export_figure),
+                              "Ctrl+E", "Clean, perturbed and difference with colour bar, scale bar and caption"),
+        "export_panels": _action(window, "Panels as on screen (PNG)…",
+                                 partial(_saved, window, export.export_panels_png)),
+        "export_report": _action(window, "Report (JSON + HTML)…", partial(_saved, window, export.export_report,
+                                                                           "shown")),
+        "export_nifti": _action(window, "Perturbed reconstruction as NIfTI…",
+                                partial(_saved, window, export.export_nifti)),
         "export_dicom": _action(window, "Perturbed reconstruction as DICOM series…",
-                                partial(export.export_dicom, window)),
-        "save_session": _action(window, "&Save session…", partial(export.save_session, window), "Ctrl+S"),
+                                partial(_saved, window, export.export_dicom)),
+        "save_session": _action(window, "&Save session…", partial(_saved, window, export.save_session, "all"),
+                                "Ctrl+S"),
         "open_session": _action(window, "Open session…", partial(export.open_session, window)),
         "quit": _action(window, "&Quit", window.close, "Ctrl+Q"),
         "shortcuts": _action(window, "Keyboard shortcuts", partial(show_shortcuts, window), "F1"),
         "presentation": _action(window, "Presentation mode", window_toggle_presentation(window), "F11",
                                 "Full screen, larger fonts and an auto-play demo; any key stops the demo"),
+        "side_panels": _action(window, "Settings panels", window.show_side_panels, "Ctrl+B",
+                               "Show or hide the settings on both sides: hidden, the images take the whole width"),
     }
+    acts["side_panels"].setCheckable(True)
+    acts["side_panels"].setChecked(True)
     file_menu = bar.addMenu("&File")
     file_menu.addActions([acts["open"], acts["open_folder"]])
     window.samples_menu = file_menu.addMenu("Open sample")
@@ -69,7 +79,8 @@ def build(window) -> None:
     refresh_recent(window)
     file_menu.addSeparator()
     export_menu = file_menu.addMenu("Export")
-    export_menu.addActions([acts["export_png"], acts["export_report"], acts["export_nifti"], acts["export_dicom"]])
+    export_menu.addActions([acts["export_png"], acts["export_panels"], acts["export_report"], acts["export_nifti"],
+                            acts["export_dicom"]])
     file_menu.addActions([acts["save_session"], acts["open_session"]])
     file_menu.addSeparator()
     file_menu.addAction(acts["quit"])
@@ -80,6 +91,19 @@ def build(window) -> None:
     help_menu.addAction(acts["shortcuts"])
     _toolbar(window)
     set_running(window, False)
+
+
+def _saved(window, export_function, keeps: str | None = None) -> None:
+    """Run an export; say where it saved. ``keeps``: the runs now kept on disk ("shown" run or "all" runs)."""
+    path = export_function(window)
+    if path is None:
+        return
+    window.say(f"Saved {path}")
+    session = window.session
+    if keeps == "all":
+        window.saved(r.number for r in session.runs)
+    elif keeps == "shown" and session.selected is not None:
+        window.saved([session.selected.number])
 
 
 def window_toggle_presentation(window):
@@ -106,6 +130,7 @@ def _view_menu(window, menu: QMenu) -> None:
     menu.addActions([heat, histogram])
     menu.addSeparator()
     menu.addAction(window.actions_by_name["presentation"])
+    menu.addAction(window.actions_by_name["side_panels"])
     for dock in (window.left_dock, window.right_dock):
         menu.addAction(dock.toggleViewAction())
 
@@ -125,6 +150,8 @@ def _toolbar(window) -> None:
     toolbar.addSeparator()
     toolbar.addActions([acts["run"], acts["pause"], acts["cancel"]])
     window.toolbar = toolbar
+    toolbar.addSeparator()
+    toolbar.addAction(acts["side_panels"])
 
 
 def refresh_recent(window) -> None:
@@ -133,6 +160,13 @@ def refresh_recent(window) -> None:
     for path in window.recent_files():
         menu.addAction(_action(window, path, partial(window.open_path, path)))
     menu.setEnabled(bool(menu.actions()))
+
+
+def show_paused(window, paused: bool) -> None:
+    """The Pause button says what pressing it does next: "Resume ▶" while paused."""
+    pause = window.actions_by_name["pause"]
+    pause.setText("Resume ▶" if paused else "Pause")
+    pause.setToolTip("The attack is paused: resume it" if paused else "Pause the attack (it keeps its progress)")
 
 
 def set_running(window, running: bool) -> None:

@@ -1,10 +1,16 @@
-"""Presentation mode for conference booths (F11): full screen, larger fonts, and an auto-play tour of the
-built-in example — open, draw a region, run, show the hallucination appear, repeat. Any key stops the tour."""
+"""Presentation mode for conference booths (F11): full screen, larger fonts, large images (the settings panels
+hidden) and an auto-play tour of the built-in example — open, draw a region, run, show the hallucination appear,
+repeat. Any key stops the tour. Leaving the mode gives the user's session back: the scan, slice, settings and
+regions they had (the tour's runs stay in the history, labelled)."""
 from __future__ import annotations
+
+import copy
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
+
+from .demo import DEMO_SAMPLE, demo_region, demo_settings
 
 FONT_SCALE = 1.35
 PAUSE_MS = 2500
@@ -47,8 +53,6 @@ class PresentationTour(QObject):
     def _next(self) -> None:
         if not self.active:
             return
-        from .app import DEMO_SAMPLE, demo_region, demo_settings
-
         session = self.window.session
         if self._stage == 0:
             self._say("A brain scan, reconstructed by a neural network from 4× undersampled MRI data…")
@@ -76,16 +80,46 @@ class PresentationTour(QObject):
             self._timer.start(PAUSE_MS * 2)
 
 
+class SavedSession:
+    """What the user had before the tour: the settings (with the scan and slice) and the drawn regions."""
+
+    def __init__(self, session):
+        self.experiment = copy.deepcopy(session.experiment) if session.scan is not None else None
+        self.shapes = copy.deepcopy(session.regions.shapes)
+
+    def restore(self, session) -> None:
+        """Reopen the user's scan with their settings, then put their regions back on it."""
+        if self.experiment is None:
+            return
+        shapes = self.shapes
+
+        def put_back() -> None:
+            session.scanChanged.disconnect(put_back)
+            for shape in shapes:
+                session.regions.add(shape)
+            session.regions_edited()
+
+        session.scanChanged.connect(put_back)
+        session.restore(self.experiment)
+
+
 def toggle_presentation(window) -> None:
     """F11: enter presentation mode (full screen, larger type, the auto-play tour) or leave it."""
     app = QApplication.instance()
     if getattr(window, "presenting", False):
         window.presenting = False
         window._tour.stop()
+        if window.session.jobs.attack_running:
+            window.session.jobs.cancel()
         window.showNormal()
         app.setFont(window._normal_font)
+        window.show_side_panels(window._docks_were_shown)
+        window._saved_session.restore(window.session)
         return
     window.presenting = True
+    window._saved_session = SavedSession(window.session)
+    window._docks_were_shown = window.actions_by_name["side_panels"].isChecked()
+    window.show_side_panels(False)
     window._normal_font = QFont(app.font())
     font = QFont(app.font())
     font.setPointSizeF(font.pointSizeF() * FONT_SCALE)

@@ -75,9 +75,19 @@ class ImagePanels(QWidget):
 
     # --- construction ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 2, 4, 4)
+        outer.setSpacing(2)
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(f"color: {ACCENT}; padding: 2px;")
+        self.banner.setToolTip("What the panels below show: the clean reconstruction only, a run while it runs, or "
+                               "a run's result.")
+        self.banner.hide()
+        outer.addWidget(self.banner)
+        layout = QHBoxLayout()
         layout.setSpacing(6)
+        outer.addLayout(layout, 1)
         self.views: dict[str, PanelViewBox] = {}
         self.images: dict[str, pg.ImageItem] = {}
         self.titles: dict[str, QLabel] = {}
@@ -87,6 +97,7 @@ class ImagePanels(QWidget):
         self._crosshairs: dict[str, tuple[pg.InfiniteLine, pg.InfiniteLine]] = {}
         self._placeholders: dict[str, pg.TextItem] = {}
         self.colour_bar = ColourBar()  # beside the difference panel, outside it: every panel keeps one size
+        self.colour_bar.set_active(False)  # blank (its space kept: the panels never resize) until there is a Δ
         for name in PANELS:
             layout.addWidget(self._build_panel(name), 1)
             if name == "difference":
@@ -158,7 +169,7 @@ class ImagePanels(QWidget):
             if grey is not None:
                 self.set_levels(*self._auto_levels(grey))
         if given:
-            self.set_placeholder(None)
+            self.set_placeholder(None, tuple(given))
         for name in given:
             self._render(name)
         if "clean" in given:
@@ -171,6 +182,8 @@ class ImagePanels(QWidget):
         for name in names or PANELS:
             self._data[name] = None
             self.images[name].clear()
+            if name == "difference":
+                self.colour_bar.set_active(False)
 
     def _new_shape(self, shape: tuple[int, int]) -> None:
         self._shape = tuple(shape)
@@ -209,6 +222,7 @@ class ImagePanels(QWidget):
 
     def _render_difference(self) -> None:
         data = self._data["difference"]
+        self.colour_bar.set_active(data is not None)
         if data is None:
             return
         if self._difference_limit is None:  # the caller did not fix it: take the first difference's range
@@ -240,18 +254,24 @@ class ImagePanels(QWidget):
     def units(self) -> UnitMap:
         return self._units
 
-    def set_placeholder(self, text: str | None) -> None:
-        """A message in the middle of the empty panels (start-up, loading); None removes it."""
-        for name, item in self._placeholders.items():
+    def set_placeholder(self, text: str | None, names: tuple[str, ...] = PANELS) -> None:
+        """A message in the middle of the named panels (start-up, loading, "Run ▶"); None removes it. A panel's
+        message goes when it gets an image."""
+        for name in names:
+            item = self._placeholders[name]
             item.setText(text or "")
             item.setVisible(bool(text))
             if text:
-                rect = self.views[name].viewRect()
-                item.setPos(rect.center())
+                item.setPos(self.views[name].viewRect().center())
 
-    def placeholder(self) -> str | None:
-        item = self._placeholders["clean"]
+    def placeholder(self, name: str = "clean") -> str | None:
+        item = self._placeholders[name]
         return item.toPlainText() if item.isVisible() else None
+
+    def set_banner(self, text: str | None) -> None:
+        """One line above the panels saying what they show (which run, a transfer's surrogate, the noise)."""
+        self.banner.setText(text or "")
+        self.banner.setVisible(bool(text))
 
     def set_difference_limit(self, limit: float) -> None:
         """Fix the difference map's range to ±``limit`` (set once per run so the colours do not flicker)."""
@@ -259,6 +279,7 @@ class ImagePanels(QWidget):
             raise ValueError(f"the difference limit must be > 0, not {limit}")
         self._difference_limit = float(limit)
         self._render_difference()
+        self._update_colour_bar()
 
     def difference_limit(self) -> float | None:
         return self._difference_limit

@@ -14,3 +14,13 @@ def no_leftover_threads(qapp):
     pool = QThreadPool.globalInstance()
     pool.waitForDone(5000)
     assert pool.activeThreadCount() == 0, "a test left a worker thread running"
+
+
+@pytest.fixture(autouse=True)
+def questions_answered_yes(monkeypatch):
+    """The window's questions (close with unsaved runs, ...) are answered "yes" and recorded: a modal question
+    would otherwise wait forever offscreen."""
+    asked = []
+    monkeypatch.setattr("halluview.gui.main_window.confirm", lambda parent, question, *args: asked.append(question)
+                        or True)
+    return asked

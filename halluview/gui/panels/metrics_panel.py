@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ...core.attacks.run import AttackResult, AttackStep
 from ...core.attacks.verdict import in_words
+from ...core.display import format_eps
 from ..session import RunRecord, Session
 from ..theme import ACCENT
 from .progress_plot import ProgressPlot
@@ -63,15 +64,6 @@ def format_metric(key: str, value: float | None) -> str:
     if abs(value) < 1e-3:
         return f"{value:.2e}"
     return f"{value:#.3g}".rstrip(".")  # keep trailing zeros: 0.00200 has three significant digits
-
-
-def format_eps(eps: float, threat: dict | None) -> str:
-    """The realised budget in the threat's terms: percent of ‖y‖ or ‖x‖ (their max for L∞), or absolute."""
-    threat = threat or {}
-    if threat.get("eps_mode", "relative") == "relative":
-        reference = "‖y‖" if threat.get("domain", "measurement") == "measurement" else "‖x‖"
-        return f"{eps * 100:.3g} % {reference}{'∞' if threat.get('norm') == 'linf' else ''}"
-    return f"{eps:.3g}"
 
 
 class MetricsPanel(QWidget):

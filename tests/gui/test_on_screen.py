@@ -1,0 +1,142 @@
+"""What is on screen belongs together: the images, the numbers, the colour bar and the words all describe the same
+run (or say that none ran), in the scan's units; the window says what it is doing."""
+import numpy as np
+import pytest
+from window_helpers import FAST, TIMEOUT_MS, open_and_wait, run_and_wait
+
+from halluview.core.display import robust_limit
+from halluview.gui import main_window as main_window_module
+from halluview.gui.demo import DEMO_REGION, demo_settings, place_demo_region_once
+from halluview.gui.main_window import MainWindow
+from halluview.gui.panels.metrics_panel import NO_RUN
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch):
+    monkeypatch.setattr(main_window_module, "show_error", lambda *a, **k: None)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.session.update(**FAST)
+    yield win
+    win.session.jobs.cancel()
+    win.session.jobs.wait()
+
+
+def test_before_the_first_reconstruction_the_panels_say_they_are_loading(qtbot, window):
+    assert window.panels.placeholder() == "Loading…"
+    window.open_sample("brain")
+    assert window.panels.placeholder() == "Opening Brain-like phantom with small lesions (MRI)…"
+    qtbot.waitSignal(window.session.previewReady, timeout=TIMEOUT_MS).wait()
+    assert window.panels.placeholder() is None  # the clean reconstruction is there
+    assert window.panels.placeholder("perturbed") == "Run ▶ to attack"  # nothing attacked is shown yet
+    assert window.panels.images["perturbed"].image is None
+
+
+def test_the_difference_scale_follows_the_run_and_shows_where_the_change_is(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    window.drawing.add_shape({"kind": "ellipse", "xywh": [60, 40, 16, 16]})
+    window.session.update(objective={"kind": "region"}, optimizer={"steps": 12})
+    limits, saturated = [], []
+
+    def painted(*_):
+        data, limit = window.panels._data["difference"], window.panels.difference_limit()
+        if data is not None and limit is not None and window.session.jobs.attack_running:
+            limits.append(limit)
+            saturated.append(float(np.mean(np.abs(data) >= limit)))
+
+    window.live._timer.timeout.connect(painted)
+    record = run_and_wait(qtbot, window)
+    assert len(limits) >= 2
+    assert all(b >= a for a, b in zip(limits, limits[1:]))  # it may widen, it never shrinks mid-run
+    assert max(saturated) < 0.02  # a first step's tiny change does not saturate the rest of the run
+    final = record.result.perturbed - record.result.clean
+    assert window.panels.difference_limit() == pytest.approx(robust_limit(final))
+
+
+def test_a_ct_shows_hu_in_the_colour_bar_and_the_pixel_readout(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "ct-small")
+    window.panels.set_difference_limit(0.05)
+    top, middle, bottom = window.panels.colour_bar.labels()
+    assert (top, middle, bottom) == ("+50 HU", "0", "−50 HU")  # 0.05 working units = 50 HU
+    clean = window.session.preview.clean[0].numpy()
+    window.panels.set_cursor(10, 12)
+    assert window.pixel_label.text().endswith(" HU")
+    assert f"clean {clean[10, 12] * 1000 - 1000:.4g}" in window.pixel_label.text()
+
+
+def test_a_new_scan_or_slice_clears_the_last_runs_numbers_and_images(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    record = run_and_wait(qtbot, window)
+    assert window.metrics_panel.heading.text().startswith(f"Run #{record.number}")
+    assert window.metrics_panel.table.item(0, 0).text() != "—"
+    open_and_wait(qtbot, window, window.open_sample, "ellipses")
+    assert window.metrics_panel.heading.text() == NO_RUN
+    assert {window.metrics_panel.table.item(r, c).text() for r in range(4) for c in range(5)} == {"—"}
+    assert window.panels.images["perturbed"].image is None and window.panels.images["difference"].image is None
+    assert "no attack" in window.panels.banner.text()
+    assert window.live.shown is None
+
+
+def test_a_cancelled_run_does_not_show_a_full_progress_bar(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    window.session.update(optimizer={"steps": 5000})
+    with qtbot.waitSignal(window.session.stepArrived, timeout=TIMEOUT_MS):
+        window.run_attack()
+    with qtbot.waitSignal(window.session.runEnded, timeout=TIMEOUT_MS):
+        window.session.jobs.cancel()
+    assert window.progress.value() < window.progress.maximum()
+    assert window.progress.format().startswith("cancelled")
+
+
+def test_pause_says_paused_and_resume(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    window.session.update(optimizer={"steps": 5000})
+    with qtbot.waitSignal(window.session.stepArrived, timeout=TIMEOUT_MS):
+        window.run_attack()
+    window.actions_by_name["pause"].trigger()
+    assert window.actions_by_name["pause"].text() == "Resume ▶"
+    assert window.progress_label.text().startswith("Paused")
+    window.actions_by_name["pause"].trigger()
+    assert window.actions_by_name["pause"].text() == "Pause"
+    with qtbot.waitSignal(window.session.runEnded, timeout=TIMEOUT_MS):
+        window.session.jobs.cancel()
+    assert window.actions_by_name["pause"].text() == "Pause"
+
+
+def test_closing_with_unsaved_runs_asks(qtbot, window, questions_answered_yes, tmp_path):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    assert window.close() and questions_answered_yes == []  # nothing to lose: no question
+    window.show()
+    run_and_wait(qtbot, window)
+    qtbot.waitUntil(lambda: not window.session.jobs.attack_running, timeout=TIMEOUT_MS)
+    assert window.close()
+    assert questions_answered_yes and "not saved" in questions_answered_yes[0]
+
+
+def test_the_demo_region_is_placed_once_and_stays_cleared(qtbot, window):
+    demo_settings(window.session)
+    place_demo_region_once(window.session)
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    assert window.session.regions.shapes == [DEMO_REGION]
+    window.session.regions.clear()
+    window.session.regions_edited()
+    with qtbot.waitSignal(window.session.previewReady, timeout=TIMEOUT_MS):
+        window.session.update(operator={"acceleration": 8.0})  # a setting that rebuilds the reconstruction
+    assert window.session.regions.shapes == []
+
+
+def test_the_demo_attacks_the_unet_directly_whatever_was_chosen_before(qtbot, window):
+    window.session.update(recon={"name": "unet-mri-4x"}, surrogate="dncnn-mri-4x")
+    demo_settings(window.session)
+    assert window.session.experiment.recon.name == "unet-mri-4x" and window.session.experiment.surrogate is None
+
+
+def test_the_side_panels_collapse_and_give_the_images_the_width(qtbot, window):
+    window.show()
+    qtbot.waitExposed(window)
+    before = window.panels.views["clean"].width()
+    window.actions_by_name["side_panels"].trigger()
+    qtbot.waitUntil(lambda: window.panels.views["clean"].width() > before * 1.3, timeout=5000)
+    assert window.left_dock.isHidden() and window.right_dock.isHidden()
+    window.actions_by_name["side_panels"].trigger()
+    assert window.left_dock.isVisible() and window.right_dock.isVisible()
