@@ -120,7 +120,7 @@ class LivePainter(QObject):
         eta = (step.total - step.step) / rate if rate > 0 else 0.0
         surrogate = record.experiment.get("surrogate")
         through = f"transfer: optimising on {surrogate} · " if surrogate else ""
-        self.progress.emit(step.step, step.total, f"{through}ETA {eta:.0f} s · {rate:.1f} steps/s · "
+        self.progress.emit(step.step, step.total, f"Run #{record.number} · {through}ETA {eta:.0f} s · {rate:.1f} steps/s · "
                                                   f"perturbation used: {self._eps_text(record, step.realised_eps)}"
                                                   f" · {elapsed:.0f} s")
 
@@ -146,14 +146,15 @@ class LivePainter(QObject):
             self.show_run(record)
             n = record.result.norms
             self.progress.emit(len(record.steps), len(record.steps),
-                               f"{'transfer ' if record.experiment.get('surrogate') else ''}"
+                               f"Run #{record.number} "
+                               f"{'(transfer) ' if record.experiment.get('surrogate') else ''}"
                                f"done in {record.result.seconds:.1f} s · perturbation used: "
                                f"{self._eps_text(record, n['realised_eps'])} · change of the reconstruction "
                                f"{n['recon_change_l2']:.4g} (noise of the same size: "
                                f"{n['noise_recon_change_l2_mean']:.4g})")
             return
         total = record.experiment["optimizer"]["steps"] * record.experiment["optimizer"]["restarts"]
-        self.progress.emit(len(record.steps), max(total, 1), record.status)
+        self.progress.emit(len(record.steps), max(total, 1), f"Run #{record.number} {record.status}")
         if record is self.shown:
             self.panels.set_banner(f"Run #{record.number} was {record.status} after {len(record.steps)} steps: "
                                    "its last step is shown; it has no result.")

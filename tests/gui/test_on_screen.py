@@ -140,3 +140,62 @@ def test_the_side_panels_collapse_and_give_the_images_the_width(qtbot, window):
     assert window.left_dock.isHidden() and window.right_dock.isHidden()
     window.actions_by_name["side_panels"].trigger()
     assert window.left_dock.isVisible() and window.right_dock.isVisible()
+
+
+def test_a_transfer_says_so_while_it_runs_and_the_plot_agrees_with_the_table_at_the_end(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    window.session.update(recon={"name": "unet-mri-4x"}, surrogate="zero-filled", optimizer={"steps": 4})
+    seen = {}
+
+    def on_step(payload):
+        seen.setdefault("banner", window.panels.banner.text())
+        seen.setdefault("heading", window.metrics_panel.heading.text())
+        seen.setdefault("status", window.progress_label.text())
+        seen.setdefault("clean", window.live._clean)
+
+    window.session.stepArrived.connect(on_step)
+    with qtbot.waitSignal(window.session.jobs.problemReady, timeout=TIMEOUT_MS) as ready:
+        with qtbot.waitSignal(window.session.runEnded, timeout=TIMEOUT_MS) as ended:
+            window.run_attack()
+    problem, record = ready.args[0], ended.args[0]
+    assert "transfer" in seen["banner"] and "zero-filled" in seen["banner"]
+    assert "zero-filled" in seen["heading"] and "until the attack ends" in seen["heading"]
+    assert "transfer: optimising on zero-filled" in window.progress_label.text() or "(transfer)" in \
+        window.progress_label.text()
+    np.testing.assert_array_equal(seen["clean"], problem.surrogate.clean[0].numpy())  # steps are measured on it
+    assert window.panels.banner.text() == f"Run #{record.number}, transfer from zero-filled: the worst case it found."
+    assert window.metrics_panel.heading.text().endswith("transfer from zero-filled")
+    marker_x, marker_y = window.metrics_panel.plot.final_marker.getData()
+    table_ssim = record.result.metrics["vs_clean"]["ssim"]
+    assert list(marker_y) == [pytest.approx(table_ssim)]
+    assert window.metrics_panel.table.item(0, 0).text() == f"{table_ssim:.4f}"
+    np.testing.assert_array_equal(window.panels.images["clean"].image, record.result.clean)  # the attacked model's
+
+
+def test_exports_say_where_they_saved_and_count_as_saved(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    record = run_and_wait(qtbot, window)
+    target = tmp_path / "figure.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PNG image, 300 dpi (*.png)"))
+    window.actions_by_name["export_png"].trigger()
+    assert target.exists() and window.statusBar().currentMessage() == f"Saved {target}"
+    assert record.number in window.unsaved_runs  # a figure is not the run's record
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    window.actions_by_name["export_report"].trigger()
+    assert (tmp_path / f"run-{record.number}" / "report.html").exists()
+    assert window.statusBar().currentMessage() == f"Saved {tmp_path / f'run-{record.number}'}"
+    assert record.number not in window.unsaved_runs
+
+
+def test_the_noise_is_one_click_from_the_verdict(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    record = run_and_wait(qtbot, window)
+    button = window.metrics_panel.noise_button
+    assert button.isVisibleTo(window)
+    button.click()
+    np.testing.assert_array_equal(window.panels.images["perturbed"].image, record.result.noise_example)
+    assert "random noise of the same size" in window.panels.banner.text()
+    button.click()
+    np.testing.assert_array_equal(window.panels.images["perturbed"].image, record.result.perturbed)
