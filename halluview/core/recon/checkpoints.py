@@ -85,23 +85,38 @@ def check_checkpoint_file(path: str | Path) -> None:
                                     f"{human_bytes(limit)} limit ({limit_advice()})")
 
 
-def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, prefix: str = "") -> None:
-    """Load ``state`` strictly, stripping ``prefix`` if every key has it; list missing / unexpected keys."""
+def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, prefix: str = "",
+              architecture: str = "") -> None:
+    """Load ``state`` strictly, stripping ``prefix`` if every key has it; list missing / unexpected keys.
+
+    ``architecture`` names the network in the messages (e.g. "fastMRI U-Net, 16 channels, 4 pools")."""
     if prefix and state and all(k.startswith(prefix) for k in state):
         state = {k[len(prefix):]: v for k, v in state.items()}
+    check_fits(module, state, path, architecture)
+    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+
+
+def check_fits(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, architecture: str = "") -> None:
+    """Refuse a ``state`` whose names or shapes differ from ``module``'s (which may live on the meta device).
+
+    Raises
+    ------
+    CheckpointError
+        Listing the missing and unexpected names, or the first tensors whose shapes differ, in one line.
+    """
+    what = f"the architecture ({architecture})" if architecture else "the architecture"
     expected = set(module.state_dict())
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
-        raise CheckpointError(path, "its parameter names do not match the architecture. "
+        raise CheckpointError(path, f"its parameter names do not match {what}. "
                                     f"Missing: {missing[:8]}{' …' if len(missing) > 8 else ''}; "
                                     f"unexpected: {unexpected[:8]}{' …' if len(unexpected) > 8 else ''}.")
     wanted = module.state_dict()
     differ = [k for k in sorted(state) if tuple(state[k].shape) != tuple(wanted[k].shape)]
     if differ:  # one line naming the tensors, not torch's page of size-mismatch lines
         shown = ", ".join(f"{k} (file {_dims(state[k])}, architecture {_dims(wanted[k])})" for k in differ[:3])
-        raise CheckpointError(path, f"its tensor shapes do not match the architecture: {shown}"
+        raise CheckpointError(path, f"its tensor shapes do not match {what}: {shown}"
                                     f"{f' and {len(differ) - 3} more' if len(differ) > 3 else ''}.")
-    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
 
 
 def _dims(tensor: torch.Tensor) -> str:
