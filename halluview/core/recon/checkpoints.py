@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import pickletools
 import warnings
 import zipfile
 from pathlib import Path
@@ -38,6 +39,9 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
             warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as err:
+        if not _is_pickle(path):  # torch's safe loader says the same of any bytes that are not a checkpoint
+            raise CheckpointError(path, "not a readable PyTorch checkpoint (neither a zip archive nor a pickle)"
+                                  ) from None
         raise CheckpointError(path, "it holds pickled Python objects, not just tensors, and loading it could run "
                                     "code. Load it only if you trust its source (CLI: --allow-pickle). "
                                     f"Detail: {str(err).splitlines()[0]}") from None
@@ -50,6 +54,20 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(path, "it does not hold a state_dict (a mapping of parameter names to tensors)")
     return obj
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether ``path`` is a zip archive or starts with a whole pickle; the opcodes are parsed, never run."""
+    with open(path, "rb") as stream:
+        if zipfile.is_zipfile(stream):
+            return True
+        stream.seek(0)
+        try:
+            for _ in pickletools.genops(stream):
+                pass
+        except Exception:  # noqa: BLE001 - any parse failure means: not a pickle
+            return False
+    return True
 
 
 def check_checkpoint_file(path: str | Path) -> None:

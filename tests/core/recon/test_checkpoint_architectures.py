@@ -168,3 +168,24 @@ def test_a_unet_with_several_channels_is_refused_by_the_one_image_pipeline(tmp_p
     path = _save(ReferenceUnet(2, 2, chans=4, num_pool_layers=1).state_dict(), tmp_path / "complex.pt", None)
     with pytest.raises(CheckpointError, match="2 input and 2 output channels"):
         build_reconstructor(ReconConfig(name="checkpoint", weights=str(path)), build_mri_operator((32, 32)))
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint", b"\x80\x02garbage", b"<html>404</html>"])
+def test_bytes_that_are_not_a_checkpoint_are_not_mistaken_for_pickled_code(tmp_path, content):
+    """torch's safe loader refuses any bytes as it refuses pickled objects; calling garbage "pickled Python
+    objects" would make the app ask the user to let it run code."""
+    path = tmp_path / "download.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as refusal:
+        inspect_checkpoint(path)
+    assert str(refusal.value) == f"{path}: not a readable PyTorch checkpoint (neither a zip archive nor a pickle)"
+
+
+def test_pickled_objects_are_still_called_so(tmp_path):
+    from fractions import Fraction
+
+    for legacy in (False, True):
+        path = tmp_path / f"pickled-{legacy}.pt"
+        torch.save({"w": torch.zeros(1), "note": Fraction(1, 3)}, path, _use_new_zipfile_serialization=not legacy)
+        with pytest.raises(CheckpointError, match="it holds pickled Python objects"):
+            inspect_checkpoint(path)
