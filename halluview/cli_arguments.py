@@ -149,16 +149,14 @@ def _add_recon_arguments(p: argparse.ArgumentParser) -> None:
                                          "dncnn-mri-4x), then report how --recon responds to the perturbation "
                                          "found; none: attack directly (default, except for the Deep Decoder)")
     rec.add_argument("--arch", choices=["fastmri-unet", "fastmri-varnet"],
-                     help="architecture of --weights (fastMRI's key names; Lightning checkpoints work too; "
-                          "default fastmri-unet)")
-    unet, varnet = P["fastmri-unet"], P["fastmri-varnet"]
-    rec.add_argument("--chans", type=int, help=f"U-Net channels (default {unet['chans']}; VarNet: {varnet['chans']})")
-    rec.add_argument("--pools", type=int, help=f"U-Net pooling layers (default {unet['num_pool_layers']})")
-    rec.add_argument("--cascades", type=int, help=f"VarNet cascades (default {varnet['num_cascades']})")
-    rec.add_argument("--sens-chans", type=int, help=f"VarNet sensitivity U-Net channels (default "
-                                                    f"{varnet['sens_chans']})")
-    rec.add_argument("--sens-pools", type=int, help=f"VarNet sensitivity U-Net pooling layers (default "
-                                                    f"{varnet['sens_pools']})")
+                     help="what --recon checkpoint's --weights must hold; read from the file's parameter names "
+                          "(fastMRI's; Lightning checkpoints too) when left out")
+    read = "read from --weights when left out; given, the weights must agree"
+    rec.add_argument("--chans", type=int, help=f"channels of the U-Net, or of the VarNet's cascades ({read})")
+    rec.add_argument("--pools", type=int, help=f"pooling layers of the U-Net, or of the VarNet's cascades ({read})")
+    rec.add_argument("--cascades", type=int, help=f"VarNet cascades ({read})")
+    rec.add_argument("--sens-chans", type=int, help=f"VarNet sensitivity U-Net channels ({read})")
+    rec.add_argument("--sens-pools", type=int, help=f"VarNet sensitivity U-Net pooling layers ({read})")
     rec.add_argument("--lam", type=float, help=f"TV weight λ (default {P['tv']['lam']:g})")
     rec.add_argument("--iters", type=int, help=f"TV / wavelet iterations (default TV {P['tv']['n_iter']}, wavelet "
                                                f"{P['wavelet']['n_iter']})")

@@ -189,9 +189,12 @@ def _hostile_cases(folder):
     shutil.copy(CT_SMALL, series / "slice.dcm")
     (folder / "taken").write_text("a file")
     from halluview.core.recon.fastmri_nets import Unet
-    fewer_pools, fewer_channels = folder / "pools2.pt", folder / "chans16.pt"
-    torch.save(Unet(1, 1, chans=16, num_pool_layers=2).state_dict(), fewer_pools)  # other key names
-    torch.save(Unet(1, 1, chans=16, num_pool_layers=4).state_dict(), fewer_channels)  # same names, other shapes
+    fewer_pools, mixed, neither = folder / "pools2.pt", folder / "mixed.pt", folder / "neither.pt"
+    torch.save(Unet(1, 1, chans=16, num_pool_layers=2).state_dict(), fewer_pools)
+    state = Unet(1, 1, chans=16, num_pool_layers=4).state_dict()
+    state["conv.layers.0.weight"] = torch.zeros(3, 128, 3, 3)  # shapes that do not fit their names
+    torch.save(state, mixed)
+    torch.save({"encoder.weight": torch.zeros(3)}, neither)
     ansi = folder / "evil\x1b[31mred.npy"
     ansi.write_bytes(b"not numpy")
     demo = ["--demo", "--steps", "2"]
@@ -219,10 +222,13 @@ def _hostile_cases(folder):
         "no-coil": ([str(fastmri_without_coils(folder / "nocoil.h5"))], "nocoil.h5"),
         "tiny": ([str(fastmri_tiny(folder / "tiny.h5"))], "tiny.h5"),
         "constant": ([str(constant_volume(folder / "constant.npy"))], "constant.npy: slice 1 is constant"),
-        "key-mismatch": (demo + ["--recon", "checkpoint", "--weights", str(fewer_pools)], "--chans / --pools"),
-        "shape-mismatch": (demo + ["--recon", "checkpoint", "--weights", str(fewer_channels)],
-                           "(file 16×1×3×3, architecture 32×1×3×3) and 20 more. Is it a fastmri-unet with other "
-                           "options? Try --chans / --pools"),
+        "flag-contradicts": (demo + ["--recon", "checkpoint", "--weights", str(fewer_pools), "--pools", "4"],
+                             "pools2.pt: the weights hold a fastMRI U-Net with 2 pooling layers, not 4 (--pools 4)"),
+        "neither-network": (demo + ["--recon", "checkpoint", "--weights", str(neither)],
+                            "neither.pt: it holds neither a fastMRI U-Net"),
+        "shape-mismatch": (demo + ["--recon", "checkpoint", "--weights", str(mixed)],
+                           "mixed.pt: its tensor shapes do not match the architecture (fastMRI U-Net, 16 channels, "
+                           "4 pools): conv.layers.0.weight (file 3×128×3×3, architecture 256×128×3×3)."),
         "ansi-name": ([str(ansi)], "red.npy"),
     }
     for kind in ("nan", "zero", "detached"):
@@ -254,7 +260,8 @@ def hostile_runs(tmp_path_factory):
 
 HOSTILE = ["choice-on-demo", "slice", "size", "acceleration", "coils", "step-size", "patch-linf", "center-fraction",
            "eps", "lesion-line", "out-read-only", "out-file", "out-input", "out-in-series", "max-nan", "max-negative",
-           "max-text", "max-inf", "no-column", "no-coil", "tiny", "constant", "key-mismatch", "shape-mismatch",
+           "max-text", "max-inf", "no-column", "no-coil", "tiny", "constant", "flag-contradicts", "neither-network",
+           "shape-mismatch",
            "ansi-name", "model-nan", "model-zero", "model-detached", "device"]
 
 

@@ -1,15 +1,12 @@
 """The side panels: each writes its edits into session.experiment, refreshes without re-emitting, and shows the
 numbers of the step / result objects exactly (the expected strings here are written out by hand)."""
-from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import Qt
 
 from halluview.core.attacks.run import AttackResult, AttackStep
 from halluview.core.physics.noise import make_noise
-from halluview.core.recon.checkpoints import CheckpointError, read_state_dict
 from halluview.core.scan import Scan
 from halluview.gui.panels import (
     HistoryPanel,
@@ -162,26 +159,6 @@ def test_model_panel_transfer_from_a_surrogate(qtbot, session):
     choose(panel.surrogate, "unet-mri-4x")
     session.update(operator={"kind": "ct"}, recon={"name": "fbp"})  # an MRI surrogate cannot read a sinogram
     assert session.experiment.surrogate is None
-
-
-def test_model_panel_checkpoint_flow(qtbot, session, tmp_path, monkeypatch):
-    panel = make(qtbot, ModelPanel, session)
-    weights = tmp_path / "net.pt"
-    torch.save({"w": torch.zeros(1), "note": Fraction(1, 3)}, weights)  # a pickled Python object inside
-    with pytest.raises(CheckpointError) as refusal:  # what the session's preview reports for it
-        read_state_dict(weights)
-    monkeypatch.setattr(model_module.QFileDialog, "getOpenFileName", lambda *a, **k: (str(weights), ""))
-    choose(panel.picker, model_module.LOAD)
-    recon = session.experiment.recon
-    assert (recon.name, recon.weights, recon.allow_pickle) == ("checkpoint", str(weights), False)
-    assert panel.picker.currentText() == "Checkpoint: net.pt"
-    asked = []
-    monkeypatch.setattr(panel, "confirm_allow_pickle", lambda path: asked.append(path) or True)
-    session.errorOccurred.emit(str(refusal.value), "")
-    assert asked == [str(weights)] and session.experiment.recon.allow_pickle
-    with qtbot.waitSignal(panel.errorRaised, timeout=1000) as blocker:
-        panel.load_checkpoint(str(tmp_path / "missing.pt"))
-    assert "no such file" in blocker.args[0] and session.experiment.recon.weights == str(weights)
 
 
 def test_objective_panel_writes_settings(qtbot, session):

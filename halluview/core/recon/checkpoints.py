@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import pickletools
 import warnings
 import zipfile
 from pathlib import Path
@@ -38,6 +39,9 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
             warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as err:
+        if not _is_pickle(path):  # torch's safe loader says the same of any bytes that are not a checkpoint
+            raise CheckpointError(path, "not a readable PyTorch checkpoint (neither a zip archive nor a pickle)"
+                                  ) from None
         raise CheckpointError(path, "it holds pickled Python objects, not just tensors, and loading it could run "
                                     "code. Load it only if you trust its source (CLI: --allow-pickle). "
                                     f"Detail: {str(err).splitlines()[0]}") from None
@@ -50,6 +54,20 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(path, "it does not hold a state_dict (a mapping of parameter names to tensors)")
     return obj
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether ``path`` is a zip archive or starts with a whole pickle; the opcodes are parsed, never run."""
+    with open(path, "rb") as stream:
+        if zipfile.is_zipfile(stream):
+            return True
+        stream.seek(0)
+        try:
+            for _ in pickletools.genops(stream):
+                pass
+        except Exception:  # noqa: BLE001 - any parse failure means: not a pickle
+            return False
+    return True
 
 
 def check_checkpoint_file(path: str | Path) -> None:
@@ -85,23 +103,38 @@ def check_checkpoint_file(path: str | Path) -> None:
                                     f"{human_bytes(limit)} limit ({limit_advice()})")
 
 
-def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, prefix: str = "") -> None:
-    """Load ``state`` strictly, stripping ``prefix`` if every key has it; list missing / unexpected keys."""
+def load_into(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, prefix: str = "",
+              architecture: str = "") -> None:
+    """Load ``state`` strictly, stripping ``prefix`` if every key has it; list missing / unexpected keys.
+
+    ``architecture`` names the network in the messages (e.g. "fastMRI U-Net, 16 channels, 4 pools")."""
     if prefix and state and all(k.startswith(prefix) for k in state):
         state = {k[len(prefix):]: v for k, v in state.items()}
+    check_fits(module, state, path, architecture)
+    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+
+
+def check_fits(module: nn.Module, state: dict[str, torch.Tensor], path: str | Path, architecture: str = "") -> None:
+    """Refuse a ``state`` whose names or shapes differ from ``module``'s (which may live on the meta device).
+
+    Raises
+    ------
+    CheckpointError
+        Listing the missing and unexpected names, or the first tensors whose shapes differ, in one line.
+    """
+    what = f"the architecture ({architecture})" if architecture else "the architecture"
     expected = set(module.state_dict())
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
-        raise CheckpointError(path, "its parameter names do not match the architecture. "
+        raise CheckpointError(path, f"its parameter names do not match {what}. "
                                     f"Missing: {missing[:8]}{' …' if len(missing) > 8 else ''}; "
                                     f"unexpected: {unexpected[:8]}{' …' if len(unexpected) > 8 else ''}.")
     wanted = module.state_dict()
     differ = [k for k in sorted(state) if tuple(state[k].shape) != tuple(wanted[k].shape)]
     if differ:  # one line naming the tensors, not torch's page of size-mismatch lines
         shown = ", ".join(f"{k} (file {_dims(state[k])}, architecture {_dims(wanted[k])})" for k in differ[:3])
-        raise CheckpointError(path, f"its tensor shapes do not match the architecture: {shown}"
+        raise CheckpointError(path, f"its tensor shapes do not match {what}: {shown}"
                                     f"{f' and {len(differ) - 3} more' if len(differ) > 3 else ''}.")
-    module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
 
 
 def _dims(tensor: torch.Tensor) -> str:

@@ -8,11 +8,9 @@ from typing import Callable
 from torch import nn
 
 from ..physics.base import Operator
-from .checkpoints import load_into, read_state_dict
+from .architectures import build_checkpoint
 from .classical import BaselineRecon, TVRecon, WaveletRecon
-from .fastmri_nets import Unet
-from .learned import TorchScriptPostProcessing, UnetPostProcessing, VarNetReconstruction
-from .varnet import VarNet
+from .learned import TorchScriptPostProcessing
 from .zoo import MODELS, discover_plugins
 
 discover_plugins()
@@ -26,12 +24,14 @@ class ReconConfig:
     ----------
     name : str
         "zero-filled" (MRI), "fbp" (CT), "identity" (denoising) — each the operator's baseline —, "tv", "wavelet",
-        "checkpoint" (a state_dict at ``weights`` in the architecture ``params['arch']``), or a built-in model name.
+        "checkpoint" (a fastMRI U-Net or E2E-VarNet state_dict at ``weights``: the architecture and its sizes are
+        read from the file), or a built-in model name.
     weights : str or None
         Checkpoint path for "checkpoint".
     params : dict
-        tv: lam, n_iter; wavelet: threshold, wavelet, levels, n_iter; checkpoint: arch ("fastmri-unet": chans,
-        num_pool_layers, residual; "fastmri-varnet": num_cascades, sens_chans, sens_pools, chans, num_pool_layers).
+        tv: lam, n_iter; wavelet: threshold, wavelet, levels, n_iter; checkpoint: residual, crop_size (U-Net), and
+        optionally what the weights must be: arch ("fastmri-unet" / "fastmri-varnet"), chans, num_pool_layers,
+        num_cascades, sens_chans, sens_pools (see :mod:`.architectures`).
     allow_pickle : bool
         Allow a checkpoint that holds pickled Python objects (it can run code): only for trusted files.
     """
@@ -48,22 +48,14 @@ class ReconConfig:
 PARAM_DEFAULTS: dict[str, dict] = {
     "tv": {"lam": 0.01, "n_iter": 100},
     "wavelet": {"threshold": 0.02, "wavelet": "db4", "levels": 3, "n_iter": 50},
-    "fastmri-unet": {"chans": 32, "num_pool_layers": 4, "residual": False},
-    "fastmri-varnet": {"num_cascades": 12, "sens_chans": 8, "sens_pools": 4, "chans": 18, "num_pool_layers": 4},
 }
-"""The parameters of the classical methods (by name) and of the checkpoint architectures (by ``arch``), written
-once: the CLI's help, the app's controls and every report's record read them here."""
-
-ARCH_FLAGS = {"fastmri-unet": "--chans / --pools", "fastmri-varnet": "--cascades / --chans / --pools / "
-                                                                     "--sens-chans / --sens-pools"}
+"""The parameters of the classical methods, written once: the CLI's help, the app's controls and every report's
+record read them here. A checkpoint has no defaults: its architecture is read from its weights."""
 
 
 def resolved_params(name: str, params: dict) -> dict:
     """``params`` with every default filled in (None values count as unset): what the reconstruction will use."""
     given = {k: v for k, v in params.items() if v is not None}
-    if name == "checkpoint":
-        arch = given.get("arch", "fastmri-unet")
-        return {"arch": arch, **PARAM_DEFAULTS.get(arch, {}), **given}
     return {**PARAM_DEFAULTS.get(name, {}), **given}
 
 
@@ -76,48 +68,6 @@ def _wavelet(op: Operator, config: ReconConfig) -> nn.Module:
     p = resolved_params("wavelet", config.params)
     return WaveletRecon(op, threshold=float(p["threshold"]), wavelet=p["wavelet"], levels=int(p["levels"]),
                         n_iter=int(p["n_iter"]))
-
-
-def _load_checkpoint(module: nn.Module, config: ReconConfig, prefix: str, arch: str) -> None:
-    """Load the user's state_dict; a mismatch names the architecture options to try."""
-    from .checkpoints import CheckpointError
-
-    try:
-        load_into(module, read_state_dict(config.weights, config.allow_pickle), config.weights, prefix=prefix)
-    except CheckpointError as err:
-        if "match the architecture" not in err.reason:
-            raise
-        raise CheckpointError(config.weights, f"{err.reason} Is it a {arch} with other options? Try "
-                                              f"{ARCH_FLAGS[arch]} (or --arch).") from None
-
-
-def _unet_checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
-    p = resolved_params("checkpoint", config.params)
-    unet = Unet(1, 1, chans=int(p["chans"]), num_pool_layers=int(p["num_pool_layers"]))
-    _load_checkpoint(unet, config, "unet.", "fastmri-unet")
-    crop = p.get("crop_size")
-    return UnetPostProcessing(op, unet, tuple(crop) if crop else None, bool(p["residual"]), name="checkpoint")
-
-
-def _varnet_checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
-    p = resolved_params("checkpoint", config.params)
-    varnet = VarNet(num_cascades=int(p["num_cascades"]), sens_chans=int(p["sens_chans"]),
-                    sens_pools=int(p["sens_pools"]), chans=int(p["chans"]), pools=int(p["num_pool_layers"]))
-    _load_checkpoint(varnet, config, "varnet.", "fastmri-varnet")
-    return VarNetReconstruction(op, varnet, name="checkpoint")
-
-
-ARCHITECTURES = {"fastmri-unet": _unet_checkpoint, "fastmri-varnet": _varnet_checkpoint}
-
-
-def _checkpoint(op: Operator, config: ReconConfig) -> nn.Module:
-    """A user's state_dict in a built-in architecture (params['arch'] and its options)."""
-    if config.weights is None:
-        raise ValueError("a checkpoint reconstruction needs a weights file (--weights PATH)")
-    arch = config.params.get("arch", "fastmri-unet")
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; available: {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](op, config).eval()
 
 
 def _torchscript(op: Operator, config: ReconConfig) -> nn.Module:
@@ -145,7 +95,7 @@ RECONSTRUCTORS: dict[str, Callable[[Operator, ReconConfig], nn.Module]] = {
     "identity": lambda op, _: BaselineRecon(op),
     "tv": _tv,
     "wavelet": _wavelet,
-    "checkpoint": _checkpoint,
+    "checkpoint": build_checkpoint,
     "torchscript": _torchscript,
 }
 

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ..physics.base import Operator
 from ..physics.mri import center_crop
-from .fastmri_nets import Unet, normalize_instance
+from .unet import Unet, normalize_instance
 
 
 class PostProcessing(nn.Module):

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ..physics.mri import fft2c as _fft2c_complex
 from ..physics.mri import ifft2c as _ifft2c_complex
-from .fastmri_nets import Unet
+from .unet import Unet
 
 
 def fft2c(x: Tensor) -> Tensor:

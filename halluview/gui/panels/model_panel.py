@@ -1,8 +1,9 @@
 """MODEL CARD: which reconstruction is attacked (built-in model, classical method or a checkpoint) and its card.
 
-The panel never reads a checkpoint itself: it records the path in the settings and the session's preview loads
-it; a checkpoint refused for holding pickled objects comes back as a session error, and the panel then asks
-whether to allow it.
+A user's checkpoint is checked by the core before it is selected (:func:`inspect_checkpoint`: the network and its
+sizes are read from the weights, so nothing about it is asked): a file that would not load is reported in a dialog
+and the previous reconstruction stays selected. A file holding pickled objects is loaded only after the user
+allows it; a saved session that names one comes back as a session error, and the panel then asks too.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QLabel, QMessageBox, QWidget
 
+from ...core.recon.architectures import inspect_checkpoint
+from ...core.recon.checkpoints import CheckpointError
 from ...core.recon.factory import PARAM_DEFAULTS, resolved_params
 from ...core.recon.zoo import MODELS
 from ..session import Session
@@ -39,6 +42,7 @@ class ModelPanel(QGroupBox):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
+        self.described: dict[str, str] = {}  # checkpoint path -> what it holds, e.g. "fastMRI U-Net, 16 channels, …"
         self.layout_ = layout = form.section(self, "Model card")
         self.picker = form.combo([], "The reconstruction method under attack.")
         self.picker.setSizeAdjustPolicy(self.picker.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -108,13 +112,25 @@ class ModelPanel(QGroupBox):
         name = BASELINES[self.session.experiment.operator.kind] if data == BASELINE else data
         self.session.update(recon={"name": name, "params": {}, "weights": None, "allow_pickle": False})
 
-    def load_checkpoint(self, path: str, allow_pickle: bool = False) -> None:
-        """Attack the fastMRI U-Net checkpoint at ``path`` (read later by the session's preview)."""
-        if not Path(path).is_file():
-            self.errorRaised.emit(f"{path}: no such file", "")
-            return
-        self.session.update(recon={"name": "checkpoint", "weights": str(path), "params": {},
-                                   "allow_pickle": bool(allow_pickle)})
+    def load_checkpoint(self, path: str, allow_pickle: bool = False) -> bool:
+        """Attack the fastMRI U-Net or E2E-VarNet checkpoint at ``path``, whose architecture is read from its
+        weights. A file that would not load is reported with ``errorRaised`` and the reconstruction on screen stays
+        selected. Returns whether the checkpoint was selected."""
+        try:
+            found = inspect_checkpoint(path, allow_pickle)
+        except CheckpointError as err:
+            if PICKLE_REFUSAL in err.reason and not allow_pickle:
+                if self.confirm_allow_pickle(path):
+                    return self.load_checkpoint(path, allow_pickle=True)
+            else:
+                self.errorRaised.emit(str(err), "")
+            self.refresh()  # the picker shows the reconstruction that stands, not the file that failed
+            return False
+        self.described[str(path)] = found.describe()
+        # The architecture goes into the settings (as --arch would), so a multi-coil VarNet is checked against
+        # the acquisition before it is selected; its sizes stay the file's own.
+        return self.session.update(recon={"name": "checkpoint", "weights": str(path), "params": {"arch": found.arch},
+                                          "allow_pickle": bool(allow_pickle)})
 
     def _param(self, key: str, value: float) -> None:
         params = dict(self.session.experiment.recon.params, **{key: value})
@@ -163,10 +179,10 @@ class ModelPanel(QGroupBox):
         form.show_rows(self.layout_, recon.name == "tv", self.lam)
         form.show_rows(self.layout_, recon.name in ("tv", "wavelet"), self.iterations)
         form.show_rows(self.layout_, recon.name == "wavelet", self.threshold)
-        self.card.setText(card_html(recon.name, recon.weights))
+        self.card.setText(card_html(recon.name, recon.weights, self.described.get(recon.weights or "")))
 
 
-def card_html(name: str, weights: str | None = None) -> str:
+def card_html(name: str, weights: str | None = None, architecture: str | None = None) -> str:
     """The model card as compact rich text: title, training data, parameter count, clean SSIM / PSNR."""
     def rows(pairs):
         return "".join(f"<tr><td style='color:#8a8a8a; padding-right:6px'>{html.escape(k)}</td>"
@@ -189,8 +205,8 @@ def card_html(name: str, weights: str | None = None) -> str:
             pairs.append(("Baseline SSIM", f"{clean['baseline_ssim']:.4f}"))
         return f"<b>{html.escape(card.get('title', entry.title))}</b><table>{rows(pairs)}</table>"
     if name == "checkpoint":
-        return (f"<b>Your checkpoint</b><table>{rows([('File', weights or '—'), ('Architecture', 'fastMRI U-Net')])}"
-                "</table>No card: nothing is known about its training.")
+        pairs = [("File", weights or "—"), ("Architecture", architecture or "read from the file when it loads")]
+        return f"<b>Your checkpoint</b><table>{rows(pairs)}</table>No card: nothing is known about its training."
     if name in CLASSICAL:
         return f"<b>{name.upper()}</b><br>{html.escape(CLASSICAL[name])} No training data."
     return ("<b>Baseline</b><br>The operator's direct inverse: zero-filled inverse FFT (MRI), filtered "

@@ -104,7 +104,8 @@ def test_garbage_files_get_a_clear_error(tmp_path, content):
 
 def test_varnet_checkpoint_is_attacked_on_a_multicoil_fastmri_file(tmp_path):
     """A Lightning-style VarNet checkpoint ({'state_dict': {'varnet.<key>': ...}}) drives an attack on a file's
-    own multi-coil k-space through the CLI."""
+    own multi-coil k-space through the CLI, with no architecture flags: the network and its sizes are read from
+    the weights."""
     import json
 
     from fastmri_fixture import phantom_volume, write_fastmri_h5
@@ -118,9 +119,8 @@ def test_varnet_checkpoint_is_attacked_on_a_multicoil_fastmri_file(tmp_path):
     torch.save({"state_dict": {f"varnet.{k}": v for k, v in varnet.state_dict().items()}}, weights)
     scan = write_fastmri_h5(tmp_path / "knee.h5", phantom_volume(2, 32, 24), n_coils=4, acceleration=1)
     out = tmp_path / "run"
-    assert main(["attack", str(scan.path), "--recon", "checkpoint", "--arch", "fastmri-varnet",
-                 "--weights", str(weights), "--cascades", "2", "--sens-chans", "4", "--sens-pools", "2",
-                 "--chans", "6", "--pools", "2", "--steps", "3", "--quiet", "--out", str(out)]) == 0
+    assert main(["attack", str(scan.path), "--recon", "checkpoint", "--weights", str(weights), "--steps", "3",
+                 "--quiet", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["norms"]["recon_change_l2"] > 0 and "vs_reference" in report["final"]["attack"]
     assert np.load(out / "clean.npy").shape == (32, 24)  # the recon size
