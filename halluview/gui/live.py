@@ -120,9 +120,9 @@ class LivePainter(QObject):
         eta = (step.total - step.step) / rate if rate > 0 else 0.0
         surrogate = record.experiment.get("surrogate")
         through = f"transfer: optimising on {surrogate} · " if surrogate else ""
-        self.progress.emit(step.step, step.total, f"Run #{record.number} · {through}ETA {eta:.0f} s · {rate:.1f} steps/s · "
-                                                  f"perturbation used: {self._eps_text(record, step.realised_eps)}"
-                                                  f" · {elapsed:.0f} s")
+        self.progress.emit(step.step, step.total,
+                           f"Run #{record.number} · {through}ETA {eta:.0f} s · {rate:.1f} steps/s · perturbation "
+                           f"used: {self._eps_text(record, step.realised_eps)} · {elapsed:.0f} s")
 
     @staticmethod
     def _eps_text(record: RunRecord, value: float) -> str:
