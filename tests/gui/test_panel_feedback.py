@@ -272,3 +272,12 @@ def test_switching_budget_units_keeps_the_budget(qtbot, session):
     choose(panel.mode, "relative")
     assert session.experiment.threat.eps == pytest.approx(0.26 / 12)
     assert panel.mode.currentText() == "% of the measurement's largest value"
+
+
+def test_the_model_panel_names_the_reconstruction_in_words(qtbot, session):
+    from halluview.gui.panels import ModelPanel
+
+    panel = make(qtbot, ModelPanel, session)
+    labels = [w.text() for w in panel.findChildren(QLabel)]
+    assert "Recon f" not in labels and "Reconstruction" in labels and "Attacked via" in labels
+    assert "f(y)" in _label(panel, "Reconstruction").toolTip()

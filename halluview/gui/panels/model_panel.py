@@ -57,7 +57,8 @@ class ModelPanel(QGroupBox):
         self.picker.insertSeparator(self.picker.count())
         self.picker.addItem("Checkpoint", "checkpoint")
         self.picker.addItem("Load checkpoint…", LOAD)
-        form.add_row(layout, "Recon f", self.picker)
+        form.add_row(layout, "Reconstruction", self.picker,
+                     "The method that turns the measurement into an image: the reconstruction f(y) under attack.")
 
         self.surrogate = form.combo([("Directly", None)], "Directly: the perturbation is optimised on this "
                                     "reconstruction. Otherwise a transfer attack: it is optimised on another model "
@@ -68,7 +69,7 @@ class ModelPanel(QGroupBox):
         for name, entry in MODELS.items():
             self.surrogate.addItem(f"Transfer from {name}", name)
             self.surrogate.setItemData(self.surrogate.count() - 1, entry.title, Qt.ToolTipRole)
-        form.add_row(layout, "Attack", self.surrogate)
+        form.add_row(layout, "Attacked via", self.surrogate)
 
         self.lam = form.spin(0.0, 10.0, 0.001, 4, tooltip="How strongly the method smooths: larger is smoother.")
         self.iterations = form.spin(1, 10000, 10, tooltip="How long the method works on each image.")
