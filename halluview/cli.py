@@ -29,7 +29,10 @@ def _user_errors():
 
 
 def _user_message(err: BaseException) -> str:
-    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    """The error in the CLI's words: the core's message with its hint for the CLI ("…: pass --region X,Y,W,H")."""
+    from .core.errors import CLI, message_for
+
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else message_for(err, CLI)
 
 
 def _build(experiment, scan):
@@ -59,7 +62,7 @@ def _checked(check, *args):
     try:
         return check(*args)
     except ExperimentError as err:
-        raise CliError(str(err)) from None
+        raise CliError(_user_message(err)) from None
 
 
 def _run(problem, quiet: bool):
@@ -379,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except (CliError, ExperimentError) as err:
-        message = one_line(err)
+        message = one_line(_user_message(err))
         print(message if message.startswith("halluview-cli") else f"halluview-cli: error: {message}",
               file=sys.stderr)
         return EXIT_USAGE

@@ -20,6 +20,7 @@ from pathlib import Path
 from .attacks.objectives import ObjectiveConfig
 from .attacks.optimizers import OptimizerConfig
 from .attacks.threat import ThreatConfig
+from .errors import FILE_BRINGS_COILS, ExperimentError
 from .experiment import (
     DEFAULT_RECON,
     Experiment,
@@ -29,8 +30,8 @@ from .experiment import (
     model_choice,
     suited_operator_kind,
 )
-from .recon.factory import ReconConfig, resolved_params
-from .validation import BASELINE_KINDS, ExperimentError, uses_file_kspace
+from .recon.config import ReconConfig, resolved_params
+from .validation import BASELINE_KINDS, uses_file_kspace
 
 DIRECT = "none"
 """The surrogate choice "attack the reconstruction directly" (None leaves it to the reconstruction's default)."""
@@ -149,8 +150,8 @@ def _fitted_to_scan(experiment: Experiment, facts: ScanFacts | None, choices: Ch
         chosen = choices.operator.get("n_coils")
         if chosen is not None and chosen != facts.kspace_coils:
             raise ExperimentError(f"{source.path or source.demo}: its own k-space has {facts.kspace_coils} coil"
-                                  f"{'s' if facts.kspace_coils != 1 else ''}; the coil count comes from the file "
-                                  "(drop --coils)")
+                                  f"{'s' if facts.kspace_coils != 1 else ''}; the coil count comes from the file",
+                                  FILE_BRINGS_COILS)
         if facts.kspace_coils >= 1:  # none: validation names the file
             operator = replace(operator, n_coils=facts.kspace_coils)
     elif source.image_size is None and experiment.recon.name in MODELS:

@@ -12,92 +12,11 @@ from dataclasses import asdict, dataclass, field, fields
 from .attacks.objectives import ObjectiveConfig
 from .attacks.optimizers import OptimizerConfig
 from .attacks.threat import ThreatConfig
-from .recon.factory import ReconConfig
+from .recon.config import ReconConfig
+from .settings import OPERATOR_KINDS, OperatorConfig, ScanFacts, SourceConfig
 
-OPERATOR_KINDS = ("mri", "ct", "denoise")
-
-
-@dataclass
-class SourceConfig:
-    """Where the image comes from: a built-in example (``demo``) or a file (``path``), and which slice.
-
-    ``image_size`` resizes the slice to a square of that side before simulation (None: the built-in model's
-    training size when a built-in model is attacked, else the native size).
-    """
-
-    demo: str | None = "brain"
-    path: str | None = None
-    slice: int | None = None
-    choices: dict = field(default_factory=dict)
-    image_size: int | None = None
-
-
-@dataclass
-class OperatorConfig:
-    """The acquisition: MRI (acceleration, centre fraction, mask, coils), CT (angles) or denoising; noise.
-
-    ``noise``: None, {"kind": "gaussian", "sigma": s, "relative": bool}, {"kind": "poisson_transmission",
-    "incident_flux": I0, "mu_scale": m} (CT) or {"kind": "poisson_image", "peak": p} (denoising).
-    ``use_file_kspace``: attack the file's own k-space when it has one (fastMRI HDF5).
-    """
-
-    kind: str = "mri"
-    acceleration: float = 4.0
-    center_fraction: float = 0.08
-    mask_type: str = "random"
-    n_coils: int = 1
-    mask_seed: int = 0
-    angles: str = "full"
-    n_angles: int = 180
-    max_angle_deg: float = 180.0
-    noise: dict | None = None
-    noise_seed: int = 0
-    use_file_kspace: bool = True
-
-    def __post_init__(self):
-        if self.kind not in OPERATOR_KINDS:
-            raise ValueError(f"operator must be one of {OPERATOR_KINDS}, not {self.kind!r}")
-
-
-@dataclass
-class ScanFacts:
-    """What the experiment was built for, read from the opened scan (never chosen): the report's record of it.
-
-    Attributes
-    ----------
-    source : str
-        File path, or "demo:<name>" for a built-in example.
-    modality : str
-        "CT", "MR", "OT" (other / unknown) or "PHANTOM".
-    units : str
-        Unit of the voxel values ("HU", "a.u.", ...).
-    n_slices : int
-        Slices in the opened series / volume.
-    shape : tuple[int, int]
-        Rows × columns of one slice as the file shows it, in pixels (before any resizing).
-    kspace_coils : int or None
-        Raw k-space in the file: its number of coils (1: single-coil); None when the file holds none.
-    """
-
-    source: str = ""
-    modality: str = "OT"
-    units: str = "a.u."
-    n_slices: int = 1
-    shape: tuple = (0, 0)
-    kspace_coils: int | None = None
-
-    def __post_init__(self):
-        self.shape = tuple(int(n) for n in self.shape)  # JSON gives a list back
-
-    @classmethod
-    def of(cls, scan) -> ScanFacts:
-        """The facts of a loaded :class:`~halluview.core.scan.Scan` (shapes only: nothing is read)."""
-        coils = None
-        if scan.kspace is not None:
-            shape = tuple(scan.kspace.shape)
-            coils = int(shape[1]) if len(shape) == 4 else 1
-        return cls(source=str(scan.source), modality=str(scan.modality), units=str(scan.units),
-                   n_slices=int(scan.n_slices), shape=tuple(scan.volume.shape[-2:]), kspace_coils=coils)
+__all__ = ["DEFAULT_RECON", "OPERATOR_KINDS", "Experiment", "OperatorConfig", "ReconConfig", "ScanFacts",
+           "SourceConfig", "model_choice", "suited_operator_kind"]
 
 
 _SECTIONS = {"source": SourceConfig, "operator": OperatorConfig, "recon": ReconConfig, "threat": ThreatConfig,

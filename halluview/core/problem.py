@@ -1,4 +1,12 @@
-"""From an :class:`Experiment` to a ready :class:`AttackProblem`: load, simulate, reconstruct, bind the threat."""
+"""From an :class:`Experiment` to a ready :class:`AttackProblem` in three steps, so that a clean reconstruction can
+be shown (the app's preview) and then attacked without being built again:
+
+    measure(experiment, scan) -> Measurement             the measurement y (simulated, or the file's k-space)
+    reconstruct(experiment, measurement) -> Reconstruction  the reconstruction module and f(y) on the device
+    bind(experiment, reconstruction) -> AttackProblem      threat, objective, region, transfer surrogate
+
+:func:`build_problem` is their composition (the CLI's and every sweep's entry).
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -12,6 +20,7 @@ from .attacks.regions import region_mask
 from .attacks.run import AttackProblem
 from .attacks.threat import Threat
 from .data_checks import check_gradient, check_image, check_measurement, checked_data_range, clean_reconstruction
+from .errors import APP, CLI, NEEDS_REGION, ExperimentError
 from .experiment import Experiment, OperatorConfig, ScanFacts
 from .io.ismrmrd import recon_crop_size
 from .physics.base import Operator
@@ -23,7 +32,7 @@ from .recon.learned import UnetPostProcessing
 from .recon.zoo import MODELS
 from .scan import Scan
 from .units import unit_map
-from .validation import ExperimentError, source_label
+from .validation import source_label, validate_settings
 
 
 def resolve_device(device: str) -> torch.device:
@@ -191,57 +200,126 @@ def measure(experiment: Experiment, scan: Scan) -> Measurement:
     return m
 
 
-def _threat(experiment: Experiment, m: Measurement, region: torch.Tensor | None) -> Threat:
+def _threat(experiment: Experiment, m: Reconstruction, region: torch.Tensor | None) -> Threat:
     config = experiment.threat
     if config.domain == "measurement":
         return Threat(config, m.y, m.op.measurement_mask(m.y))
     if m.x_true is None:
-        raise ValueError("image-domain and patch threats need the imaged object; this file only has k-space: "
-                         "use the measurement domain")
+        raise ExperimentError("image-domain and patch threats need the imaged object; this file only has k-space: "
+                              "use the measurement domain")
     x = m.x_true.to(torch.complex64) if m.op.complex_image else m.x_true
     if config.domain == "image":
         return Threat(config, x)
     if region is None:
-        raise ValueError("a patch threat needs a region: draw one or pass --region")
+        raise ExperimentError("a patch threat needs a region", NEEDS_REGION)
     area = int(region.sum())
     if config.patch_area_px is not None and area > config.patch_area_px:
-        raise ValueError(f"the patch covers {area} pixels, more than its budget of {config.patch_area_px}")
+        raise ExperimentError(f"the patch covers {area} pixels, more than its budget of {config.patch_area_px}")
     return Threat(config, x, region)
 
 
-def build_problem(experiment: Experiment, scan: Scan | None = None) -> AttackProblem:
-    """Load (unless ``scan`` is given), measure, reconstruct and bind everything to the chosen device.
+def reconstruction_key(experiment: Experiment) -> tuple:
+    """What a clean reconstruction depends on: the image (source and slice), the acquisition, the reconstruction
+    and the device. Two experiments with the same key share one :class:`Reconstruction`."""
+    return (repr(experiment.source), repr(experiment.operator), repr(experiment.recon), experiment.device)
 
-    Every setting is validated first, then against the scan, then the clean reconstruction and one gradient of
-    the attacked model are checked: bad input is an ExperimentError before the attack loop starts.
+
+@dataclass
+class Reconstruction:
+    """The measurement and its clean reconstruction f(y), on their device: what a preview shows and a run binds.
+
+    Attributes
+    ----------
+    key : tuple
+        :func:`reconstruction_key` of the experiment it was made for.
+    op, recon : the operator and the reconstruction module (centre-cropped for fastMRI files).
+    y : Tensor (B, ...)
+        The clean measurement.
+    clean : Tensor (B, H, W)
+        f(y), computed once.
+    x_true, reference : Tensor (B, H, W) or None
+        The imaged object (simulated acquisitions) and the image "vs reference" metrics use (cropped to f(y)).
+    data_range : float or None
+        fastMRI files: attrs['max'] for SSIM / PSNR against the reference.
+    crop_size : tuple or None
+        fastMRI files: the recon size reconstructions are cropped to.
+    config : dict
+        The experiment it was made for (its ``to_dict()``).
     """
-    experiment.validate()
+
+    key: tuple
+    op: Operator
+    recon: torch.nn.Module
+    y: torch.Tensor
+    clean: torch.Tensor
+    x_true: torch.Tensor | None
+    reference: torch.Tensor | None
+    data_range: float | None
+    crop_size: tuple[int, int] | None
+    config: dict
+
+
+def reconstruct(experiment: Experiment, m: Measurement) -> Reconstruction:
+    """Build the reconstruction around the measurement's operator on the experiment's device and compute f(y)
+    (checked: a failing, NaN, all-zero or too small image is an ExperimentError)."""
     device = resolve_device(experiment.device)
-    scan = scan if scan is not None else load_source(experiment)
-    experiment.validate(ScanFacts.of(scan))
-    m = measure(experiment, scan)
     recon = _crop(build_reconstructor(experiment.recon, m.op.to(device)), m.crop_size)
     y = m.y.to(device)
     clean = clean_reconstruction(recon, y, recon_label(experiment.recon))
     reference = None if m.reference is None else center_crop(m.reference, clean.shape[-2:]).to(device)
-    mask = region_mask(experiment.region, tuple(clean.shape[-2:]))
-    region = None if mask is None else torch.from_numpy(mask).to(device)
     x_true = None if m.x_true is None else m.x_true.to(device)
-    m = replace(m, y=y, x_true=x_true, reference=reference)
-    threat = _threat(experiment, m, region)
-    common = dict(op=m.op, y=y, threat=threat, optimizer=experiment.optimizer, x_true=x_true, reference=reference,
-                  region=region, data_range=m.data_range, seed=experiment.seed, image_every=experiment.image_every,
-                  noise_draws=experiment.noise_draws, config=experiment.to_dict())
+    return Reconstruction(reconstruction_key(experiment), m.op, recon, y, clean, x_true, reference, m.data_range,
+                          m.crop_size, experiment.to_dict())
+
+
+def bind(experiment: Experiment, r: Reconstruction) -> AttackProblem:
+    """The attack on a clean reconstruction: the threat, the objective and the region bound to it, and a transfer
+    surrogate's reconstruction if the experiment names one; one gradient of the attacked model is checked.
+    ``r`` must have been made for this experiment's reconstruction (same :func:`reconstruction_key`)."""
+    if r.key != reconstruction_key(experiment):
+        raise ValueError("this reconstruction was made for another image, acquisition, model or device")
+    mask = region_mask(experiment.region, tuple(r.clean.shape[-2:]))
+    region = None if mask is None else torch.from_numpy(mask).to(r.clean.device)
+    threat = _threat(experiment, r, region)
+    common = dict(op=r.op, y=r.y, threat=threat, optimizer=experiment.optimizer, x_true=r.x_true,
+                  reference=r.reference, region=region, data_range=r.data_range, seed=experiment.seed,
+                  image_every=experiment.image_every, noise_draws=experiment.noise_draws, config=experiment.to_dict())
     surrogate = None
     if experiment.surrogate:  # a transfer attack: the gradients come from another reconstruction
-        surrogate_recon = _crop(build_reconstructor(ReconConfig(name=experiment.surrogate), m.op), m.crop_size)
-        surrogate_clean = clean_reconstruction(surrogate_recon, y, experiment.surrogate)
+        surrogate_recon = _crop(build_reconstructor(ReconConfig(name=experiment.surrogate), r.op), r.crop_size)
+        surrogate_clean = clean_reconstruction(surrogate_recon, r.y, experiment.surrogate)
         surrogate = AttackProblem(recon=surrogate_recon, clean=surrogate_clean,
-                                  objective=_objective(experiment, surrogate_clean, mask, region, reference), **common)
-    attacked = surrogate.recon if surrogate is not None else recon
-    check_gradient(attacked, y, experiment.surrogate or recon_label(experiment.recon))
-    return AttackProblem(recon=recon, clean=clean, objective=_objective(experiment, clean, mask, region, reference),
-                         surrogate=surrogate, **common)
+                                  objective=_objective(experiment, surrogate_clean, mask, region, r.reference),
+                                  **common)
+    attacked = surrogate.recon if surrogate is not None else r.recon
+    check_gradient(attacked, r.y, experiment.surrogate or recon_label(experiment.recon))
+    return AttackProblem(recon=r.recon, clean=r.clean,
+                         objective=_objective(experiment, r.clean, mask, region, r.reference), surrogate=surrogate,
+                         **common)
+
+
+def clean_preview(experiment: Experiment, scan: Scan) -> Reconstruction:
+    """What the app shows before any attack: measure and reconstruct, nothing bound (no threat, no objective, no
+    region). The settings are checked against the scan first, as :func:`build_problem` checks them."""
+    validate_settings(experiment, ScanFacts.of(scan))
+    return reconstruct(experiment, measure(experiment, scan))
+
+
+def build_problem(experiment: Experiment, scan: Scan | None = None,
+                  reuse: Reconstruction | None = None) -> AttackProblem:
+    """Load (unless ``scan`` is given), measure, reconstruct and bind: ``bind(reconstruct(measure(...)))``.
+
+    Every setting is validated first, then against the scan, then the clean reconstruction and one gradient of
+    the attacked model are checked: bad input is an ExperimentError before the attack loop starts. ``reuse``: a
+    :class:`Reconstruction` already on hand (the app's preview); it is used when it was made for this experiment's
+    image, acquisition, reconstruction and device, and rebuilt otherwise.
+    """
+    experiment.validate()
+    scan = scan if scan is not None else load_source(experiment)
+    experiment.validate(ScanFacts.of(scan))
+    if reuse is None or reuse.key != reconstruction_key(experiment):
+        reuse = reconstruct(experiment, measure(experiment, scan))
+    return bind(experiment, reuse)
 
 
 def recon_label(recon: ReconConfig) -> str:
@@ -260,6 +338,8 @@ def _objective(experiment: Experiment, clean: torch.Tensor, mask: np.ndarray | N
         scored = torch.from_numpy(scored_mask).to(clean.device)
     elif config.kind == "untargeted" and config.against == "reference":
         if reference is None:
-            raise ValueError("this scan has no reference image to attack against; use against='clean'")
+            raise ExperimentError("this scan has no reference image to attack against",
+                                  {CLI: "use --against clean", APP: "measure the change against the clean "
+                                                                    "reconstruction"})
         target = reference
     return Objective(config, clean, scored, target)

@@ -23,6 +23,9 @@ from pathlib import Path
 
 import torch
 
+from .errors import FILE_BRINGS_COILS, NEEDS_REGION, NEEDS_WEIGHTS, NO_SUCH_DEVICE, ExperimentError  # noqa: F401
+from .settings import LesionSettings, check_noise  # noqa: F401 - check_noise: validation's name for it
+
 MIN_IMAGE_SIZE = 16
 """Smallest resized side (pixels): above the SSIM window, and 16 = 2⁴ for networks that pool four times."""
 MAX_IMAGE_SIZE = 2048
@@ -37,13 +40,9 @@ SURROGATE_KINDS = ("tv", "wavelet", *BASELINE_KINDS)
 """Reconstructions besides the built-in models that a transfer attack can go through (they need no file)."""
 
 
-class ExperimentError(ValueError):
-    """Settings that cannot run: the message is one line for the user."""
-
-
-def _require(condition: bool, message: str) -> None:
+def _require(condition: bool, message: str, hints: dict | None = None) -> None:
     if not condition:
-        raise ExperimentError(message)
+        raise ExperimentError(message, hints)
 
 
 def _finite(value) -> bool:
@@ -103,24 +102,6 @@ def check_operator(op, noise_fits: bool = True) -> None:
     check_noise(op.noise, op.kind if noise_fits else None)
 
 
-def check_noise(noise: dict | None, kind: str | None) -> None:
-    """A noise model that exists, suits the acquisition and has finite, positive parameters."""
-    from .physics.noise import make_noise
-
-    if noise is None or noise.get("kind") == "none":
-        return
-    fits = {"gaussian": ("mri", "ct", "denoise"), "poisson_transmission": ("ct",), "poisson_image": ("denoise",)}
-    model = noise.get("kind")
-    _require(model in fits, f"unknown noise {model!r}; choose none, gaussian, poisson (CT) or poisson-image")
-    _require(kind is None or kind in fits[model], f"{model} noise does not apply to {kind.upper()} measurements")
-    numbers = {k: v for k, v in noise.items() if k not in ("kind", "relative")}
-    _require(all(_finite(v) for v in numbers.values()), f"noise parameters must be finite numbers, not {numbers}")
-    try:
-        make_noise(noise)
-    except (TypeError, ValueError) as err:
-        raise ExperimentError(f"noise {noise}: {err}") from None
-
-
 def check_threat(threat) -> None:
     """Budget: ε in range (relative: 0 < ε ≤ 1), patch area and L∞ bound positive, per-coil where it applies."""
     _require(_finite(threat.eps) and threat.eps > 0, f"ε must be a positive number, not {threat.eps}")
@@ -139,23 +120,7 @@ def check_objective(objective) -> None:
     """Outside weight, and a lesion that can be drawn (a line needs its two end points)."""
     _require(_finite(objective.outside_weight) and objective.outside_weight >= 0,
              f"the outside weight must be a number ≥ 0, not {objective.outside_weight}")
-    lesion = objective.lesion or {}
-    shape = lesion.get("shape", "disc")
-    _require(shape in ("disc", "line"), f"lesion must be disc or line, not {shape!r}")
-    if "intensity" in lesion:
-        _require(_finite(lesion["intensity"]), f"lesion intensity must be a finite number, not {lesion['intensity']}")
-    for key in ("radius_px", "width_px"):
-        if lesion.get(key) is not None:
-            _require(_finite(lesion[key]) and lesion[key] > 0, f"lesion {key} must be positive, not {lesion[key]}")
-    points = ["center_xy"] if shape == "disc" else ["start_xy", "end_xy"]
-    if shape == "line" and objective.kind == "insert":
-        _require(all(key in lesion for key in points), "a line lesion needs its end points (CLI: --lesion-line "
-                                                       "X0,Y0,X1,Y1; app: draw it with the line tool)")
-    for key in points:
-        if lesion.get(key) is not None:
-            point = lesion[key]
-            _require(isinstance(point, (list, tuple)) and len(point) == 2 and all(_finite(v) for v in point),
-                     f"lesion {key} must be two numbers (x, y in pixels), not {point}")
+    LesionSettings.from_dict(objective.lesion).check_drawable(objective.kind)
 
 
 def check_optimizer(optimizer) -> None:
@@ -170,7 +135,7 @@ def check_optimizer(optimizer) -> None:
 
 def check_recon_params(recon) -> None:
     """Whole numbers where the method counts (iterations, channels, pooling layers), finite weights."""
-    from .recon.factory import resolved_params
+    from .recon.config import resolved_params
 
     counts = ("n_iter", "levels", "chans", "num_pool_layers", "num_cascades", "sens_chans", "sens_pools")
     for key, value in resolved_params(recon.name, recon.params).items():
@@ -191,8 +156,8 @@ def check_device(name: str) -> None:
     if device.type == "cpu":
         return
     if device.type == "cuda":
-        _require(torch.cuda.is_available(), f"device {name}: torch finds no CUDA GPU on this computer; use "
-                                            "--device cpu (or auto)")
+        _require(torch.cuda.is_available(), f"device {name}: torch finds no CUDA GPU on this computer",
+                 NO_SUCH_DEVICE)
         count = torch.cuda.device_count()
         _require(device.index is None or device.index < count, f"device {name}: this computer has {count} CUDA "
                                                                f"device{'s' if count != 1 else ''} (cuda:0.."
@@ -242,7 +207,7 @@ def check_fit(experiment, facts=None) -> None:
     op, recon = experiment.operator, experiment.recon
     _check_reads(recon.name, op.kind, "")
     if recon.name in ("checkpoint", "torchscript"):
-        _require(bool(recon.weights), f"a {recon.name} reconstruction needs a weights file (--weights PATH)")
+        _require(bool(recon.weights), f"a {recon.name} reconstruction needs a weights file", NEEDS_WEIGHTS)
         _require(Path(recon.weights).is_file(), f"{recon.weights}: no such file")
         arch = recon.params.get("arch", "fastmri-unet")
         _require(recon.name != "checkpoint" or arch in ("fastmri-unet", "fastmri-varnet"),
@@ -310,8 +275,8 @@ def validate_experiment(experiment, facts=None, scan_known: bool = True) -> None
     """:func:`validate_settings`, and the region the objective or the threat needs."""
     if experiment.region is None:
         kind = experiment.objective.kind
-        _require(kind == "untargeted", f"the {kind!r} objective needs a region: draw one or pass --region")
-        _require(experiment.threat.domain != "patch", "a patch threat needs a region: draw one or pass --region")
+        _require(kind == "untargeted", f"the {kind!r} objective needs a region", NEEDS_REGION)
+        _require(experiment.threat.domain != "patch", "a patch threat needs a region", NEEDS_REGION)
     validate_settings(experiment, facts, scan_known)
 
 

@@ -1,7 +1,8 @@
 """The only place that starts threads: scan loading, previews and attacks run in superqt workers.
 
-One job owns the device at a time. Results come back through Qt signals, so widgets are only touched on the
-main thread; errors come back as (message, details) for the error dialog.
+An attack owns the device while it runs: the session starts no preview until it ends. Results come back through
+Qt signals, so widgets are only touched on the main thread; errors come back as (message, details) for the error
+dialog, in the app's words (:func:`halluview.core.errors.message_for`).
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from superqt.utils import GeneratorWorker, create_worker
 
 from ..core.attacks.run import AttackResult, run_attack
+from ..core.errors import APP, message_for
 from ..core.experiment import Experiment
-from ..core.problem import build_problem
+from ..core.problem import Reconstruction, build_problem
 from ..core.scan import Scan
 
 
@@ -33,7 +35,7 @@ def reserve_a_core_for_the_interface() -> int:
 
 def describe_error(error: BaseException) -> tuple[str, str]:
     """Plain words for the dialog, and the traceback for its expandable details."""
-    message = str(error) or type(error).__name__
+    message = message_for(error, APP)
     if "out of memory" in message.lower():
         message = ("The GPU ran out of memory. Try the CPU (device menu), a smaller image, or fewer steps.\n"
                    + message.splitlines()[0])
@@ -41,8 +43,8 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     return message, details
 
 
-def _attack_job(experiment: Experiment, scan: Scan):
-    problem = build_problem(experiment, scan)
+def _attack_job(experiment: Experiment, scan: Scan, reuse: Reconstruction | None):
+    problem = build_problem(experiment, scan, reuse=reuse)
     yield ("ready", problem)
     result = yield from run_attack(problem)
     return result
@@ -54,17 +56,21 @@ class JobRunner(QObject):
     Signals
     -------
     loaded(object, object) : a job's callback key and its result, for one-shot jobs (scan loading, previews).
+    jobFailed(object, str, str) : a one-shot job's key, message and details.
     problemReady(object) : the attack's problem is built (clean reconstruction available).
     step(object) : one AttackStep.
     finished(object) : the AttackResult (None when cancelled).
-    failed(str, str) : message and details.
-    busyChanged(bool)
+    attackFailed(str, str) : the attack's message and details.
+    failed(str, str) : message and details of any failure (one-shot job or attack).
+    busyChanged(bool) : an attack's job started / ended.
     """
 
     loaded = Signal(object, object)
+    jobFailed = Signal(object, str, str)
     problemReady = Signal(object)
     step = Signal(object)
     finished = Signal(object)
+    attackFailed = Signal(str, str)
     failed = Signal(str, str)
     busyChanged = Signal(bool)
 
@@ -72,17 +78,21 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._attack: GeneratorWorker | None = None
         self._jobs: set = set()
-        self._cancelled = False
 
     # one-shot jobs ---------------------------------------------------------------------------------------
     def run(self, key: Any, function: Callable, *args, **kwargs) -> None:
         """Run ``function(*args, **kwargs)`` in a worker; emits loaded(key, result) or failed."""
         worker = create_worker(function, *args, _start_thread=False, _ignore_errors=True, **kwargs)
         worker.returned.connect(lambda value: self.loaded.emit(key, value))
-        worker.errored.connect(lambda error: self.failed.emit(*describe_error(error)))
+        worker.errored.connect(lambda error: self._job_errored(key, error))
         worker.finished.connect(lambda: self._jobs.discard(worker))
         self._jobs.add(worker)
         worker.start()
+
+    def _job_errored(self, key: Any, error: BaseException) -> None:
+        message, details = describe_error(error)
+        self.jobFailed.emit(key, message, details)
+        self.failed.emit(message, details)
 
     # the attack ------------------------------------------------------------------------------------------
     @property
@@ -93,11 +103,11 @@ class JobRunner(QObject):
     def paused(self) -> bool:
         return self._attack is not None and self._attack.is_paused
 
-    def start_attack(self, experiment: Experiment, scan: Scan) -> None:
+    def start_attack(self, experiment: Experiment, scan: Scan, reuse: Reconstruction | None = None) -> None:
+        """Build the problem (binding ``reuse``, the preview's reconstruction, when it fits) and run the attack."""
         if self._attack is not None:
             raise RuntimeError("an attack is already running")
-        self._cancelled = False
-        worker = create_worker(_attack_job, experiment, scan, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(_attack_job, experiment, scan, reuse, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
@@ -118,7 +128,9 @@ class JobRunner(QObject):
             self.finished.emit(result)
 
     def _on_errored(self, error: BaseException) -> None:
-        self.failed.emit(*describe_error(error))
+        message, details = describe_error(error)
+        self.attackFailed.emit(message, details)
+        self.failed.emit(message, details)
 
     def _on_worker_finished(self) -> None:
         self._attack = None
@@ -131,7 +143,6 @@ class JobRunner(QObject):
     def cancel(self) -> None:
         """Ask the attack to stop at its next step (the generator is abandoned at a yield)."""
         if self._attack is not None:
-            self._cancelled = True
             if self._attack.is_paused:
                 self._attack.resume()
             self._attack.quit()

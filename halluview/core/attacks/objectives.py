@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import NEEDS_REGION, ExperimentError
+
 KINDS = ("untargeted", "region", "insert", "remove")
 INTERIOR_KINDS = ("insert", "remove")
 """Objectives that aim at a target inside the budget rather than on its boundary."""
@@ -73,7 +75,7 @@ class Objective:
     def __init__(self, config: ObjectiveConfig, clean: Tensor, region: Tensor | None = None,
                  target: Tensor | None = None):
         if config.kind != "untargeted" and region is None:
-            raise ValueError(f"the {config.kind!r} objective needs a region: draw one or pass --region")
+            raise ExperimentError(f"the {config.kind!r} objective needs a region", NEEDS_REGION)
         if config.kind in ("insert", "remove") and target is None:
             raise ValueError(f"the {config.kind!r} objective needs a target image")
         self.config, self.clean, self.target = config, clean, target

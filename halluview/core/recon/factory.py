@@ -2,61 +2,17 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from torch import nn
 
+from ..errors import NEEDS_WEIGHTS, ExperimentError
 from ..physics.base import Operator
 from .architectures import build_checkpoint
 from .classical import BaselineRecon, TVRecon, WaveletRecon
+from .config import PARAM_DEFAULTS, PARAMS, ReconConfig, resolved_params  # noqa: F401 - re-exported (leaf module)
 from .learned import TorchScriptPostProcessing
-from .zoo import MODELS, discover_plugins
-
-discover_plugins()
-
-
-@dataclass
-class ReconConfig:
-    """Which reconstruction to attack (serialisable).
-
-    Attributes
-    ----------
-    name : str
-        "zero-filled" (MRI), "fbp" (CT), "identity" (denoising) — each the operator's baseline —, "tv", "wavelet",
-        "checkpoint" (a fastMRI U-Net or E2E-VarNet state_dict at ``weights``: the architecture and its sizes are
-        read from the file), or a built-in model name.
-    weights : str or None
-        Checkpoint path for "checkpoint".
-    params : dict
-        tv: lam, n_iter; wavelet: threshold, wavelet, levels, n_iter; checkpoint: residual, crop_size (U-Net), and
-        optionally what the weights must be: arch ("fastmri-unet" / "fastmri-varnet"), chans, num_pool_layers,
-        num_cascades, sens_chans, sens_pools (see :mod:`.architectures`).
-    allow_pickle : bool
-        Allow a checkpoint that holds pickled Python objects (it can run code): only for trusted files.
-    """
-
-    name: str = "unet-mri-4x"
-    weights: str | None = None
-    params: dict = field(default_factory=dict)
-    allow_pickle: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-PARAM_DEFAULTS: dict[str, dict] = {
-    "tv": {"lam": 0.01, "n_iter": 100},
-    "wavelet": {"threshold": 0.02, "wavelet": "db4", "levels": 3, "n_iter": 50},
-}
-"""The parameters of the classical methods, written once: the CLI's help, the app's controls and every report's
-record read them here. A checkpoint has no defaults: its architecture is read from its weights."""
-
-
-def resolved_params(name: str, params: dict) -> dict:
-    """``params`` with every default filled in (None values count as unset): what the reconstruction will use."""
-    given = {k: v for k, v in params.items() if v is not None}
-    return {**PARAM_DEFAULTS.get(name, {}), **given}
+from .zoo import MODELS
 
 
 def _tv(op: Operator, config: ReconConfig) -> nn.Module:
@@ -77,7 +33,7 @@ def _torchscript(op: Operator, config: ReconConfig) -> nn.Module:
     from .checkpoints import CheckpointError, check_checkpoint_file
 
     if config.weights is None:
-        raise ValueError("a TorchScript reconstruction needs a file (--weights MODEL.pt)")
+        raise ExperimentError("a TorchScript reconstruction needs a file", NEEDS_WEIGHTS)
     check_checkpoint_file(config.weights)  # a FIFO would block torch.jit.load; a zip bomb would exhaust memory
     try:
         with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; users' files still deserve loading

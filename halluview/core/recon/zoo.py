@@ -70,7 +70,7 @@ class ModelEntry:
         """Every field of an experiment's operator section, as this model was made for (defaults filled in)."""
         from dataclasses import asdict
 
-        from ..experiment import OperatorConfig
+        from ..settings import OperatorConfig
 
         fields = asdict(OperatorConfig())
         return {**fields, **{k: v for k, v in self.operator.items() if k in fields}}
@@ -103,7 +103,52 @@ class ModelEntry:
         return model.eval()
 
 
-MODELS: dict[str, ModelEntry] = {}
+class ModelRegistry(dict):
+    """The built-in models by name; installed plug-ins join on first need, once: when a name is looked up that no
+    built-in model has, or when the registry is listed. Importing the zoo loads no plug-in."""
+
+    _discovered = False
+
+    def _discover(self) -> None:
+        if not self._discovered:
+            self._discovered = True
+            discover_plugins()
+
+    def __contains__(self, name) -> bool:
+        if not dict.__contains__(self, name):
+            self._discover()
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name) -> ModelEntry:
+        if not dict.__contains__(self, name):
+            self._discover()
+        return dict.__getitem__(self, name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        self._discover()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._discover()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._discover()
+        return dict.keys(self)
+
+    def values(self):
+        self._discover()
+        return dict.values(self)
+
+    def items(self):
+        self._discover()
+        return dict.items(self)
+
+
+MODELS: dict[str, ModelEntry] = ModelRegistry()
 
 
 def register(entry: ModelEntry) -> ModelEntry:

@@ -1,0 +1,58 @@
+"""One attack of an interactive session, as the session model records it (Qt-free)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .attacks.run import AttackResult, AttackStep
+from .attacks.threat import format_eps
+
+RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
+
+
+@dataclass
+class RunRecord:
+    """One attack of this session: its configuration, its live steps and, once done, its result.
+
+    Attributes
+    ----------
+    number : int
+        1, 2, … in the order the runs started.
+    experiment : dict
+        The experiment it ran (``Experiment.to_dict()``), region included: the CLI could repeat it.
+    status : "running", "done", "cancelled" or "failed"
+    note : str
+        Why it ended as it did, when it did not simply finish ("the slice changed to 12 while it ran").
+    stop_requested : bool
+        Cancelled by the session while its job still runs: steps that still arrive are dropped (they show an image
+        that is no longer on screen).
+    steps : list of dict
+        Each step's summary (``AttackStep.summary()``).
+    result : AttackResult or None
+        Set when it finished.
+    clean, reference, region : ndarray or None
+        The clean reconstruction, the reference and the region mask it ran on (for painting it again).
+    last_step : AttackStep or None
+    """
+
+    number: int
+    experiment: dict
+    status: str = RUNNING
+    note: str = ""
+    stop_requested: bool = False
+    steps: list[dict] = field(default_factory=list)
+    result: AttackResult | None = None
+    clean: np.ndarray | None = None
+    reference: np.ndarray | None = None
+    region: np.ndarray | None = None
+    last_step: AttackStep | None = None
+
+    @property
+    def label(self) -> str:
+        """One line for the run history: "#2 unet-mri-4x · L2 ε 1 % · insert · done"."""
+        cfg = self.experiment
+        threat = cfg["threat"]
+        transfer = f" · transfer from {cfg['surrogate']}" if cfg.get("surrogate") else ""
+        return (f"#{self.number} {cfg['recon']['name']}{transfer} · {threat['norm'].upper()} ε "
+                f"{format_eps(threat)} · {cfg['objective']['kind']} · {self.status}")
