@@ -2,6 +2,7 @@
 refuses what the CLI refuses (with the same words), and a saved session never grants permission to unpickle."""
 import json
 
+import numpy as np
 import pytest
 from hostile_inputs import MARKER, malicious_checkpoint
 from pydicom.data import get_testdata_file
@@ -105,3 +106,105 @@ def test_opening_a_session_never_unpickles_on_the_files_word(qtbot, tmp_path, mo
     assert "pickled Python objects" in refusal.args[0]
     assert asked == [str(weights)]  # the app asks the user ...
     assert not (tmp_path / MARKER).exists() and window.session.experiment.recon.allow_pickle is False  # ... who said no
+
+
+# --- the session's rules, through the Qt adapter ----------------------------------------------------------------
+DEMO_REGION = {"kind": "ellipse", "xywh": [74, 44, 14, 14]}
+QUICK = {"recon": {"name": "zero-filled"}, "optimizer": {"steps": 3}}
+
+
+@pytest.fixture
+def live(qtbot):
+    """A session that computes its previews and runs (CPU, small)."""
+    live = Session()
+    live.update(device="cpu")
+    yield live
+    live.jobs.cancel()
+    live.jobs.wait()
+
+
+def test_the_demo_region_comes_once_and_clear_stays_clear(qtbot, live):
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.open_sample("brain", initial_region=DEMO_REGION)
+    assert live.regions.shapes == [DEMO_REGION]
+    live.regions.clear()
+    live.regions_edited()
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        assert live.update(operator={"acceleration": 8.0})
+    assert live.regions.shapes == []
+
+
+def test_run_binds_the_previews_reconstruction_instead_of_building_it(qtbot, live, monkeypatch):
+    from halluview.core import problem
+
+    built = []
+    real = problem.build_reconstructor
+    monkeypatch.setattr(problem, "build_reconstructor",
+                        lambda config, op: built.append(config.name) or real(config, op))
+    live.update(optimizer={"steps": 2})
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.open_sample("brain")
+    assert built == ["unet-mri-4x"]
+    with qtbot.waitSignal(live.runEnded, timeout=TIMEOUT_MS) as ended:
+        live.start_attack()
+    assert ended.args[0].status == "done" and built == ["unet-mri-4x"]
+
+
+def test_changing_the_slice_mid_run_cancels_it_and_shows_the_new_slice(qtbot, live, tmp_path):
+    np.save(tmp_path / "vol.npy", np.random.default_rng(1).random((3, 32, 32)).astype(np.float32))
+    live.update(recon={"name": "zero-filled"}, optimizer={"steps": 5000})
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.open_path(str(tmp_path / "vol.npy"))
+    with qtbot.waitSignal(live.stepArrived, timeout=TIMEOUT_MS):
+        record = live.start_attack()
+    steps, on_screen = [], []
+    live.stepArrived.connect(steps.append)
+    live.selectedRunChanged.connect(on_screen.append)
+    with qtbot.waitSignals([live.runEnded, live.previewReady], timeout=TIMEOUT_MS, order="strict"):
+        live.set_slice(0)
+    assert record.status == "cancelled" and "slice changed to 0" in record.note and "cancelled" in record.label
+    assert steps == [] and on_screen == [None] and live.selected is None
+    assert live.preview.config["source"]["slice"] == 0 and not live.jobs.attack_running
+
+
+def test_old_numbers_leave_with_their_images(qtbot, live):
+    live.update(**QUICK)
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.open_sample("brain")
+    on_screen = []
+    live.selectedRunChanged.connect(on_screen.append)
+    with qtbot.waitSignal(live.runEnded, timeout=TIMEOUT_MS):
+        record = live.start_attack()
+    assert on_screen == [record] and live.selected is record
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.update(recon={"name": "tv"})  # another model: the run's numbers are not about this image
+    assert on_screen == [record, None]
+    live.select_run(record)
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.open_sample("ct-small")
+    assert on_screen == [record, None, record, None]
+
+
+def test_the_app_never_asks_to_pass_a_command_line_option(qtbot, live):
+    live.update(**QUICK)
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.open_sample("brain")
+    live.update(objective={"kind": "region"})
+    with pytest.raises(ValueError) as refusal:
+        live.start_attack()
+    assert str(refusal.value) == "the 'region' objective needs a region: draw one on the image"
+
+
+def test_leaving_and_restoring_the_session_stops_the_tours_run(qtbot, live):
+    live.update(**QUICK)
+    with qtbot.waitSignal(live.previewReady, timeout=TIMEOUT_MS):
+        live.open_sample("ct-small")
+    live.regions.add({"kind": "rect", "xywh": [40, 40, 10, 10]})
+    mine = live.snapshot()
+    live.update(optimizer={"steps": 5000}, threat={"eps": 0.02})
+    with qtbot.waitSignal(live.stepArrived, timeout=TIMEOUT_MS):
+        tours = live.start_attack()
+    with qtbot.waitSignals([live.runEnded, live.previewReady], timeout=TIMEOUT_MS):
+        live.restore_snapshot(mine)
+    assert tours.status == "cancelled" and live.runs == [] and live.experiment.threat.eps == 0.01
+    assert live.regions.shapes == [{"kind": "rect", "xywh": [40, 40, 10, 10]}]
