@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 
 import numpy as np
 
@@ -21,7 +22,7 @@ REQUIRED_KEYS = {"rect": ("xywh",), "ellipse": ("xywh",), "polygon": ("points",)
 def _numbers(values, count: int | None = None) -> bool:
     values = list(values) if isinstance(values, (list, tuple)) else None
     return values is not None and (count is None or len(values) == count) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values)
 
 
 def check_region_shape(shape: dict) -> dict:

@@ -266,3 +266,28 @@ def test_the_preview_binds_no_threat_and_no_objective(brain):
     preview = real_preview(model)
     assert isinstance(preview, Reconstruction) and preview.clean.shape[-2:] == (128, 128)
     assert not hasattr(preview, "threat") and not hasattr(preview, "objective")
+
+
+def test_the_region_stack_checks_shapes_and_undoes_whole_states():
+    from halluview.core.errors import ExperimentError
+    from halluview.core.region_stack import RegionStack
+
+    stack = RegionStack()
+    first, second = {"kind": "rect", "xywh": [1, 2, 3, 4]}, {"kind": "polygon", "points": [[0, 0], [5, 0], [0, 5]]}
+    stack.add(first)
+    stack.add(second)
+    stack.remove(0)
+    assert stack.shapes == [second]
+    stack.undo()
+    assert stack.shapes == [first, second]
+    stack.undo()
+    stack.redo()
+    assert stack.shapes == [first, second] and stack.can_redo
+    for bad, words in (({"kind": "star"}, "unknown region kind 'star'"), ({"kind": "rect"}, "needs xywh"),
+                       ({"kind": "rect", "xywh": [1, 2, "3", 4]}, "four numbers"),
+                       ({"kind": "polygon", "points": [[0, 0], [1, 1]]}, "at least three points")):
+        with pytest.raises(ExperimentError, match=words):
+            stack.add(bad)
+    assert stack.shapes == [first, second]  # a refused shape changes nothing
+    two_rects = RegionStack([first, {"kind": "rect", "xywh": [2, 3, 3, 3]}])  # 12 and 9 pixels, 6 shared
+    assert two_rects.combined((8, 8))["kind"] == "rle" and two_rects.mask((8, 8)).sum() == 12 + 9 - 6
