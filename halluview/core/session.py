@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,48 +37,12 @@ from .events import EventGroup
 from .experiment import Experiment
 from .problem import Reconstruction, reconstruction_key
 from .region_stack import RegionStack
-from .runs import CANCELLED, DONE, FAILED, RunRecord
 from .scan import Scan
+from .session_records import CANCELLED, DONE, FAILED, OpenRequest, RunRecord, RunStart, SessionSnapshot
 from .settings import LesionSettings, NoiseSettings, ScanFacts, WindowSettings
 
 RECONSTRUCTION_SECTIONS = ("source", "operator", "recon", "device")
 """The settings a clean reconstruction depends on (see :func:`~halluview.core.problem.reconstruction_key`)."""
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    """A scan to open: where from, whether the acquisition adapts to it, whether the settings stand as they are (a
-    restored session), a region to place once when its first picture is ready, and the experiment to load it with."""
-
-    source: dict
-    loading: Experiment
-    adapt: bool = True
-    keep_settings: bool = False
-    initial_region: dict | None = None
-
-
-@dataclass(frozen=True)
-class RunStart:
-    """What the front end's job runner needs to start a run: its record, its experiment, and the preview's
-    reconstruction when it still fits (else None: the job builds it)."""
-
-    record: RunRecord
-    experiment: Experiment
-    reuse: Reconstruction | None
-
-
-@dataclass(frozen=True)
-class SessionSnapshot:
-    """The user's session, to come back to (presentation mode): settings, scan, slice, regions (history
-    included), window, runs and the run on screen."""
-
-    choices: Choices
-    scan: Scan | None
-    slice_index: int
-    regions: RegionStack
-    window: WindowSettings | None
-    runs: tuple[RunRecord, ...] = field(default_factory=tuple)
-    selected: RunRecord | None = None
 
 
 class SessionModel:

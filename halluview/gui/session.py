@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, Signal
 from ..core.errors import APP, ExperimentError, message_for
 from ..core.experiment import Experiment
 from ..core.problem import clean_preview, load_source
-from ..core.runs import RunRecord
-from ..core.session import OpenRequest, SessionModel, SessionSnapshot
+from ..core.session import SessionModel
+from ..core.session_records import OpenRequest, RunRecord, SessionSnapshot
 from ..core.settings import WindowSettings
 from .worker import JobRunner
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from halluview.core.problem import Reconstruction, clean_preview
-from halluview.core.runs import CANCELLED, DONE
 from halluview.core.samples import load_sample
 from halluview.core.scan import Scan
 from halluview.core.session import SessionModel
+from halluview.core.session_records import CANCELLED, DONE
 from halluview.core.settings import LesionSettings, WindowSettings
 
 DEMO_REGION = {"kind": "ellipse", "xywh": [74, 44, 14, 14]}

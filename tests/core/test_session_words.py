@@ -16,8 +16,8 @@ from halluview.core.choices import Choices, experiment_for
 from halluview.core.errors import APP, CLI, ExperimentError, message_for
 from halluview.core.experiment import ScanFacts
 from halluview.core.problem import from_working_units, working_image
-from halluview.core.runs import RunRecord
 from halluview.core.scan import Scan
+from halluview.core.session_records import RunRecord
 from halluview.core.settings import LesionSettings, NoiseSettings
 from halluview.core.units import hu_to_working, intensity_in_scan_units, intensity_in_working_units, working_to_hu
 

@@ -1,4 +1,5 @@
-"""One attack of an interactive session, as the session model records it (Qt-free)."""
+"""The records of an interactive session (Qt-free): its runs, what opening a scan or starting a run asks of the
+front end that runs the jobs, and a snapshot of the whole session."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,6 +8,12 @@ import numpy as np
 
 from .attacks.run import AttackResult, AttackStep
 from .attacks.threat import format_eps
+from .choices import Choices
+from .experiment import Experiment
+from .problem import Reconstruction
+from .region_stack import RegionStack
+from .scan import Scan
+from .settings import WindowSettings
 
 RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
 
@@ -56,3 +63,39 @@ class RunRecord:
         transfer = f" · transfer from {cfg['surrogate']}" if cfg.get("surrogate") else ""
         return (f"#{self.number} {cfg['recon']['name']}{transfer} · {threat['norm'].upper()} ε "
                 f"{format_eps(threat)} · {cfg['objective']['kind']} · {self.status}")
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A scan to open: where from, whether the acquisition adapts to it, whether the settings stand as they are (a
+    restored session), a region to place once when its first picture is ready, and the experiment to load it with."""
+
+    source: dict
+    loading: Experiment
+    adapt: bool = True
+    keep_settings: bool = False
+    initial_region: dict | None = None
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What the front end's job runner needs to start a run: its record, its experiment, and the preview's
+    reconstruction when it still fits (else None: the job builds it)."""
+
+    record: RunRecord
+    experiment: Experiment
+    reuse: Reconstruction | None
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """The user's session, to come back to (presentation mode): settings, scan, slice, regions (history
+    included), window, runs and the run on screen."""
+
+    choices: Choices
+    scan: Scan | None
+    slice_index: int
+    regions: RegionStack
+    window: WindowSettings | None
+    runs: tuple[RunRecord, ...] = field(default_factory=tuple)
+    selected: RunRecord | None = None
