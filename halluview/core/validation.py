@@ -1,7 +1,9 @@
 """Every check an experiment passes before any work starts, for the CLI and the app alike.
 
-A failure is an :class:`ExperimentError` (a ValueError): one line that names the setting (and the file) and says
-what would work. The CLI prints it and exits with code 2; the app shows it and keeps the previous settings.
+A failure is an :class:`~halluview.core.errors.ExperimentError` (a ValueError): one line that names the setting
+(and the file) and says what would work, in words both front ends can show; what only one front end's user can do
+travels as its hint (``error.hints``). The CLI prints it with its hint and exits with code 2; the app shows it with
+its own hint and keeps the previous settings.
 
 Rules worth knowing (documented in the README too):
 
@@ -23,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import FILE_BRINGS_COILS, NEEDS_REGION, NEEDS_WEIGHTS, NO_SUCH_DEVICE, ExperimentError  # noqa: F401
-from .settings import LesionSettings, check_noise  # noqa: F401 - check_noise: validation's name for it
+from .errors import NEEDS_REGION, NEEDS_WEIGHTS, NO_SUCH_DEVICE, ExperimentError
+from .settings import LesionSettings, check_noise
 
 MIN_IMAGE_SIZE = 16
 """Smallest resized side (pixels): above the SSIM window, and 16 = 2⁴ for networks that pool four times."""
