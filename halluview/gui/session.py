@@ -15,7 +15,7 @@ from ..core.experiment import Experiment
 from ..core.problem import clean_preview, load_source
 from ..core.session import SessionModel
 from ..core.session_records import OpenRequest, RunRecord, SessionSnapshot
-from ..core.settings import WindowSettings
+from ..core.settings import LesionSettings, NoiseSettings, WindowSettings
 from .worker import JobRunner
 
 __all__ = ["RunRecord", "Session"]
@@ -153,7 +153,38 @@ class Session(QObject):
         return self.model.run_experiment()
 
     def set_window(self, window: WindowSettings | None) -> None:
+        """The grey window in the scan's units (None: fit the image); announced by ``windowChanged``."""
         self.model.set_window(window)
+
+    def display_levels(self) -> tuple[float, float] | None:
+        """The window as (low, high) in the working units the image panels show; None: fit the image."""
+        return self.model.display_levels()
+
+    def set_noise(self, noise: NoiseSettings | None) -> bool:
+        return self.model.set_noise(noise)
+
+    def set_lesion(self, lesion: LesionSettings) -> bool:
+        return self.model.set_lesion(lesion)
+
+    def intensity_units(self) -> str:
+        """What lesion intensities are shown in: the scan's units ("HU" for CT)."""
+        return self.model.intensity_units()
+
+    def lesion_intensity_in_scan_units(self) -> float | None:
+        """The lesion's intensity in the scan's units (HU for CT); None: automatic."""
+        return self.model.lesion_intensity_in_scan_units()
+
+    def set_lesion_intensity(self, value: float | None, in_scan_units: bool = True) -> bool:
+        """The lesion's intensity (None: automatic), in the scan's units (HU for CT) unless told otherwise."""
+        return self.model.set_lesion_intensity(value, in_scan_units)
+
+    def reference_size(self) -> float | None:
+        """‖y‖ (‖x‖ for image threats) of the preview: what a relative ε is a fraction of; None if unknown."""
+        return self.model.reference_size()
+
+    def set_eps_mode(self, mode: str) -> bool:
+        """ε relative or absolute, keeping the same budget when the preview's size is known."""
+        return self.model.set_eps_mode(mode)
 
     def snapshot(self) -> SessionSnapshot:
         """The user's session, to :meth:`restore_snapshot` later (presentation mode)."""

@@ -291,3 +291,13 @@ def test_the_region_stack_checks_shapes_and_undoes_whole_states():
     assert stack.shapes == [first, second]  # a refused shape changes nothing
     two_rects = RegionStack([first, {"kind": "rect", "xywh": [2, 3, 3, 3]}])  # 12 and 9 pixels, 6 shared
     assert two_rects.combined((8, 8))["kind"] == "rle" and two_rects.mask((8, 8)).sum() == 12 + 9 - 6
+
+
+def test_switching_eps_units_keeps_the_budget(brain):
+    model = opened(SessionModel(), brain)
+    assert model.set_eps_mode("absolute") and model.experiment.threat.eps == 0.01  # no preview: size unknown
+    model.update(threat={"eps_mode": "relative", "eps": 0.01})
+    fake_preview(model)  # y = eight ones: ‖y‖ = √8
+    assert model.set_eps_mode("absolute")
+    assert model.experiment.threat.eps == pytest.approx(0.01 * 8 ** 0.5)
+    assert model.set_eps_mode("relative") and model.experiment.threat.eps == pytest.approx(0.01)
