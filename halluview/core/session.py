@@ -41,9 +41,6 @@ from .scan import Scan
 from .session_records import CANCELLED, DONE, FAILED, OpenRequest, RunRecord, RunStart, SessionSnapshot
 from .settings import LesionSettings, NoiseSettings, ScanFacts, WindowSettings
 
-RECONSTRUCTION_SECTIONS = ("source", "operator", "recon", "device")
-"""The settings a clean reconstruction depends on (see :func:`~halluview.core.problem.reconstruction_key`)."""
-
 
 class SessionModel:
     """The session, Qt-free. See the module's docstring for its rules.

@@ -278,8 +278,11 @@ class WindowSettings:
 
     @classmethod
     def of_scan(cls, scan) -> WindowSettings | None:
-        """The scan's own window (from its file, or a built-in example's), None when it has none."""
+        """The scan's own window (from its file, or a built-in example's), None when it has none or its file's
+        makes no sense (a zero or non-finite width)."""
         if scan is None or scan.window is None:
             return None
-        centre, width = scan.window
-        return cls(float(centre), float(width))
+        try:
+            return cls(*(float(v) for v in scan.window))
+        except (ExperimentError, TypeError, ValueError):
+            return None
