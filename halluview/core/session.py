@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import units
 from .attacks.regions import region_mask
 from .attacks.run import AttackProblem, AttackResult, AttackStep
 from .attacks.threat import eps_in_mode, reference_size
@@ -40,6 +39,7 @@ from .region_stack import RegionStack
 from .scan import Scan
 from .session_records import CANCELLED, DONE, FAILED, OpenRequest, RunRecord, RunStart, SessionSnapshot
 from .settings import LesionSettings, NoiseSettings, ScanFacts, WindowSettings
+from .units import WORKING, UnitMap, unit_map
 
 
 class SessionModel:
@@ -174,21 +174,22 @@ class SessionModel:
     def lesion(self) -> LesionSettings:
         return LesionSettings.from_dict(self.experiment.objective.lesion)
 
-    def intensity_units(self) -> str:
-        """The unit lesion intensities are shown in: the scan's ("HU" for CT), "working" before a scan is open."""
-        return "working" if self.scan is None else self.scan.units
+    def unit_map(self) -> UnitMap:
+        """The mapping between this slice's units (HU for CT) and the working units (:mod:`halluview.core.units`);
+        the identity before a scan is open."""
+        if self.scan is None:
+            return WORKING
+        return unit_map(self.scan.slice_image(self.slice_index), self.scan.units)
 
     def lesion_intensity_in_scan_units(self) -> float | None:
         """The lesion's intensity in the scan's units (HU for CT) on this slice; None: automatic."""
         value = self.lesion().intensity
-        if value is None or self.scan is None:
-            return value
-        return units.intensity_in_scan_units(value, self.scan, self.slice_index)
+        return None if value is None else float(self.unit_map().to_scan(value))
 
     def set_lesion_intensity(self, value: float | None, in_scan_units: bool = True) -> bool:
         """Set the lesion's intensity (None: automatic), given in the scan's units (HU for CT) or working units."""
-        if value is not None and in_scan_units and self.scan is not None:
-            value = units.intensity_in_working_units(value, self.scan, self.slice_index)
+        if value is not None and in_scan_units:
+            value = float(self.unit_map().to_working(value))
         return self.set_lesion(replace(self.lesion(), intensity=value))
 
     def reference_size(self) -> float | None:
@@ -212,8 +213,8 @@ class SessionModel:
         """The window as (low, high) in the working units the panels show; None: fit the image."""
         if self.window is None or self.scan is None:
             return None
-        low, high = units.to_working_units([self.window.low, self.window.high], self.scan, self.slice_index)
-        return float(low), float(high)
+        units = self.unit_map()
+        return float(units.to_working(self.window.low)), float(units.to_working(self.window.high))
 
     def regions_edited(self) -> None:
         """Call after changing ``self.regions`` (draw, move, delete, undo, redo)."""

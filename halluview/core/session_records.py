@@ -57,12 +57,12 @@ class RunRecord:
 
     @property
     def label(self) -> str:
-        """One line for the run history: "#2 unet-mri-4x · L2 ε 1 % · insert · done"."""
+        """One line for the run history: "#2 unet-mri-4x · L2 ε 1 % · insert · done" (the history panel names a
+        transfer's surrogate first)."""
         cfg = self.experiment
         threat = cfg["threat"]
-        transfer = f" · transfer from {cfg['surrogate']}" if cfg.get("surrogate") else ""
-        return (f"#{self.number} {cfg['recon']['name']}{transfer} · {threat['norm'].upper()} ε "
-                f"{format_eps(threat)} · {cfg['objective']['kind']} · {self.status}")
+        return (f"#{self.number} {cfg['recon']['name']} · {threat['norm'].upper()} ε {format_eps(threat)} · "
+                f"{cfg['objective']['kind']} · {self.status}")
 
 
 @dataclass(frozen=True)

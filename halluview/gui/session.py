@@ -16,6 +16,7 @@ from ..core.problem import clean_preview, load_source
 from ..core.session import SessionModel
 from ..core.session_records import OpenRequest, RunRecord, SessionSnapshot
 from ..core.settings import LesionSettings, NoiseSettings, WindowSettings
+from ..core.units import UnitMap
 from .worker import JobRunner
 
 __all__ = ["RunRecord", "Session"]
@@ -166,9 +167,9 @@ class Session(QObject):
     def set_lesion(self, lesion: LesionSettings) -> bool:
         return self.model.set_lesion(lesion)
 
-    def intensity_units(self) -> str:
-        """What lesion intensities are shown in: the scan's units ("HU" for CT)."""
-        return self.model.intensity_units()
+    def unit_map(self) -> UnitMap:
+        """This slice's units (HU for CT) ↔ working units: ``.label``, ``.to_scan()``, ``.to_working()``."""
+        return self.model.unit_map()
 
     def lesion_intensity_in_scan_units(self) -> float | None:
         """The lesion's intensity in the scan's units (HU for CT); None: automatic."""

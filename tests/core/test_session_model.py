@@ -83,7 +83,7 @@ def test_the_demos_lesion_intensity_does_not_carry_over_to_a_ct(brain, ct):
 
 def test_a_lesion_intensity_in_hu_stays_from_one_ct_to_another(ct):
     model = opened(SessionModel(), ct)
-    assert model.intensity_units() == "HU"
+    assert model.unit_map().label == "HU"
     assert model.set_lesion_intensity(60.0)  # HU
     assert model.experiment.objective.lesion["intensity"] == pytest.approx(1.06)  # (60 + 1000) / 1000
     opened(model, ct)

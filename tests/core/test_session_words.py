@@ -15,11 +15,10 @@ from halluview.core.attacks.threat import (
 from halluview.core.choices import Choices, experiment_for
 from halluview.core.errors import APP, CLI, ExperimentError, message_for
 from halluview.core.experiment import ScanFacts
-from halluview.core.problem import from_working_units, working_image
 from halluview.core.scan import Scan
+from halluview.core.session import SessionModel
 from halluview.core.session_records import RunRecord
 from halluview.core.settings import LesionSettings, NoiseSettings
-from halluview.core.units import hu_to_working, intensity_in_scan_units, intensity_in_working_units, working_to_hu
 
 MR = ScanFacts("/data/brain.nii", "MR", "a.u.", 1, (64, 64), None)
 
@@ -84,36 +83,34 @@ def test_relative_and_absolute_eps_convert_through_the_references_size():
     assert eps_in_mode(0.02, "relative", "absolute", None) == 0.02  # unknown size: unchanged
 
 
-def test_the_run_history_label_uses_the_formatter_and_names_a_transfer():
-    experiment = experiment_for(None, Choices(threat={"eps": 0.025}, surrogate="dncnn-mri-4x")).to_dict()
-    label = "#3 unet-mri-4x · transfer from dncnn-mri-4x · L2 ε 2.5 % · untargeted · running"
+def test_the_run_history_label_uses_the_formatter():
+    experiment = experiment_for(None, Choices(threat={"eps": 0.025, "norm": "linf"})).to_dict()
+    label = "#3 unet-mri-4x · LINF ε 2.5 % · untargeted · running"
     assert RunRecord(3, experiment).label == label
 
 
-# --- the one HU mapping ---------------------------------------------------------------------------------------
+# --- lesion intensities in the scan's units (the one mapping: core/units.py) --------------------------------------
 def ct_scan(values):
-    return Scan(volume=np.asarray(values, np.float32)[None], modality="CT", units="HU")
+    return Scan(volume=np.asarray(values, np.float32)[None], modality="CT", units="HU", source="/data/ct.dcm")
 
 
-def test_hu_and_working_units_are_water_relative():
-    assert hu_to_working([-1000.0, 0.0, 1000.0]).tolist() == [0.0, 1.0, 2.0]  # air, water, twice water
-    assert working_to_hu(1.06) == pytest.approx(60.0)
-    scan = ct_scan([[-1000.0, 0.0], [40.0, 1000.0]])
-    assert intensity_in_working_units(60.0, scan, 0) == pytest.approx(1.06)
-    assert intensity_in_scan_units(1.06, scan, 0) == pytest.approx(60.0)
-
-
-def test_the_simulation_uses_the_same_mapping():
-    hu = [[-2000.0, -1000.0], [0.0, 500.0]]
-    np.testing.assert_allclose(working_image(ct_scan(hu), 0, None), [[0.0, 0.0], [1.0, 1.5]])
-    np.testing.assert_allclose(from_working_units(np.array([[1.0, 1.5]]), ct_scan(hu), 0), [[0.0, 500.0]])
+def test_a_lesion_intensity_reads_and_writes_in_hu_on_a_ct():
+    model = SessionModel()
+    model.scan_loaded(ct_scan([[-1000.0, 0.0], [40.0, 1000.0]] * 4), model.open_request({"path": "/data/ct.dcm"}))
+    assert model.set_lesion_intensity(60.0)
+    assert model.experiment.objective.lesion["intensity"] == pytest.approx(1.06)  # water is 1, air 0
+    assert model.lesion_intensity_in_scan_units() == pytest.approx(60.0)
+    assert model.set_lesion_intensity(None) and model.lesion_intensity_in_scan_units() is None
 
 
 def test_other_units_scale_each_slice_to_its_own_range():
-    scan = Scan(volume=np.array([[[10.0, 30.0]], [[0.0, 100.0]]], np.float32), units="a.u.")
-    assert intensity_in_working_units(20.0, scan, 0) == pytest.approx(0.5)
-    assert intensity_in_working_units(20.0, scan, 1) == pytest.approx(0.2)
-    assert intensity_in_scan_units(0.5, scan, 1) == pytest.approx(50.0)
+    volume = np.tile(np.array([[[10.0, 30.0]], [[0.0, 100.0]]], np.float32), (1, 8, 4))
+    model = SessionModel()
+    model.scan_loaded(Scan(volume=volume, units="a.u.", source="/data/v.npy"), model.open_request({"path": "/v"}))
+    model.set_slice(0)
+    assert model.set_lesion_intensity(20.0) and model.lesion().intensity == pytest.approx(0.5)
+    model.set_slice(1)
+    assert model.lesion_intensity_in_scan_units() == pytest.approx(50.0)  # the same working value on this slice
 
 
 # --- typed settings ----------------------------------------------------------------------------------------------
