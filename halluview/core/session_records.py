@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .attacks.run import AttackResult, AttackStep
-from .attacks.threat import format_eps
 from .choices import Choices
+from .display import format_eps
 from .experiment import Experiment
 from .problem import Reconstruction
 from .region_stack import RegionStack
@@ -57,12 +57,12 @@ class RunRecord:
 
     @property
     def label(self) -> str:
-        """One line for the run history: "#2 unet-mri-4x · L2 ε 1 % · insert · done" (the history panel names a
+        """One line for the run history: "#2 unet-mri-4x · L2 ε 1 % ‖y‖ · insert · done" (the history panel names a
         transfer's surrogate first)."""
         cfg = self.experiment
         threat = cfg["threat"]
-        return (f"#{self.number} {cfg['recon']['name']} · {threat['norm'].upper()} ε {format_eps(threat)} · "
-                f"{cfg['objective']['kind']} · {self.status}")
+        return (f"#{self.number} {cfg['recon']['name']} · {threat['norm'].upper()} ε "
+                f"{format_eps(threat['eps'], threat)} · {cfg['objective']['kind']} · {self.status}")
 
 
 @dataclass(frozen=True)

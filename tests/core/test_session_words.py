@@ -1,17 +1,11 @@
 """What the session shows in words and numbers comes from one place in core: messages that fit both front ends, one
-ε formatter and unit conversion, one HU mapping, typed settings with their defaults written once."""
+ε unit conversion, one HU mapping, typed settings with their defaults written once."""
 import numpy as np
 import pytest
 import torch
 
 from halluview.core.attacks.objectives import Objective, ObjectiveConfig
-from halluview.core.attacks.threat import (
-    ThreatConfig,
-    eps_in_mode,
-    eps_reference_symbol,
-    format_eps,
-    reference_size,
-)
+from halluview.core.attacks.threat import ThreatConfig, eps_in_mode, reference_size
 from halluview.core.choices import Choices, experiment_for
 from halluview.core.errors import APP, CLI, ExperimentError, message_for
 from halluview.core.experiment import ScanFacts
@@ -55,23 +49,7 @@ def test_a_plain_error_reads_the_same_everywhere():
         "no such file"
 
 
-# --- ε ----------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("threat,value,text", [
-    (ThreatConfig(eps=0.01), None, "1 %"),
-    (ThreatConfig(eps=0.0025), None, "0.25 %"),
-    (ThreatConfig(eps=0.01), 0.009876, "0.988 %"),
-    (ThreatConfig(eps=0.05, eps_mode="absolute"), None, "0.05"),
-    ({"eps": 2.5, "eps_mode": "absolute", "norm": "l2", "domain": "image"}, None, "2.5"),
-])
-def test_one_eps_formatter(threat, value, text):
-    assert format_eps(threat, value) == text
-
-
-def test_the_eps_reference_is_named_by_domain_and_norm():
-    assert eps_reference_symbol(ThreatConfig()) == "‖y‖"
-    assert eps_reference_symbol(ThreatConfig(domain="image", norm="linf")) == "‖x‖∞"
-
-
+# --- ε in either unit --------------------------------------------------------------------------------------------
 def test_relative_and_absolute_eps_convert_through_the_references_size():
     y = torch.tensor([[3.0, -4.0]])  # ‖y‖2 = 5, ‖y‖∞ = 4
     assert reference_size(ThreatConfig(), y, None) == pytest.approx(5.0)
@@ -85,7 +63,7 @@ def test_relative_and_absolute_eps_convert_through_the_references_size():
 
 def test_the_run_history_label_uses_the_formatter():
     experiment = experiment_for(None, Choices(threat={"eps": 0.025, "norm": "linf"})).to_dict()
-    label = "#3 unet-mri-4x · LINF ε 2.5 % · untargeted · running"
+    label = "#3 unet-mri-4x · LINF ε 2.5 % ‖y‖∞ · untargeted · running"
     assert RunRecord(3, experiment).label == label
 
 

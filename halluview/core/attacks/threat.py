@@ -145,41 +145,16 @@ def _randn_like(shape: torch.Size, dtype: torch.dtype, generator: torch.Generato
     return torch.randn(shape, generator=generator)
 
 
-# --- ε as people read it, and in either unit ---------------------------------------------------------------------
-def _threat_fields(threat: ThreatConfig | dict) -> dict:
-    return threat if isinstance(threat, dict) else asdict(threat)
-
-
-def eps_reference_symbol(threat: ThreatConfig | dict) -> str:
-    """What a relative ε is a fraction of, as a symbol: "‖y‖" (the measurement) or "‖x‖" (the image), "∞" for L∞."""
-    t = _threat_fields(threat)
-    return ("‖y‖" if t["domain"] == "measurement" else "‖x‖") + ("∞" if t["norm"] == "linf" else "")
-
-
-def eps_reference_words(threat: ThreatConfig | dict) -> str:
-    """The same in words: "of the measurement's size" / "of the image's size" (largest value for L∞)."""
-    t = _threat_fields(threat)
-    what = "measurement" if t["domain"] == "measurement" else "image"
-    return f"of the {what}'s largest value" if t["norm"] == "linf" else f"of the {what}'s size"
-
-
-def format_eps(threat: ThreatConfig | dict, value: float | None = None, digits: int = 3) -> str:
-    """ε (``value``: a realised ε; default the budget) in the threat's unit: "1 %" for a relative budget (a
-    percentage of :func:`eps_reference_symbol`), "0.05" for an absolute one (the measurement's own units)."""
-    t = _threat_fields(threat)
-    value = t["eps"] if value is None else value
-    return f"{value * 100:.{digits}g} %" if t["eps_mode"] == "relative" else f"{value:.{digits}g}"
-
-
-def reference_size(threat: ThreatConfig | dict, y: Tensor, x_true: Tensor | None) -> float | None:
-    """The size a relative ε is a fraction of: ‖y‖ (measurement domain) or ‖x‖ (image and patch), in the threat's
-    norm; None when it is not one number (per-coil budgets) or not known (no imaged object)."""
-    t = _threat_fields(threat)
-    reference = y if t["domain"] == "measurement" else x_true
-    if reference is None or t["per_coil"]:
+# --- ε in either unit (its formatter: halluview.core.display.format_eps) ------------------------------------------
+def reference_size(config: ThreatConfig, y: Tensor, x_true: Tensor | None) -> float | None:
+    """The size a relative ε is a fraction of, as the threat itself measures it: ‖y‖ (measurement domain) or ‖x‖
+    (image and patch), in the threat's norm; None when it is not one number (per-coil budgets) or not known (no
+    imaged object)."""
+    reference = y if config.domain == "measurement" else x_true
+    if reference is None or config.per_coil:
         return None
-    size = reference.abs().max() if t["norm"] == "linf" else torch.linalg.vector_norm(reference)
-    return float(size) or None
+    unit = Threat(ThreatConfig(norm=config.norm, eps=1.0, eps_mode="relative", domain=config.domain), reference)
+    return float(unit.radius.max()) or None
 
 
 def eps_in_mode(eps: float, mode_now: str, mode: str, size: float | None) -> float:
