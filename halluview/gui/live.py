@@ -45,6 +45,7 @@ class LivePainter(QObject):
         session.runStarted.connect(self._on_started)
         session.jobs.problemReady.connect(self._on_problem_ready)
         session.stepArrived.connect(self._on_step)
+        session.runProgress.connect(self._on_progress)
         session.runEnded.connect(self._on_ended)
         session.previewReady.connect(self._on_preview)
         session.selectedRunChanged.connect(self.show_run)
@@ -112,9 +113,14 @@ class LivePainter(QObject):
             self.panels.set_images(clean=self._clean)
 
     def _on_step(self, payload) -> None:
-        record, step = payload
+        """A step of the run on screen: paint it at the next frame."""
+        _, step = payload
         if step.perturbed is not None:
             self._pending = step
+
+    def _on_progress(self, payload) -> None:
+        """Every step of the running run, on screen or not: the progress bar and the status line."""
+        record, step = payload
         elapsed = time.perf_counter() - self._started
         rate = step.step / max(step.elapsed_s, 1e-9)
         eta = (step.total - step.step) / rate if rate > 0 else 0.0
@@ -143,7 +149,8 @@ class LivePainter(QObject):
         self._flush()
         self._timer.stop()
         if record.result is not None:
-            self.show_run(record)
+            if record is self.session.selected:  # the user may be looking at another run meanwhile
+                self.show_run(record)
             n = record.result.norms
             self.progress.emit(len(record.steps), len(record.steps),
                                f"Run #{record.number} "

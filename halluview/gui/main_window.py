@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.samples import SAMPLES
+from ..core.settings import WindowSettings
 from ..core.units import unit_map
 from . import menus
 from .dialogs import confirm, show_error
@@ -64,7 +65,6 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._fit_screen()
         self.settings = QSettings("HalluView", "HalluView")
-        self._auto_levels = True
         self.unsaved_runs: set[int] = set()  # finished runs not yet in a saved session or report
         self._build_centre()
         self._build_docks()
@@ -140,8 +140,9 @@ class MainWindow(QMainWindow):
         s.previewReady.connect(self._on_preview)
         self.live.progress.connect(self._on_progress)
         self.panels.cursorMoved.connect(self._on_cursor)
-        self.scan_panel.presetChosen.connect(self._apply_window)
-        self.scan_panel.autoWindowRequested.connect(self._auto_window)
+        self.scan_panel.presetChosen.connect(lambda width, level: s.set_window(WindowSettings(level, width)))
+        self.scan_panel.autoWindowRequested.connect(lambda: s.set_window(None))
+        s.windowChanged.connect(self._apply_window)
         self.model_panel.errorRaised.connect(lambda message, details: show_error(self, message, details))
         self.history_panel.compareRequested.connect(self._compare)
         self.panels.wheelSlice.connect(lambda steps: s.set_slice(s.slice_index + steps))
@@ -153,7 +154,6 @@ class MainWindow(QMainWindow):
         scan = self.session.scan
         self.setWindowTitle(f"HalluView — {scan.name}")
         self.panels.set_wheel_changes_slice(scan.n_slices > 1)
-        self._auto_levels = True
         self._on_slice(self.session.slice_index)
         if scan.source and not scan.source.startswith("demo:"):
             self._remember(scan.source)
@@ -167,26 +167,22 @@ class MainWindow(QMainWindow):
             self.panels.set_units(unit_map(scan.slice_image(index), scan.units))
 
     def _on_preview(self, problem) -> None:
-        if self._auto_levels and not self.session.jobs.attack_running:
-            self._auto_window()
+        if not self.session.jobs.attack_running:
+            self._apply_window()
         self._on_regions()
-
-    def _auto_window(self) -> None:
-        """Fit the grey window to the clean reconstruction (until the user picks a preset or drags W/L)."""
-        self._auto_levels = True
-        if self.session.preview is not None:
-            clean = self.session.preview.clean[0].cpu().numpy()
-            self.panels.set_levels(float(clean.min()), float(clean.max()))
 
     def _on_regions(self) -> None:
         shape = self.session.image_shape()
         self.panels.set_region_mask(self.session.regions.mask(shape) if shape else None)
 
-    def _apply_window(self, width: float, level: float) -> None:
-        """A preset window (in the scan's units: HU for CT) on the reconstructions (in working units)."""
-        self._auto_levels = False
-        units = self.panels.units()
-        self.panels.set_levels(units.to_working(level - width / 2), units.to_working(level + width / 2))
+    def _apply_window(self, *_) -> None:
+        """The session's window (a preset, in the scan's units) on the reconstructions; none: fit the clean one."""
+        levels = self.session.display_levels()
+        if levels is None and self.session.preview is not None:
+            clean = self.session.preview.clean[0].cpu().numpy()
+            levels = float(clean.min()), float(clean.max())
+        if levels is not None:
+            self.panels.set_levels(*levels)
 
     def _on_busy(self, busy: bool) -> None:
         menus.set_running(self, busy)

@@ -47,7 +47,7 @@ def build(window) -> None:
         "run": _action(window, "Run ▶", window.run_attack, "Ctrl+R",
                        "Search for the worst perturbation within the budget and show what it does"),
         "pause": _action(window, "Pause", window.toggle_pause, "Space", "Pause or resume the attack"),
-        "cancel": _action(window, "Cancel", window.session.jobs.cancel, "Esc", "Stop the attack"),
+        "cancel": _action(window, "Cancel", window.session.cancel_run, "Esc", "Stop the attack"),
         "export_png": _action(window, "Figure (PNG, SVG or PDF)…", partial(_saved, window, export.export_figure),
                               "Ctrl+E", "Clean, perturbed and difference with colour bar, scale bar and caption"),
         "export_panels": _action(window, "Panels as on screen (PNG)…",

@@ -1,10 +1,8 @@
 """Presentation mode for conference booths (F11): full screen, larger fonts, large images (the settings panels
 hidden) and an auto-play tour of the built-in example — open, draw a region, run, show the hallucination appear,
 repeat. Any key stops the tour. Leaving the mode gives the user's session back: the scan, slice, settings and
-regions they had (the tour's runs stay in the history, labelled)."""
+regions, window and runs they had (the tour's runs are dropped; one still going is stopped)."""
 from __future__ import annotations
-
-import copy
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFont
@@ -56,13 +54,12 @@ class PresentationTour(QObject):
         session = self.window.session
         if self._stage == 0:
             self._say("A brain scan, reconstructed by a neural network from 4× undersampled MRI data…")
-            demo_settings(session)
-            session.regions.clear()
-            session.regions_edited()
             session.open_sample(DEMO_SAMPLE)
             self._advance(PAUSE_MS + 1500)
         elif self._stage == 1:
             self._say("We mark a region where a tiny change would matter…")
+            demo_settings(session)  # after the scan opened: opening a scan resets scan-dependent settings
+            session.regions.clear()
             demo_region(session)
             self._advance(PAUSE_MS)
         elif self._stage == 2:
@@ -80,44 +77,19 @@ class PresentationTour(QObject):
             self._timer.start(PAUSE_MS * 2)
 
 
-class SavedSession:
-    """What the user had before the tour: the settings (with the scan and slice) and the drawn regions."""
-
-    def __init__(self, session):
-        self.experiment = copy.deepcopy(session.experiment) if session.scan is not None else None
-        self.shapes = copy.deepcopy(session.regions.shapes)
-
-    def restore(self, session) -> None:
-        """Reopen the user's scan with their settings, then put their regions back on it."""
-        if self.experiment is None:
-            return
-        shapes = self.shapes
-
-        def put_back() -> None:
-            session.scanChanged.disconnect(put_back)
-            for shape in shapes:
-                session.regions.add(shape)
-            session.regions_edited()
-
-        session.scanChanged.connect(put_back)
-        session.restore(self.experiment)
-
-
 def toggle_presentation(window) -> None:
     """F11: enter presentation mode (full screen, larger type, the auto-play tour) or leave it."""
     app = QApplication.instance()
     if getattr(window, "presenting", False):
         window.presenting = False
         window._tour.stop()
-        if window.session.jobs.attack_running:
-            window.session.jobs.cancel()
         window.showNormal()
         app.setFont(window._normal_font)
         window.show_side_panels(window._docks_were_shown)
-        window._saved_session.restore(window.session)
+        window.session.restore_snapshot(window._saved_session)  # the tour's runs go with it
         return
     window.presenting = True
-    window._saved_session = SavedSession(window.session)
+    window._saved_session = window.session.snapshot()
     window._docks_were_shown = window.actions_by_name["side_panels"].isChecked()
     window.show_side_panels(False)
     window._normal_font = QFont(app.font())

@@ -200,3 +200,32 @@ def test_the_noise_is_one_click_from_the_verdict(qtbot, window):
     assert "random noise of the same size" in window.panels.banner.text()
     button.click()
     np.testing.assert_array_equal(window.panels.images["perturbed"].image, record.result.perturbed)
+
+
+def test_presentation_mode_gives_the_users_session_back(qtbot, window, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from halluview.gui import presentation
+
+    monkeypatch.setattr(presentation, "PAUSE_MS", 50)
+    window.show()
+    qtbot.waitExposed(window)
+    open_and_wait(qtbot, window, window.open_sample, "ct-small")
+    window.drawing.add_shape({"kind": "rect", "xywh": [40, 40, 10, 10]})
+    window.session.update(surrogate="fbp", objective={"kind": "region"}, threat={"eps": 0.05})
+    mine = window.session.run_experiment()
+    window.actions_by_name["presentation"].trigger()
+    assert window.left_dock.isHidden() and window.right_dock.isHidden()  # large images
+    with qtbot.waitSignal(window.session.runStarted, timeout=TIMEOUT_MS) as started:
+        pass  # the tour opens the example and attacks it, with the demo's own settings
+    tour = started.args[0].experiment
+    assert tour["source"]["demo"] == "brain" and tour["surrogate"] is None and tour["objective"]["kind"] == "insert"
+    qtbot.keyClick(window, Qt.Key_A)
+    window.actions_by_name["presentation"].trigger()
+    qtbot.waitUntil(lambda: not window.session.jobs.attack_running and window.session.preview is not None,
+                    timeout=TIMEOUT_MS)  # the user's scan reconstructed again
+    back = window.session.run_experiment()
+    assert back.source == mine.source and back.surrogate == "fbp" and back.objective.kind == "region"
+    assert back.threat.eps == 0.05 and back.region == mine.region
+    assert window.session.scan.source.endswith("CT_small.dcm") and window.session.runs == []
+    assert window.left_dock.isVisible() and window.right_dock.isVisible()
