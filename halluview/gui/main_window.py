@@ -293,9 +293,18 @@ class MainWindow(QMainWindow):
         if urls:
             self.open_path(urls[0])
 
+    def quit_by_user(self) -> bool:
+        """File › Quit: close as the window's own close button does (asking about unsaved runs)."""
+        self._user_closing = True
+        try:
+            return self.close()
+        finally:
+            self._user_closing = False
+
     def closeEvent(self, event) -> None:
         jobs = self.session.jobs
-        if not self._confirm_close():
+        by_user = event.spontaneous() or getattr(self, "_user_closing", False)  # not a program's quit()
+        if not self._confirm_close(ask_unsaved=by_user):
             event.ignore()
             return
         if jobs.attack_running:
@@ -303,11 +312,12 @@ class MainWindow(QMainWindow):
         jobs.wait(15000)
         event.accept()
 
-    def _confirm_close(self) -> bool:
-        """Ask before losing work: a running attack, or finished runs not saved in a report or session."""
+    def _confirm_close(self, ask_unsaved: bool = True) -> bool:
+        """Ask before losing work: a running attack, or (when the user closes) runs not saved in a report or
+        session."""
         if self.session.jobs.attack_running:
             return confirm(self, "An attack is running. Stop it and close HalluView?")
-        if self.unsaved_runs:
+        if ask_unsaved and self.unsaved_runs:
             count = len(self.unsaved_runs)
             return confirm(self, f"{count} run{'s' if count > 1 else ''} of this session {'are' if count > 1 else 'is'}"
                                  " not saved (File › Save session, or Export › Report). Close HalluView anyway?")

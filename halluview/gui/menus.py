@@ -61,7 +61,7 @@ def build(window) -> None:
         "save_session": _action(window, "&Save session…", partial(_saved, window, export.save_session, "all"),
                                 "Ctrl+S"),
         "open_session": _action(window, "Open session…", partial(export.open_session, window)),
-        "quit": _action(window, "&Quit", window.close, "Ctrl+Q"),
+        "quit": _action(window, "&Quit", window.quit_by_user, "Ctrl+Q"),
         "shortcuts": _action(window, "Keyboard shortcuts", partial(show_shortcuts, window), "F1"),
         "presentation": _action(window, "Presentation mode", window_toggle_presentation(window), "F11",
                                 "Full screen, larger fonts and an auto-play demo; any key stops the demo"),

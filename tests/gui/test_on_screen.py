@@ -106,12 +106,14 @@ def test_pause_says_paused_and_resume(qtbot, window):
 
 def test_closing_with_unsaved_runs_asks(qtbot, window, questions_answered_yes, tmp_path):
     open_and_wait(qtbot, window, window.open_sample, "brain")
-    assert window.close() and questions_answered_yes == []  # nothing to lose: no question
+    assert window.quit_by_user() and questions_answered_yes == []  # nothing to lose: no question
     window.show()
     run_and_wait(qtbot, window)
     qtbot.waitUntil(lambda: not window.session.jobs.attack_running, timeout=TIMEOUT_MS)
-    assert window.close()
-    assert questions_answered_yes and "not saved" in questions_answered_yes[0]
+    window.actions_by_name["quit"].trigger()
+    assert window.isHidden() and len(questions_answered_yes) == 1 and "not saved" in questions_answered_yes[0]
+    window.show()
+    assert window.close() and len(questions_answered_yes) == 1  # a program closing it (quit()) asks nothing
 
 
 def test_the_demo_region_is_placed_once_and_stays_cleared(qtbot, window):
