@@ -12,6 +12,7 @@ import math
 import numpy as np
 import torch
 
+from .errors import BY_TRANSFER
 from .validation import SSIM_WINDOW, ExperimentError
 
 
@@ -88,11 +89,10 @@ def check_gradient(recon: torch.nn.Module, y: torch.Tensor, name: str) -> None:
                 score = (output * weights.to(output.device, output.dtype)).real.sum()
                 (gradient,) = torch.autograd.grad(score, probe, allow_unused=True)
     except RuntimeError as err:
-        raise ExperimentError(f"{name} cannot be differentiated ({_first_line(err)}); attack it by transfer "
-                              "(--surrogate) instead") from None
+        raise ExperimentError(f"{name} cannot be differentiated ({_first_line(err)})", BY_TRANSFER) from None
     if gradient is None or float(gradient.abs().max()) == 0:
         raise ExperimentError(f"{name}'s output does not depend on the measurement (no gradient): there is nothing "
-                              "to attack; attack another reconstruction, or this one by transfer (--surrogate)")
+                              "to attack directly", BY_TRANSFER)
     if not bool(torch.isfinite(torch.view_as_real(gradient) if gradient.is_complex() else gradient).all()):
         raise ExperimentError(f"{name} gives NaN gradients on this measurement; it cannot be attacked directly")
 

@@ -40,3 +40,7 @@ NEEDS_LINE_ENDS = {CLI: "give --lesion-line X0,Y0,X1,Y1", APP: "draw it with the
 NEEDS_WEIGHTS = {CLI: "pass --weights PATH", APP: "choose the file in the model panel"}
 FILE_BRINGS_COILS = {CLI: "drop --coils", APP: "leave the coils to the file"}
 NO_SUCH_DEVICE = {CLI: "use --device cpu (or auto)", APP: "pick cpu (or auto) as the device"}
+BY_TRANSFER = {CLI: "attack it by transfer instead (--surrogate NAME)",
+               APP: "attack it by transfer instead (\"Attacked via\" in the model panel)"}
+ALLOW_PICKLE = {CLI: "load it only if you trust its source (--allow-pickle)",
+                APP: "the app asks before loading such a file; say yes only if you trust its source"}

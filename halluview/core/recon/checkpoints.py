@@ -17,13 +17,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import ALLOW_PICKLE
+
 
 class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message names the file and says why in plain words."""
 
-    def __init__(self, path: str | Path, reason: str):
+    def __init__(self, path: str | Path, reason: str, hints: dict | None = None):
         super().__init__(f"{path}: {reason}")
-        self.path, self.reason = str(path), reason
+        self.path, self.reason, self.hints = str(path), reason, dict(hints or {})
 
 
 def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
@@ -43,8 +45,7 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
             raise CheckpointError(path, "not a readable PyTorch checkpoint (neither a zip archive nor a pickle)"
                                   ) from None
         raise CheckpointError(path, "it holds pickled Python objects, not just tensors, and loading it could run "
-                                    "code. Load it only if you trust its source (CLI: --allow-pickle). "
-                                    f"Detail: {str(err).splitlines()[0]}") from None
+                                    f"code (detail: {str(err).splitlines()[0]})", ALLOW_PICKLE) from None
     except Exception as err:  # noqa: BLE001 - any reader failure becomes one clear message
         raise CheckpointError(path, f"not a readable PyTorch checkpoint ({type(err).__name__}: {err})") from None
     if isinstance(obj, nn.Module):
