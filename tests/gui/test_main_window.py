@@ -85,9 +85,9 @@ def test_close_during_an_attack_asks_then_stops_the_worker(qtbot, window, monkey
     with qtbot.waitSignal(window.session.stepArrived, timeout=TIMEOUT_MS):
         window.run_attack()
     asked = []
-    monkeypatch.setattr(window, "_confirm_close", lambda: asked.append(True) or False)
+    monkeypatch.setattr(window, "_confirm_close", lambda **_: asked.append(True) or False)
     assert not window.close() and window.session.jobs.attack_running  # "no": keeps running
-    monkeypatch.setattr(window, "_confirm_close", lambda: asked.append(True) or True)
+    monkeypatch.setattr(window, "_confirm_close", lambda **_: asked.append(True) or True)
     assert window.close()
     assert asked == [True, True]
     assert QThreadPool.globalInstance().activeThreadCount() == 0  # the worker has stopped, not just been asked

@@ -231,3 +231,14 @@ def test_presentation_mode_gives_the_users_session_back(qtbot, window, monkeypat
     assert back.threat.eps == 0.05 and back.region == mine.region
     assert window.session.scan.source.endswith("CT_small.dcm") and window.session.runs == []
     assert window.left_dock.isVisible() and window.right_dock.isVisible()
+
+
+def test_the_window_control_names_the_window_the_images_are_in(qtbot, window):
+    open_and_wait(qtbot, window, window.open_sample, "ct-small")  # CT_small.dcm's own window: L −38, W 1646 HU
+    combo = window.scan_panel.window
+    assert combo.currentText().startswith("File default  (W 1646, L -38)")
+    assert window.panels.levels() == pytest.approx(((-38 - 823 + 1000) / 1000, (-38 + 823 + 1000) / 1000))
+    window.scan_panel.choose_window("Auto")
+    assert window.session.window is None and combo.currentText().startswith("Auto")
+    clean = window.session.preview.clean[0].numpy()
+    assert window.panels.levels() == pytest.approx((clean.min(), clean.max()))

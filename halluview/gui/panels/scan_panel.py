@@ -78,6 +78,7 @@ class ScanPanel(QGroupBox):
         self.window.activated.connect(self._window_chosen)
         session.scanChanged.connect(self.refresh)
         session.sliceChanged.connect(self._show_slice)
+        session.windowChanged.connect(self._show_window)
         self.refresh()
 
     # --- session -> controls -------------------------------------------------------------------------
@@ -106,6 +107,21 @@ class ScanPanel(QGroupBox):
             widget.setEnabled(last > 0)
         self.window.setEnabled(scan is not None)
         self._show_slice(self.session.slice_index)
+        self._show_window(getattr(self.session, "window", None))
+
+    def _show_window(self, window) -> None:
+        """Show which window the images are in: the file's own, a preset, or Auto (``window`` None)."""
+        index = 0
+        if window is not None:
+            for i in range(1, self.window.count()):
+                data, scan = self.window.itemData(i), self.session.scan
+                centre, width = (scan.window if data == FILE_DEFAULT and scan is not None and scan.window else
+                                 (getattr(data, "level_hu", None), getattr(data, "width_hu", None)))
+                if centre is not None and (float(centre), float(width)) == (window.centre, window.width):
+                    index = i
+                    break
+        with form.blocked(self.window):
+            self.window.setCurrentIndex(index)
 
     def _show_slice(self, index: int) -> None:
         form.set_value(self.slice_spin, index)
