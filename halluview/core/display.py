@@ -138,12 +138,17 @@ class RunningScale:
         return robust_limit(difference, self.percentile)
 
 
-def format_eps(eps: float, threat: dict | None) -> str:
-    """A budget in the threat's terms: percent of ‖y‖ or ‖x‖ (of their max for L∞), or absolute.
+def format_eps(eps: float, threat: dict | None, plain: bool = False) -> str:
+    """A budget in the threat's terms: percent of ‖y‖ or ‖x‖ (of their max for L∞), or absolute. ``plain``: in
+    words a clinician reads ("2 % of the measurement's size"; "of its largest value" for L∞) instead of symbols.
 
     ``threat`` is the recorded threat settings (``norm``, ``eps_mode``, ``domain``)."""
     threat = threat or {}
+    linf = threat.get("norm") == "linf"
     if threat.get("eps_mode", "relative") == "relative":
-        reference = "‖y‖" if threat.get("domain", "measurement") == "measurement" else "‖x‖"
-        return f"{eps * 100:.3g} % {reference}{'∞' if threat.get('norm') == 'linf' else ''}"
+        measurement = threat.get("domain", "measurement") == "measurement"
+        if plain:
+            what = "the measurement's" if measurement else "the image's"
+            return f"{eps * 100:.3g} % of {what} {'largest value' if linf else 'size'}"
+        return f"{eps * 100:.3g} % {'‖y‖' if measurement else '‖x‖'}{'∞' if linf else ''}"
     return f"{eps:.3g}"

@@ -54,7 +54,6 @@ def report_dict(result: AttackResult) -> dict:
         "environment": result.environment,
         "seed": result.config.get("seed"),
         "seconds": round(result.seconds, 3),
-        "cancelled": result.cancelled,
         "verdict": result.verdict.to_dict() if result.verdict else None,
         "objectives": result.objectives,
         "norms": result.norms,

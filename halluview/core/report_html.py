@@ -176,7 +176,7 @@ def report_page(result: AttackResult, versions: dict, json_name: str = "report.j
     what = attacked_line(result.config) + (f"; transfer from {result.config['surrogate']}"
                                            if result.config.get("surrogate") else "")
     environment = {**versions, **{k: v for k, v in (result.environment or {}).items() if k not in versions},
-                   "seconds": round(result.seconds, 3), "cancelled": result.cancelled}
+                   "seconds": round(result.seconds, 3)}
     link = html.escape(json_name)
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>HalluView report</title>"
             f"<style>{STYLE}</style></head><body>"

@@ -135,7 +135,7 @@ class LivePainter(QObject):
         threat = record.experiment["threat"]
         if threat["domain"] == "patch":
             return f"{value:.3g} (largest change of a pixel)"
-        return format_eps(value, threat)
+        return format_eps(value, threat, plain=True)
 
     def _flush(self) -> None:
         step, self._pending = self._pending, None

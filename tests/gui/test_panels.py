@@ -253,7 +253,7 @@ def test_metrics_table_shows_the_step_numbers_in_place(qtbot, session):
                                  ["31.23", "28.00", "22.10", "∞", "…"],
                                  ["1.23e-04", "0.0456", "0.00200", "0", "…"],
                                  ["0.0123", "0.111", "0.0500", "2.50", "…"]]
-    assert "0.99 % ‖y‖" in panel.status.text() and "2 steps/s" in panel.status.text()
+    assert "0.99 % of the measurement's size" in panel.status.text() and "2 steps/s" in panel.status.text()
     panel.show_step(fake_step(2, scale=0.5))
     assert table_text(panel)[0][:3] == ["0.4562", "0.8741", "0.3057"]
     assert all(panel.table.item(r, c) is items[r][c] for r in range(4) for c in range(5))  # the same items
@@ -269,7 +269,8 @@ def test_metrics_table_shows_the_step_numbers_in_place(qtbot, session):
                           history=[{}, {}], config={}, seconds=1.0)
     panel.show_result(result)
     assert [row[4] for row in table_text(panel)] == ["0.9951", "45.68", "2.00e-05", "9.99e-04"]
-    assert table_text(panel)[0][0] == "0.9123" and "1 % ‖y‖" in panel.status.text()
+    assert table_text(panel)[0][0] == "0.9123" and "1 % of the measurement's size" in panel.status.text()
+    assert "realised ε = 1 % ‖y‖" in panel.status.toolTip()  # the exact term for researchers
     assert panel.verdict.isHidden()  # a result without a verdict shows none
     panel.clear()
     assert {text for row in table_text(panel) for text in row} == {"—"}

@@ -104,7 +104,6 @@ class AttackResult:
     history: list[dict]
     config: dict
     seconds: float
-    cancelled: bool = False
     objectives: dict = field(default_factory=dict)
     verdict: Verdict | None = None
     refit_spread: dict | None = None
@@ -211,7 +210,7 @@ def _optimise(problem: AttackProblem, generator: torch.Generator,
 
 
 def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,
-           generator: torch.Generator | None = None, cancelled: bool = False) -> AttackResult:
+           generator: torch.Generator | None = None) -> AttackResult:
     """The result for ``delta``: its reconstruction, metrics, the equal-norm noise baseline, raw norms, verdict."""
     generator = generator or torch.Generator().manual_seed(problem.seed)
     with torch.no_grad():
@@ -229,7 +228,7 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
         delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),
         perturbation_image=_image_delta(problem, delta), metrics=_step_metrics(problem, perturbed),
         noise_metrics=_mean_metrics([_step_metrics(problem, r) for r in noise.responses]), norms=norms,
-        history=history, config=problem.config, seconds=time.perf_counter() - started, cancelled=cancelled,
+        history=history, config=problem.config, seconds=time.perf_counter() - started,
         objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy())
 
 

@@ -230,8 +230,8 @@ class MetricsPanel(QWidget):
         """One step's numbers into the existing table items, and one more point on each curve."""
         self._fill(step.metrics, None)
         rate = step.step / step.elapsed_s if step.elapsed_s > 0 else float("nan")
-        self.status.setText(f"perturbation used: {format_eps(step.realised_eps, threat)}  ·  step {step.step}/"
-                            f"{step.total}  ·  {rate:.3g} steps/s")
+        used = format_eps(step.realised_eps, threat, plain=True)
+        self.status.setText(f"perturbation used: {used}  ·  step {step.step}/{step.total}  ·  {rate:.3g} steps/s")
         if plot:
             self._append(step.step, step.objective, step.metrics, step.total)
 
@@ -239,11 +239,12 @@ class MetricsPanel(QWidget):
         """The worst case found, with the equal-norm noise baseline."""
         self._fill(result.metrics, result.noise_metrics)
         eps = result.norms.get("realised_eps")
-        eps_text = format_eps(eps, threat) if eps is not None else EMPTY
-        state = "cancelled" if result.cancelled else "done"
+        eps_text = format_eps(eps, threat, plain=True) if eps is not None else EMPTY
         steps = len(result.history)
+        if eps is not None:
+            self.status.setToolTip(f"{EPS_USED_TIP} Exactly: realised ε = {format_eps(eps, threat)}.")
         self.status.setText(f"perturbation used: {eps_text}  ·  best of {steps} step{'' if steps == 1 else 's'}  ·  "
-                            f"{state} in {result.seconds:.3g} s")
+                            f"done in {result.seconds:.3g} s")
         self._show_verdict(result)
         self.noise_button.setVisible(result.noise_example is not None)
 
