@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QGroupBox, QHBoxLayout, QRadioButton, QSlider, QWidget
 
-from ...core.attacks.threat import Threat, ThreatConfig
+from ...core.attacks.threat import ThreatConfig
 from ..session import Session
 from . import form
 
@@ -137,25 +136,9 @@ class ThreatPanel(QGroupBox):
         self._set(eps=float(f"{self._from_slider(position):.3g}"))  # round: the slider is only a coarse control
 
     def _mode_chosen(self) -> None:
-        """Switch units, keeping the same budget when the clean measurement's size is known."""
-        threat, mode = self.session.experiment.threat, self.mode.currentData()
-        if mode == threat.eps_mode:
-            return
-        size, eps = self._reference_size(), threat.eps
-        if size:
-            eps = eps * size if mode == "absolute" else eps / size
-        self._set(eps_mode=mode, eps=eps)
-
-    def _reference_size(self) -> float | None:
-        """‖y‖ (‖x‖ for image threats) of the previewed clean problem in the threat's norm, as the core's threat
-        measures it (the radius of a relative ε of 1); None if unknown or per coil."""
-        threat, preview = self.session.experiment.threat, self.session.preview
-        if preview is None or threat.per_coil:
-            return None
-        reference = preview.y if threat.domain == "measurement" else preview.x_true
-        if reference is None:
-            return None
-        return float(Threat(replace(threat, eps=1.0, eps_mode="relative"), reference).radius.max()) or None
+        """Switch units, keeping the same budget when the clean measurement's size is known (the core converts)."""
+        if self.mode.currentData() != self.session.experiment.threat.eps_mode:
+            self.session.set_eps_mode(self.mode.currentData())
 
     # --- session -> controls -------------------------------------------------------------------------
     def refresh(self) -> None:
