@@ -22,6 +22,8 @@ METRICS = "halluview/core/metrics.py"
 METRIC_TESTS = ("tests/core/test_metrics.py", "tests/core/test_volume_metrics.py")
 PHYSICS = "halluview/core/physics/"
 PHYSICS_TESTS = ("tests/core/physics", "tests/core/test_fastmri_file_kspace.py", "tests/core/io/test_io_fastmri.py")
+SCREEN_TESTS = ("tests/core/test_display.py", "tests/core/test_units.py", "tests/core/test_session_model.py",
+                "tests/gui/test_on_screen.py", "tests/gui/test_walkthrough.py")
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- the issue's list --------------------------------------------------------------------------------------
@@ -165,4 +167,18 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("complex Gaussian noise twice as strong", PHYSICS + "noise.py",
            (("            return y + torch.complex(parts[0], parts[1]) * (std / math.sqrt(2.0))",
              "            return y + torch.complex(parts[0], parts[1]) * std"),), PHYSICS_TESTS),
+    # --- what the app shows (issue 10) ---------------------------------------------------------------------------
+    Mutant("the difference scale shrinks mid-run", "halluview/core/display.py",
+           (("        if self._limit is None or self._smoothed > self._limit:", "        if True:"),), SCREEN_TESTS),
+    Mutant("the difference scale from the largest |change| (one hot pixel sets it)", "halluview/core/display.py",
+           (("    limit = float(np.percentile(magnitude, percentile))", "    limit = float(magnitude.max())"),),
+           SCREEN_TESTS),
+    Mutant("HU offset with the wrong sign", "halluview/core/units.py",
+           (('HU = UnitMap(HU_PER_WORKING_UNIT, -HU_PER_WORKING_UNIT, "HU")',
+             'HU = UnitMap(HU_PER_WORKING_UNIT, HU_PER_WORKING_UNIT, "HU")'),), SCREEN_TESTS),
+    Mutant("a new scan keeps the old scan's regions", "halluview/core/session.py",
+           (("        self.regions.reset()", "        pass"),), SCREEN_TESTS),
+    Mutant("a slice change mid-run leaves the run going", "halluview/core/session.py",
+           (('        self._cancel_running(f"the slice changed to {index} while it ran")', "        pass"),),
+           SCREEN_TESTS),
 )
