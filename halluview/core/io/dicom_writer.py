@@ -73,12 +73,18 @@ def _source_identity(like: Scan) -> Dataset:
     return source_header(Path(like.source), str(like.meta.get("choice", "")))
 
 
+UNKNOWN_TYPE_2 = ("PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID",
+                  "AccessionNumber", "Laterality", "PatientPosition", "PositionReferenceIndicator", "AcquisitionNumber")
+"""Type 2 attributes of the written modules (Patient, General Study / Series, Frame of Reference, CT / MR Image) that a
+derived image does not know unless copied from its source (``copy_identifying``)."""
+
+
 def _base_dataset(like: Scan, identity: Dataset | None, description: str) -> Dataset:
     modality = str(like.meta.get("dicom_modality") or like.modality or "OT")
     dataset = Dataset()
     dataset.SOPClassUID = STORAGE_CLASSES.get(modality, SecondaryCaptureImageStorage)
     dataset.Modality = modality
-    dataset.ImageType = ["DERIVED", "SECONDARY"]
+    dataset.ImageType = ["DERIVED", "SECONDARY", "AXIAL" if modality == "CT" else "OTHER"]
     dataset.SeriesDescription = description[:64]
     dataset.DerivationDescription = "Adversarial reconstruction computed by HalluView"
     dataset.SeriesInstanceUID = generate_uid()
@@ -87,6 +93,15 @@ def _base_dataset(like: Scan, identity: Dataset | None, description: str) -> Dat
     dataset.FrameOfReferenceUID = generate_uid()
     dataset.PatientName = ""
     dataset.PatientID = ""
+    for keyword in UNKNOWN_TYPE_2:  # required to be present, empty when unknown: a PACS checks for them
+        setattr(dataset, keyword, "")
+    if modality == "CT":
+        dataset.KVP = ""
+    if modality == "MR":  # computed, not acquired: research mode, no sequence variant, timings unknown
+        dataset.ScanningSequence, dataset.SequenceVariant = "RM", "NONE"
+        for keyword in ("ScanOptions", "MRAcquisitionType", "RepetitionTime", "EchoTime", "EchoTrainLength"):
+            setattr(dataset, keyword, "")
+    dataset.Manufacturer = "HalluView"
     dataset.BurnedInAnnotation = "NO"
     for keyword in IDENTIFYING_KEYWORDS if identity is not None else ():
         if keyword in identity:

@@ -88,13 +88,44 @@ def test_derived_dicom_series_round_trips_hu_and_is_anonymous(tmp_path):
     source_header = pydicom.dcmread(next((tmp_path / "ct").iterdir()))
     for path in files:
         header = pydicom.dcmread(path)
-        assert list(header.ImageType) == ["DERIVED", "SECONDARY"]
+        assert list(header.ImageType) == ["DERIVED", "SECONDARY", "AXIAL"]
         assert "adversarial" in header.SeriesDescription.lower()
         assert header.SeriesInstanceUID != source_header.SeriesInstanceUID
         assert header.StudyInstanceUID != source_header.StudyInstanceUID
-        assert header.PatientName == "" and header.PatientID == "" and "PatientBirthDate" not in header
+        assert header.PatientName == "" and header.PatientID == "" and header.PatientBirthDate == ""
         assert header.pixel_array.dtype == np.int16 and header.Modality == "CT"
     assert len({pydicom.dcmread(p).SOPInstanceUID for p in files}) == 4
+
+
+# Type 1 / 2 attributes of the modules a derived CT / MR image carries (PS3.3 A.3 CT Image IOD, A.4 MR Image IOD):
+# the ones dciodvfy (dicom3tools) reported missing on HalluView's derived DICOM before.
+REQUIRED = {"CT": ("PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID",
+                   "AccessionNumber", "Laterality", "PatientPosition", "PositionReferenceIndicator", "Manufacturer",
+                   "KVP", "AcquisitionNumber"),
+            "MR": ("ScanningSequence", "SequenceVariant", "ScanOptions", "MRAcquisitionType", "RepetitionTime",
+                   "EchoTime", "EchoTrainLength", "Manufacturer", "StudyID")}
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm"])
+def test_a_derived_dicom_is_a_valid_object(tmp_path, name):
+    """Every required attribute present, ImageType with its third value; and, where dicom3tools' dciodvfy is
+    installed, no error from it."""
+    import shutil
+    import subprocess
+
+    from pydicom.data import get_testdata_file
+
+    scan = read_scan(get_testdata_file(name))
+    (path,) = write_dicom_series(tmp_path / "out", scan.volume, like=scan)
+    header = pydicom.dcmread(path)
+    assert all(keyword in header for keyword in REQUIRED[scan.modality])
+    assert len(header.ImageType) == 3 and header.ImageType[2]
+    if scan.modality == "MR":  # Type 1: a value, research mode for a computed image
+        assert (header.ScanningSequence, header.SequenceVariant) == ("RM", "NONE")
+    if shutil.which("dciodvfy"):
+        checked = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+        errors = [line for line in (checked.stderr + checked.stdout).splitlines() if line.startswith("Error")]
+        assert errors == []
 
 
 def test_integer_hu_are_stored_exactly_and_identity_copied_on_request(tmp_path):
