@@ -82,12 +82,24 @@ def derived_scan(scan: Scan, index: int, image: np.ndarray, description: str) ->
     row_scale = original.shape[0] / image.shape[0]
     col_scale = original.shape[1] / image.shape[1]
     spacing = (scan.spacing_mm[0], scan.spacing_mm[1] * row_scale, scan.spacing_mm[2] * col_scale)
-    same_grid = original.shape == image.shape
     meta = {**{k: v for k, v in scan.meta.items() if k != "warnings"}, "derived_from_slice": index,
             "description": description}
     return Scan(volume=volume, modality=scan.modality, units=scan.units, spacing_mm=spacing,
                 orientation=scan.orientation, window=scan.window, meta=meta, source=scan.source,
-                affine=scan.affine if same_grid and scan.n_slices == 1 else None)
+                affine=slice_affine(scan.affine, index, row_scale, col_scale))
+
+
+def slice_affine(affine: np.ndarray | None, index: int, row_scale: float = 1.0,
+                 col_scale: float = 1.0) -> np.ndarray | None:
+    """The (0, row, column) → mm affine of slice ``index`` of a volume with ``affine`` ((slice, row, column) → mm),
+    on a grid resized by ``row_scale`` × ``col_scale`` (original pixels per new pixel): each new pixel's centre
+    lands where its area's centre was, so the slice overlays its source in a viewer. None stays None."""
+    if affine is None:
+        return None
+    grid = np.eye(4)
+    grid[1, 1], grid[2, 2] = row_scale, col_scale
+    grid[:3, 3] = [index, (row_scale - 1) / 2, (col_scale - 1) / 2]
+    return np.asarray(affine, dtype=float) @ grid
 
 
 @dataclass

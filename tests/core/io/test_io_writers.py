@@ -178,3 +178,22 @@ def test_written_files_get_ordinary_permissions(tmp_path):
 
     out = write_npz(tmp_path / "r.npz", np.ones((2, 2, 2), np.float32))
     assert out.stat().st_mode & 0o777 == ordinary_mode()
+
+
+def test_a_derived_slice_of_a_nifti_volume_overlays_its_source(tmp_path):
+    """The perturbed slice written as NIfTI reads back (with nibabel's affine) at the slice's own place."""
+    import nibabel as nib
+
+    from halluview.core.problem import derived_scan, working_image
+
+    rng = np.random.default_rng(2)
+    affine = np.array([[-0.9, 0.0, 0.0, 80.0], [0.0, 0.8, 0.05, -100.0], [0.0, -0.04, 2.0, -30.0], [0, 0, 0, 1]])
+    nib.save(nib.Nifti1Image(rng.random((6, 7, 5)).astype(np.float32), affine), tmp_path / "source.nii.gz")
+    scan = read_scan(tmp_path / "source.nii.gz")
+    index = 3
+    derived = derived_scan(scan, index, working_image(scan, index, None), "test")
+    write_nifti(tmp_path / "slice.nii.gz", derived.volume, like=derived)
+    again = read_scan(tmp_path / "slice.nii.gz")
+    np.testing.assert_allclose(again.volume[0], scan.volume[index], atol=1e-5)
+    for row, col in ((0, 0), (4, 2), (6, 5)):
+        np.testing.assert_allclose(again.affine @ [0, row, col, 1], scan.affine @ [index, row, col, 1], atol=1e-4)
