@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ..core.display import grey_window
 from ..core.units import WORKING, UnitMap
 from .colormaps import ACCENT, BACKGROUND, IMAGE_COLORMAPS, PANEL_BACKGROUND, TITLE_COLOUR, lookup_table
 from .colour_bar import ColourBar
-from .panel_viewbox import PanelViewBox, mask_outline
+from .panel_mouse import PanelMouse
+from .panel_viewbox import PanelViewBox
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -34,7 +36,7 @@ PANELS = ("clean", "perturbed", "difference", "extra")
 WL_PIXELS = 200.0  # a right-drag this many screen pixels long changes the window by about its own width
 
 
-class ImagePanels(QWidget):
+class ImagePanels(PanelMouse, QWidget):
     """Clean / perturbed / difference reconstructions (plus an optional fourth panel), linked pan and zoom.
 
     Signals
@@ -167,7 +169,7 @@ class ImagePanels(QWidget):
         if self._levels is None:
             grey = next((given[k] for k in ("clean", "perturbed") if k in given), None)
             if grey is not None:
-                self.set_levels(*self._auto_levels(grey))
+                self.set_levels(*grey_window(grey))
         if given:
             self.set_placeholder(None, tuple(given))
         for name in given:
@@ -194,14 +196,6 @@ class ImagePanels(QWidget):
     def image_shape(self) -> tuple[int, int] | None:
         return self._shape
 
-    @staticmethod
-    def _auto_levels(image: np.ndarray) -> tuple[float, float]:
-        finite = image[np.isfinite(image)]
-        if finite.size == 0:
-            return 0.0, 1.0
-        low, high = np.percentile(finite, [0.5, 99.5])
-        return float(low), float(high) if high > low else float(low) + 1.0
-
     def _grey(self, name: str) -> bool:
         return name in ("clean", "perturbed") or (name == "extra" and self._extra_kind == "reference")
 
@@ -211,7 +205,7 @@ class ImagePanels(QWidget):
             item.clear()
             return
         if self._grey(name):
-            item.setImage(data, autoLevels=False, levels=self._levels or self._auto_levels(data),
+            item.setImage(data, autoLevels=False, levels=self._levels or grey_window(data),
                           lut=self._image_lut)
         elif name == "difference":
             self._render_difference()
@@ -371,65 +365,6 @@ class ImagePanels(QWidget):
         if ev.isFinish():
             self._window_start = None
 
-    # --- mouse: drawing, wheel, crosshair ----------------------------------------------------------------
-    def set_draw_mode(self, enabled: bool) -> None:
-        """Left-drag draws (emits ``imageDragged``) instead of panning."""
-        self.draw_mode = bool(enabled)
-        cursor = Qt.CursorShape.CrossCursor if enabled else Qt.CursorShape.ArrowCursor
-        for vb in self.views.values():
-            vb.setCursor(cursor)
-
-    def _draw_drag(self, name: str, ev) -> None:
-        phase = "start" if ev.isStart() else "finish" if ev.isFinish() else "move"
-        scene_pos = ev.buttonDownScenePos() if ev.isStart() else ev.scenePos()
-        pos = self.images[name].mapFromScene(scene_pos)
-        self.imageDragged.emit(phase, pos.x(), pos.y())
-
-    def set_wheel_changes_slice(self, enabled: bool) -> None:
-        """Plain wheel → ``wheelSlice`` (volumes); Ctrl + wheel always zooms."""
-        self.wheel_changes_slice = bool(enabled)
-
-    def _wheel(self, delta: int, modifiers) -> bool:
-        """True when the wheel stepped slices (the view must not zoom)."""
-        if not self.wheel_changes_slice or modifiers & Qt.KeyboardModifier.ControlModifier:
-            return False
-        self._wheel_rest += delta
-        steps = int(self._wheel_rest / 120)  # one notch = 120; touchpads send smaller deltas
-        self._wheel_rest -= steps * 120
-        if steps:
-            self.wheelSlice.emit(steps)
-        return True
-
-    def _mouse_moved(self, vb: PanelViewBox, scene_pos: QPointF) -> None:
-        if not vb.sceneBoundingRect().contains(scene_pos) or self._shape is None:
-            return
-        pos = self.images[vb.name].mapFromScene(scene_pos)
-        row, col = int(np.floor(pos.y())), int(np.floor(pos.x()))
-        if 0 <= row < self._shape[0] and 0 <= col < self._shape[1]:
-            self.set_cursor(row, col)
-        else:
-            self._show_crosshair(False)
-
-    def set_cursor(self, row: int, col: int) -> None:
-        """Put the crosshair on pixel (row, col) in every panel and announce it."""
-        for vertical, horizontal in self._crosshairs.values():
-            vertical.setValue(col + 0.5)
-            horizontal.setValue(row + 0.5)
-        self._show_crosshair(True)
-        if self._cursor != (row, col):
-            self._cursor = (row, col)
-            self.cursorMoved.emit(row, col)
-
-    def _show_crosshair(self, visible: bool) -> None:
-        for lines in self._crosshairs.values():
-            for line in lines:
-                line.setVisible(visible)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Leave:
-            self._show_crosshair(False)
-        return super().eventFilter(watched, event)
-
     def values_at(self, row: int, col: int) -> dict[str, float]:
         """Panel title → pixel value at (row, col) in the scan's units (see ``set_units``), for the panels showing
         an image; differences and the perturbation are signed changes (no offset)."""
@@ -442,24 +377,6 @@ class ImagePanels(QWidget):
                 values[title] = float(self._units.to_scan(value) if self._grey(name)
                                       else self._units.difference_to_scan(value))
         return values
-
-    # --- overlays ----------------------------------------------------------------------------------------
-    def set_region_mask(self, mask: np.ndarray | None) -> None:
-        """Outline the boolean (H, W) region in the accent colour on every panel; None removes it."""
-        x, y = mask_outline(mask) if mask is not None and np.any(mask) else (np.zeros(0), np.zeros(0))
-        for outline in self._outlines.values():
-            outline.setData(x, y)
-            outline.setVisible(x.size > 0)
-
-    def set_sketch(self, points_xy: np.ndarray | None) -> None:
-        """A dashed accent polyline (N, 2) of (x, y) view coordinates on every panel: the shape being drawn."""
-        for sketch in self._sketches.values():
-            if points_xy is None or len(points_xy) < 2:
-                sketch.hide()
-            else:
-                points = np.asarray(points_xy, float)
-                sketch.setData(points[:, 0], points[:, 1])
-                sketch.show()
 
     def grab_panels(self) -> QImage:
         """The panels as an image (for reports and screenshots)."""

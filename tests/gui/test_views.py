@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QApplication
 
 from halluview.core.phantoms import brain_phantom
 from halluview.gui.colormaps import lookup_table
-from halluview.gui.views import TITLES, ImagePanels, mask_outline
+from halluview.gui.panel_viewbox import mask_outline
+from halluview.gui.views import TITLES, ImagePanels
 
 
 @pytest.fixture
