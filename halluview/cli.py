@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .cli_arguments import CliError, Parser, add_attack_arguments, choices_from_args, experiment_from_args  # noqa: F401
+from .cli_summary import attack_summary, volume_summary
 
 EXIT_USAGE = 2
 
@@ -81,32 +82,6 @@ def _run(problem, quiet: bool):
         return run_to_end(problem, on_step)
 
 
-def _summary(result) -> str:
-    """What the CLI prints after an attack: what was attacked, the verdict in words and its warnings, the numbers."""
-    from .core.choices import attacked_line
-
-    attack, noise = result.metrics["vs_clean"], result.noise_metrics["vs_clean"]
-    n = result.norms
-    region = (f"in the region: SSIM {attack['ssim_in']:.4f} (noise {noise['ssim_in']:.4f}), "
-              f"‖Δ‖₂ {n['recon_change_l2_in']:.4g} (noise {n['noise_recon_change_l2_in_mean']:.4g}); "
-              if "ssim_in" in attack else "")
-    surrogate = result.config.get("surrogate")
-    label = f"transfer attack from {surrogate}" if surrogate else "attack"
-    lines = [attacked_line(result.config), result.verdict.headline]
-    lines += [f"warning: {w}" for w in result.verdict.warnings]
-    lines.append(f"{label}: SSIM {attack['ssim']:.4f}, PSNR {attack['psnr']:.2f} dB vs clean "
-                 f"(equal-norm noise: SSIM {noise['ssim']:.4f}, PSNR {noise['psnr']:.2f} dB); {region}"
-                 f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
-    lines.append(f"δ: ‖·‖₂ {n['delta_l2']:.4g}, ‖·‖∞ {n['delta_linf']:.4g}, ε realised {n['realised_eps']:.4g} of "
-                 f"{result.config['threat']['eps']:g}; noise: ‖·‖₂ {n['noise_l2']:.4g}, ‖·‖∞ {n['noise_linf']:.4g}")
-    if result.refit_spread:
-        spread = result.refit_spread
-        lines.append(f"refits from other random starts change the clean reconstruction by "
-                     f"{spread['recon_change_l2_mean']:.4g} (mean of {spread['refits']}); the attack's change is "
-                     f"{spread['attack_change_ratio']:.3g}× that")
-    return "\n".join(lines)
-
-
 def _use_threads(threads: int | None) -> None:
     if threads is None:
         return
@@ -137,7 +112,7 @@ def cmd_attack(args) -> int:
         return _attack_volume(args, experiment, scan, out)
     result = _run(_build(experiment, scan), args.quiet)
     report = _write(result, out)
-    print(_summary(result))
+    print(attack_summary(result))
     print(f"report: {report}")
     return 0
 
@@ -179,28 +154,9 @@ def _attack_volume(args, experiment, scan, out: Path) -> int:
         report = write_volume_outputs(volume, experiment.to_dict(), out)
     except OSError as err:
         raise CliError(f"{out}: could not write the outputs ({err.strerror or err})") from None
-    print(_volume_summary(volume, experiment))
+    print(volume_summary(volume, experiment))
     print(f"report: {report}")
     return 0
-
-
-def _volume_summary(volume, experiment) -> str:
-    from .core.choices import attacked_line
-
-    def numbers(values: dict) -> str:
-        return f"SSIM {values['ssim']:.4f}, PSNR {values['psnr']:.2f} dB, NMSE {values['nmse']:.4g}"
-
-    m = volume.metrics
-    found = sum(bool(r.verdict and r.verdict.found) for r in volume.results)
-    lines = [attacked_line(experiment.to_dict()),
-             f"{len(volume.slices)} slices ({', '.join(map(str, volume.slices))}): a worst case beyond noise in "
-             f"{found} of them",
-             f"fastMRI volume metrics, attack vs clean: {numbers(m['attack_vs_clean'])} (equal-norm noise: "
-             f"{numbers(m['noise_vs_clean'])})"]
-    if "attack_vs_reference" in m:
-        lines.append(f"vs reference: attack {numbers(m['attack_vs_reference'])}; clean "
-                     f"{numbers(m['clean_vs_reference'])}")
-    return "\n".join(lines)
 
 
 def _write(result, out: Path) -> Path:
@@ -254,7 +210,7 @@ def cmd_rerun(args) -> int:
     result = _run(_build(experiment, scan), args.quiet)
     fresh = report_dict(result)
     _write(result, out)
-    print(_summary(result))
+    print(attack_summary(result))
     difference, where = largest_difference(_numbers(saved), _numbers(fresh))
     gaps = reproduction_gaps(recorded, run_environment(result.environment.get("device", args.device)))
     if difference == 0:
