@@ -4,23 +4,13 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from halluview.core.attacks.regions import disc_lesion, region_mask, rle_decode
-from halluview.gui.drawing import DrawingController
-from halluview.gui.session import Session
-from halluview.gui.views import ImagePanels
 
 SHAPE = (64, 64)
 
 
 @pytest.fixture
-def setup(qtbot):
-    panels = ImagePanels()
-    qtbot.addWidget(panels)
-    panels.resize(900, 340)
-    panels.show()
-    qtbot.waitExposed(panels)
-    panels.set_images(clean=np.zeros(SHAPE), perturbed=np.zeros(SHAPE), difference=np.zeros(SHAPE))
-    session = Session()
-    return panels, session, DrawingController(panels, session)
+def setup(drawing_setup):
+    return drawing_setup  # conftest: panels, session, DrawingController
 
 
 def _masks_equal(shapes, expected):

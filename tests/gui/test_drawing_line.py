@@ -4,21 +4,13 @@ import numpy as np
 import pytest
 
 from halluview.core.attacks.regions import line_lesion, region_mask
-from halluview.gui.drawing import DrawingController
-from halluview.gui.session import Session
-from halluview.gui.views import ImagePanels
 
 SHAPE = (64, 64)
 
 
 @pytest.fixture
-def setup(qtbot):
-    panels = ImagePanels()
-    qtbot.addWidget(panels)
-    panels.resize(900, 340)
-    panels.set_images(clean=np.zeros(SHAPE), perturbed=np.zeros(SHAPE), difference=np.zeros(SHAPE))
-    session = Session()
-    return panels, session, DrawingController(panels, session)
+def setup(drawing_setup):
+    return drawing_setup  # conftest: panels, session, DrawingController
 
 
 def _distance_to_segment(x, y, a, b):

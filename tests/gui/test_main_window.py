@@ -4,38 +4,13 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
+from window_helpers import FAST, TIMEOUT_MS, open_and_wait, run_and_wait  # noqa: E402,F401
 
 from halluview.core.attacks.run import run_to_end
 from halluview.core.experiment import Experiment
 from halluview.core.problem import build_problem
-from halluview.gui import main_window as main_window_module
 from halluview.gui.main_window import MainWindow
 from halluview.gui.panels.metrics_panel import format_metric
-
-FAST = {"recon": {"name": "zero-filled"}, "optimizer": {"steps": 6}, "threat": {"eps": 0.03}}
-TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def window(qtbot, monkeypatch):
-    monkeypatch.setattr(main_window_module, "show_error", lambda *a, **k: None)
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.session.update(**FAST)
-    yield win
-    win.session.jobs.cancel()
-    win.session.jobs.wait()
-
-
-def open_and_wait(qtbot, win, opener, *args):
-    with qtbot.waitSignal(win.session.previewReady, timeout=TIMEOUT_MS):
-        opener(*args)
-
-
-def run_and_wait(qtbot, win):
-    with qtbot.waitSignal(win.session.runEnded, timeout=TIMEOUT_MS) as blocker:
-        win.run_attack()
-    return blocker.args[0]
 
 
 def test_opens_the_example_and_shows_the_clean_reconstruction(qtbot, window):

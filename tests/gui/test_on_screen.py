@@ -2,24 +2,11 @@
 run (or say that none ran), in the scan's units; the window says what it is doing."""
 import numpy as np
 import pytest
-from window_helpers import FAST, TIMEOUT_MS, open_and_wait, run_and_wait
+from window_helpers import TIMEOUT_MS, open_and_wait, run_and_wait
 
 from halluview.core.display import robust_limit
-from halluview.gui import main_window as main_window_module
 from halluview.gui.demo import DEMO_REGION, demo_settings, place_demo_region_once
-from halluview.gui.main_window import MainWindow
 from halluview.gui.panels.metrics_panel import NO_RUN
-
-
-@pytest.fixture
-def window(qtbot, monkeypatch):
-    monkeypatch.setattr(main_window_module, "show_error", lambda *a, **k: None)
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.session.update(**FAST)
-    yield win
-    win.session.jobs.cancel()
-    win.session.jobs.wait()
 
 
 def test_before_the_first_reconstruction_the_panels_say_they_are_loading(qtbot, window):
