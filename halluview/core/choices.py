@@ -17,12 +17,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .attacks.objectives import ObjectiveConfig
-from .attacks.optimizers import OptimizerConfig
-from .attacks.threat import ThreatConfig
 from .errors import FILE_BRINGS_COILS, ExperimentError
 from .experiment import (
     DEFAULT_RECON,
+    SECTIONS,
     Experiment,
     OperatorConfig,
     ScanFacts,
@@ -30,15 +28,11 @@ from .experiment import (
     model_choice,
     suited_operator_kind,
 )
-from .recon.config import ReconConfig, resolved_params
+from .recon.config import resolved_params
 from .validation import BASELINE_KINDS, uses_file_kspace
 
 DIRECT = "none"
 """The surrogate choice "attack the reconstruction directly" (None leaves it to the reconstruction's default)."""
-
-SECTIONS = {"source": SourceConfig, "operator": OperatorConfig, "recon": ReconConfig, "threat": ThreatConfig,
-            "objective": ObjectiveConfig, "optimizer": OptimizerConfig}
-
 
 @dataclass
 class Choices:

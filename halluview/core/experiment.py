@@ -19,8 +19,10 @@ __all__ = ["DEFAULT_RECON", "OPERATOR_KINDS", "Experiment", "OperatorConfig", "R
            "SourceConfig", "model_choice", "suited_operator_kind"]
 
 
-_SECTIONS = {"source": SourceConfig, "operator": OperatorConfig, "recon": ReconConfig, "threat": ThreatConfig,
-             "objective": ObjectiveConfig, "optimizer": OptimizerConfig, "scan_facts": ScanFacts}
+SECTIONS = {"source": SourceConfig, "operator": OperatorConfig, "recon": ReconConfig, "threat": ThreatConfig,
+            "objective": ObjectiveConfig, "optimizer": OptimizerConfig}
+"""The experiment's sections a user chooses, by name (the app's and the CLI's choices edit them)."""
+_SECTIONS = {**SECTIONS, "scan_facts": ScanFacts}
 
 
 @dataclass

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
-from window_helpers import FAST, TIMEOUT_MS, open_and_wait, run_and_wait  # noqa: E402,F401
+from window_helpers import FAST, TIMEOUT_MS, open_and_wait, run_and_wait  # noqa: F401
 
 from halluview.core.attacks.run import run_to_end
 from halluview.core.experiment import Experiment
