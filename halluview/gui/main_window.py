@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 
 from ..core.samples import SAMPLES
 from ..core.settings import WindowSettings
-from ..core.units import unit_map
 from . import menus
 from .dialogs import confirm, show_error
 from .drawing import DrawingController
@@ -162,9 +161,8 @@ class MainWindow(QMainWindow):
 
     def _on_slice(self, index: int) -> None:
         """Readouts, windows and the colour bar in the scan's units (HU for CT) for this slice."""
-        scan = self.session.scan
-        if scan is not None:
-            self.panels.set_units(unit_map(scan.slice_image(index), scan.units))
+        if self.session.scan is not None:
+            self.panels.set_units(self.session.unit_map())
 
     def _on_preview(self, problem) -> None:
         if not self.session.jobs.attack_running:

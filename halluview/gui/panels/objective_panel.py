@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from ...core.units import WORKING, UnitMap, unit_map
+from ...core.units import WORKING, UnitMap
 from ..session import Session
 from . import form
 
@@ -110,7 +110,7 @@ class ObjectivePanel(QGroupBox):
         if scan is None:
             return WORKING
         if self._units_for is None or self._units_for[0] is not scan or self._units_for[1] != self.session.slice_index:
-            self._units_cached = unit_map(scan.slice_image(self.session.slice_index), scan.units)
+            self._units_cached = self.session.unit_map()  # one slice read per slice, not per settings change
             self._units_for = (scan, self.session.slice_index)
         return self._units_cached
 
