@@ -40,12 +40,12 @@ def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, t
         with warnings.catch_warnings():  # torch warns about legacy pickle protocols; our message says what matters
             warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
-    except pickle.UnpicklingError as err:
+    except pickle.UnpicklingError:
         if not _is_pickle(path):  # torch's safe loader says the same of any bytes that are not a checkpoint
             raise CheckpointError(path, "not a readable PyTorch checkpoint (neither a zip archive nor a pickle)"
                                   ) from None
         raise CheckpointError(path, "it holds pickled Python objects, not just tensors, and loading it could run "
-                                    f"code (detail: {str(err).splitlines()[0]})", ALLOW_PICKLE) from None
+                                    "code", ALLOW_PICKLE) from None  # torch's own text only repeats this
     except Exception as err:  # noqa: BLE001 - any reader failure becomes one clear message
         raise CheckpointError(path, f"not a readable PyTorch checkpoint ({type(err).__name__}: {err})") from None
     if isinstance(obj, nn.Module):
