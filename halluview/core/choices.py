@@ -28,6 +28,7 @@ from .experiment import (
     model_choice,
     suited_operator_kind,
 )
+from .geometry import geometry, geometry_words
 from .recon.config import resolved_params
 from .validation import BASELINE_KINDS, uses_file_kspace
 
@@ -132,9 +133,7 @@ def _section(name: str, values: dict):
 
 
 def _fitted_to_scan(experiment: Experiment, facts: ScanFacts | None, choices: Choices) -> Experiment:
-    """Defaults that need the scan: the middle slice, a built-in model's image size, the file's coil count."""
-    from .recon.zoo import MODELS
-
+    """Defaults that need the scan: the middle slice and the file's coil count (the slice keeps its own size)."""
     if facts is None:
         return experiment
     source, operator = experiment.source, experiment.operator
@@ -148,10 +147,6 @@ def _fitted_to_scan(experiment: Experiment, facts: ScanFacts | None, choices: Ch
                                   FILE_BRINGS_COILS)
         if facts.kspace_coils >= 1:  # none: validation names the file
             operator = replace(operator, n_coils=facts.kspace_coils)
-    elif source.image_size is None and experiment.recon.name in MODELS:
-        size = MODELS[experiment.recon.name].operator.get("image_size")
-        if size is not None and tuple(facts.shape) != (size, size):
-            source = replace(source, image_size=int(size))
     return replace(experiment, source=source, operator=operator)
 
 
@@ -228,14 +223,17 @@ def attacked(config: dict) -> dict:
     """
     source, facts = config.get("source") or {}, config.get("scan_facts") or {}
     recon, operator = config.get("recon") or {}, config.get("operator") or {}
-    size = source.get("image_size")
     own_kspace = (facts.get("kspace_coils") is not None and operator.get("kind") == "mri"
                   and operator.get("use_file_kspace", True))
+    shape = facts.get("shape")
+    geometry_record = geometry(shape, facts.get("spacing_mm"), None if own_kspace else source.get("image_size"),
+                               operator.get("kind")) if shape else {}
     return {"file": source.get("path"), "demo": None if source.get("path") else source.get("demo"),
             "contents": source.get("choices") or {}, "slice": source.get("slice"),
             "n_slices": facts.get("n_slices"), "modality": facts.get("modality"), "units": facts.get("units"),
             "original_size": list(facts["shape"]) if facts.get("shape") else None,
-            "resized_to": None if own_kspace or not size else [size, size],
+            "resized_to": geometry_record["working_size"] if geometry_record.get("resized") else None,
+            "geometry": geometry_record,
             "measurement": "the file's own k-space" if own_kspace else "simulated from the image",
             "acquisition": operator_summary({**asdict(OperatorConfig()), **operator}) if operator else None,
             "model": recon.get("name"), "weights": recon.get("weights"), "surrogate": config.get("surrogate")}
@@ -249,10 +247,7 @@ def attacked_line(config: dict) -> str:
     where = f"{place}{picked}"
     if what["slice"] is not None:
         where += f", slice {what['slice']}" + (f" of {what['n_slices']}" if what["n_slices"] else "")
-    if what["original_size"]:
-        rows, cols = what["original_size"]
-        where += f", {rows}×{cols}"
-    if what["resized_to"]:
-        where += f" resized to {what['resized_to'][0]}×{what['resized_to'][1]}"
+    if what["geometry"]:
+        where += f", {geometry_words(what['geometry'])}"
     model = what["model"] + (f" ({Path(what['weights']).name})" if what["weights"] else "")
     return f"{model} on {what['acquisition']} ({what['measurement']}): {where}"

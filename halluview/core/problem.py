@@ -22,6 +22,7 @@ from .attacks.threat import Threat
 from .data_checks import check_gradient, check_image, check_measurement, checked_data_range, clean_reconstruction
 from .errors import APP, CLI, NEEDS_REGION, ExperimentError
 from .experiment import Experiment, OperatorConfig, ScanFacts
+from .geometry import working_shape
 from .io.ismrmrd import recon_crop_size
 from .physics.base import Operator
 from .physics.factory import build_operator
@@ -29,7 +30,6 @@ from .physics.mri import MRIOperator, center_crop, sample_mask
 from .physics.noise import noisy_measurement
 from .recon.factory import ReconConfig, build_reconstructor
 from .recon.learned import UnetPostProcessing
-from .recon.zoo import MODELS
 from .scan import Scan
 from .units import unit_map
 from .validation import source_label, validate_settings
@@ -55,17 +55,19 @@ def load_source(experiment: Experiment) -> Scan:
 
 def working_image(scan: Scan, index: int, size: int | None) -> np.ndarray:
     """The slice in the units the simulation uses (:mod:`halluview.core.units`: HU → attenuation relative to
-    water, ≥ 0; anything else scaled to [0, 1]). Resized (anti-aliased) to a square of ``size`` when given."""
+    water, ≥ 0; anything else scaled to [0, 1]), at its own size, or resized (anti-aliased, aspect ratio kept) so
+    that its longer side is ``size`` (:func:`~halluview.core.geometry.working_shape`)."""
     original = scan.slice_image(index)
     image = np.asarray(unit_map(original, scan.units).to_working(original.astype(np.float64)))
     if scan.units == "HU":
         image = np.clip(image, 0, None)
     elif not float(np.nanmax(original)) > float(np.nanmin(original)):
         image = np.zeros_like(image)
-    if size is not None and image.shape != (size, size):
+    shape = working_shape(image.shape, size)
+    if shape != image.shape:
         from skimage.transform import resize
 
-        image = resize(image, (size, size), anti_aliasing=True, preserve_range=True)
+        image = resize(image, shape, anti_aliasing=True, preserve_range=True)
     return image.astype(np.float32)
 
 
@@ -172,6 +174,7 @@ def _from_file_kspace(config: OperatorConfig, scan: Scan, index: int) -> Measure
                 "kspace": "file"}
     kind = MRIOperator if kspace.shape[1] == 1 else _MultiCoilRaw
     op = kind(mask, None, settings, num_low)
+    op.image_shape = tuple(kspace.shape[-2:])
     reference = None
     if scan.reference is not None:
         reference = torch.from_numpy(np.asarray(scan.reference[index], dtype=np.float32))[None]
@@ -203,11 +206,8 @@ def measure(experiment: Experiment, scan: Scan) -> Measurement:
         m = _from_file_kspace(config, scan, index)
         m = replace(m, data_range=checked_data_range(m.data_range, where))
     else:
-        size = experiment.source.image_size
-        if size is None and experiment.recon.name in MODELS:
-            size = MODELS[experiment.recon.name].operator.get("image_size")
         check_image(scan.slice_image(index), where, index)
-        m = _simulate(config, working_image(scan, index, size))
+        m = _simulate(config, working_image(scan, index, experiment.source.image_size))
     check_measurement(m.y, m.op, where, index)
     return m
 

@@ -23,8 +23,8 @@ OPERATOR_KINDS = ("mri", "ct", "denoise")
 class SourceConfig:
     """Where the image comes from: a built-in example (``demo``) or a file (``path``), and which slice.
 
-    ``image_size`` resizes the slice to a square of that side before simulation (None: the built-in model's
-    training size when a built-in model is attacked, else the native size).
+    ``image_size``: the working size, chosen for speed: the slice is resized (anti-aliased, aspect ratio kept) so
+    that its longer side has this many pixels. None (the default): the slice's own size (:mod:`..geometry`).
     """
 
     demo: str | None = "brain"
@@ -80,6 +80,8 @@ class ScanFacts:
         Rows × columns of one slice as the file shows it, in pixels (before any resizing).
     kspace_coils : int or None
         Raw k-space in the file: its number of coils (1: single-coil); None when the file holds none.
+    spacing_mm : tuple[float, float]
+        In-plane pixel spacing (row, column) in mm; empty in reports written before it was recorded.
     """
 
     source: str = ""
@@ -88,9 +90,11 @@ class ScanFacts:
     n_slices: int = 1
     shape: tuple = (0, 0)
     kspace_coils: int | None = None
+    spacing_mm: tuple = ()
 
     def __post_init__(self):
         self.shape = tuple(int(n) for n in self.shape)  # JSON gives a list back
+        self.spacing_mm = tuple(float(s) for s in self.spacing_mm)
 
     @classmethod
     def of(cls, scan) -> ScanFacts:
@@ -100,7 +104,8 @@ class ScanFacts:
             shape = tuple(scan.kspace.shape)
             coils = int(shape[1]) if len(shape) == 4 else 1
         return cls(source=str(scan.source), modality=str(scan.modality), units=str(scan.units),
-                   n_slices=int(scan.n_slices), shape=tuple(scan.volume.shape[-2:]), kspace_coils=coils)
+                   n_slices=int(scan.n_slices), shape=tuple(scan.volume.shape[-2:]), kspace_coils=coils,
+                   spacing_mm=tuple(float(s) for s in scan.spacing_mm[1:]))
 
 
 def _finite(value) -> bool:

@@ -50,8 +50,8 @@ def test_unset_choices_follow_the_scan_and_the_reconstruction(facts, chosen, exp
 def test_slice_size_and_coils_that_need_the_scan():
     experiment = experiment_for(MR, files())
     assert experiment.source.slice == 10  # the middle one
-    assert experiment.source.image_size == 128  # the size unet-mri-4x was trained for: the record says so
-    assert experiment_for(CT, files()).source.image_size is None  # already 128×128: no resizing
+    assert experiment.source.image_size is None  # a built-in network runs at the slice's own size
+    assert experiment_for(CT, files()).source.image_size is None
     assert experiment_for(MR, files(image_size=64, slice=3)).source.image_size == 64
     assert experiment_for(MR, Choices(source={"path": "/x"}, recon={"name": "tv"})).source.image_size is None
     knee = experiment_for(KNEE, files())
@@ -116,9 +116,15 @@ def test_what_was_attacked_is_recorded_against_the_file_itself():
     assert (record["model"], record["modality"], record["measurement"]) == ("fbpconvnet-ct-sparse", "CT",
                                                                              "simulated from the image")
     assert record["acquisition"] == operator_summary(experiment.operator) == "CT, parallel beam, 30 sparse views"
+    spacing = [float(s) for s in pydicom.dcmread(path).PixelSpacing]
+    assert record["geometry"]["pixel_spacing_mm"] == spacing
+    assert record["geometry"]["working_spacing_mm"] == [2 * spacing[0], 2 * spacing[1]]
     line = attacked_line(experiment.to_dict())
     assert line == ("fbpconvnet-ct-sparse on CT, parallel beam, 30 sparse views (simulated from the image): "
-                    "CT_small.dcm, slice 0 of 1, 128×128 resized to 64×64")
+                    "CT_small.dcm, slice 0 of 1, 128×128 px at 0.661×0.661 mm, resized to 64×64 (1.32×1.32 mm) "
+                    "by choice")
+    native = attacked(experiment_for(ScanFacts.of(scan), Choices(source={"path": path})).to_dict())
+    assert native["resized_to"] is None and native["geometry"]["working_size"] == [128, 128]
 
 
 @pytest.mark.parametrize("facts,chosen", [

@@ -74,7 +74,7 @@ def ct_scan(values):
 
 def test_a_lesion_intensity_reads_and_writes_in_hu_on_a_ct():
     model = SessionModel()
-    model.scan_loaded(ct_scan([[-1000.0, 0.0], [40.0, 1000.0]] * 4), model.open_request({"path": "/data/ct.dcm"}))
+    model.scan_loaded(ct_scan([[-1000.0, 0.0, 40.0, 1000.0] * 2] * 8), model.open_request({"path": "/data/ct.dcm"}))
     assert model.set_lesion_intensity(60.0)
     assert model.experiment.objective.lesion["intensity"] == pytest.approx(1.06)  # water is 1, air 0
     assert model.lesion_intensity_in_scan_units() == pytest.approx(60.0)

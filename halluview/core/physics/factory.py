@@ -10,8 +10,15 @@ def build_operator(settings: Mapping, shape: tuple[int, int]) -> Operator:
     """The operator ``settings`` describe for images of ``shape``.
 
     ``settings["kind"]``: "mri" (acceleration, center_fraction, mask_type, n_coils, mask_seed), "ct" (angles,
-    n_angles, max_angle_deg; square images only) or "denoise". Noise is not part of the operator.
+    n_angles, max_angle_deg; a non-square image is zero-padded to a square, see :class:`SquarePadded`) or
+    "denoise". Noise is not part of the operator. The operator records ``image_shape``.
     """
+    op = _build(settings, (int(shape[0]), int(shape[1])))
+    op.image_shape = (int(shape[0]), int(shape[1]))
+    return op
+
+
+def _build(settings: Mapping, shape: tuple[int, int]) -> Operator:
     kind = settings["kind"]
     if kind == "mri":
         from .mri import build_mri_operator
@@ -21,10 +28,13 @@ def build_operator(settings: Mapping, shape: tuple[int, int]) -> Operator:
     if kind == "ct":
         from .ct import ParallelBeamCT
 
-        if shape[0] != shape[1]:
-            raise ValueError(f"CT needs a square image, not {tuple(shape)}; set an image size")
-        return ParallelBeamCT.from_kind(shape[0], settings["angles"], settings["n_angles"],
-                                        settings["max_angle_deg"])
+        square = ParallelBeamCT.from_kind(max(shape), settings["angles"], settings["n_angles"],
+                                          settings["max_angle_deg"])
+        if shape[0] == shape[1]:
+            return square
+        from .square import SquarePadded
+
+        return SquarePadded(square, shape)
     if kind == "denoise":
         from .denoise import IdentityOperator
 

@@ -19,10 +19,12 @@ from ..atomic import atomic_file, write_text_atomic
 from ..physics.mri import build_mri_operator
 from ..physics.noise import noisy_measurement
 from .learned import VarNetReconstruction
-from .training_data import HELD_OUT_SEED, describe, phantom_set, training_set  # noqa: F401 - re-exported
+from .real_anatomy import describe_split
+from .training_data import HELD_OUT_SEED, ct_targets, describe, phantom_set, training_set  # noqa: F401
 from .zoo import ModelEntry, get_model
 
-TRAINING_COUNT = 1200
+TRAINING_COUNT = 1200  # MRI training patches
+CT_TARGET_COUNT = 96  # whole CT images (half phantoms, half real slices) that CT patches are cut from
 
 
 def _mri_batch(images: torch.Tensor, entry_operator: dict,
@@ -47,57 +49,89 @@ def _predict(model: torch.nn.Module, kspace: torch.Tensor, masks: torch.Tensor) 
     return model(kspace)
 
 
-def _patches(inputs: torch.Tensor, targets: torch.Tensor, size: int,
-             rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One random ``size``² patch per image, the same place in input and target (RED-CNN trains on patches)."""
-    tops = rng.integers(inputs.shape[-2] - size + 1, size=len(inputs))
-    lefts = rng.integers(inputs.shape[-1] - size + 1, size=len(inputs))
-    crop = lambda t: torch.stack([im[a:a + size, b:b + size] for im, a, b in zip(t, tops, lefts)])  # noqa: E731
-    return crop(inputs), crop(targets)
+def _patch_at(images: list[torch.Tensor], size: int, rng: np.random.Generator) -> tuple[int, int]:
+    """A random top-left corner for a ``size``² patch, the same in every image of ``images`` (same shape)."""
+    rows, cols = images[0].shape[-2:]
+    return int(rng.integers(rows - size + 1)), int(rng.integers(cols - size + 1))
+
+
+def ct_pool(entry: ModelEntry, targets: list[np.ndarray], rng: np.random.Generator,
+            draws: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(FBP, target) pairs of whole images, each simulated at its own size with the model's operator settings
+    (``draws`` noise draws per image when the acquisition is noisy): training cuts its patches from these."""
+    from ..physics.factory import build_operator
+
+    operators, pool = {}, []
+    noise = entry.operator.get("noise")
+    for target in targets:
+        size = target.shape[-1]
+        if size not in operators:
+            operators[size] = build_operator(entry.operator_settings(), (size, size))
+        op, x = operators[size], torch.from_numpy(target)[None]
+        with torch.no_grad():
+            y = op(x)
+            for _ in range(draws if noise else 1):
+                noisy = y if not noise else noisy_measurement(
+                    op, y, noise, torch.Generator().manual_seed(int(rng.integers(2 ** 31))))
+                pool.append((op.baseline(noisy)[0], x[0]))
+    return pool
 
 
 class _Trainer:
-    """The model being trained and how one batch of images becomes (prediction, target)."""
+    """The model being trained and how one batch becomes (prediction, target): MRI patches are simulated as
+    whole images with a fresh mask each; CT patches are cut from :func:`ct_pool`'s whole-slice FBPs."""
 
-    def __init__(self, entry: ModelEntry):
+    def __init__(self, entry: ModelEntry, rng: np.random.Generator):
         self.entry = entry
+        size, fraction = entry.operator["image_size"], entry.extra.get("real_fraction", 0.0)
         if entry.modality == "mri":
             # Each batch brings its own masked k-space; the model's operator must not mask it again (it would
             # train on the intersection of two masks), so training wraps the network around an unmasked operator.
-            size = entry.operator["image_size"]
             self.model = entry.build(build_mri_operator((size, size), mask_type="full"))
+            self.images = torch.from_numpy(training_set(size, TRAINING_COUNT, seed0=0, real_fraction=fraction,
+                                                        modality="mri"))
         else:
-            self.op = entry.make_operator()
-            self.model = entry.build(self.op)
+            self.model = entry.build(entry.make_operator())
+            self.pool = ct_pool(entry, ct_targets(CT_TARGET_COUNT, seed0=0, real_fraction=fraction), rng)
+        self.patch = entry.extra.get("patch", size)
 
-    def outputs(self, images: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        entry = self.entry
-        if entry.modality == "mri":
-            kspace, masks = _mri_batch(images, entry.operator, rng)
-            return _predict(self.model, kspace, masks), images
-        with torch.no_grad():  # a fixed operator; a fresh noise draw per batch
-            y = self.op(images)
-            if entry.operator.get("noise"):
-                y = noisy_measurement(self.op, y, entry.operator["noise"],
-                                      torch.Generator().manual_seed(int(rng.integers(2 ** 31))))
-        patch = entry.extra.get("patch")
-        if patch is None:
-            return self.model(y), images
-        with torch.no_grad():
-            inputs, targets = _patches(self.op.baseline(y), images, patch, rng)
-        return self.model.process(inputs), targets
+    def outputs(self, batch_size: int, rng: np.random.Generator,
+                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.entry.modality == "mri":
+            images = self.images[rng.integers(len(self.images), size=batch_size)]
+            kspace, masks = _mri_batch(images, self.entry.operator, rng)
+            return _predict(self.model, kspace.to(device), masks.to(device)), images.to(device)
+        inputs, targets = [], []
+        for index in rng.integers(len(self.pool), size=batch_size):
+            fbp, target = self.pool[index]
+            size = min(self.patch, fbp.shape[-1])
+            top, left = _patch_at([fbp], size, rng) if size < fbp.shape[-1] else (0, 0)
+            if size < self.patch:  # a phantom smaller than the patch: upsampled would change its scale; pad
+                pad = (0, self.patch - size, 0, self.patch - size)
+                fbp, target = torch.nn.functional.pad(fbp, pad), torch.nn.functional.pad(target, pad)
+            inputs.append(fbp[top:top + self.patch, left:left + self.patch])
+            targets.append(target[top:top + self.patch, left:left + self.patch])
+        return self.model.process(torch.stack(inputs).to(device)), torch.stack(targets).to(device)
 
 
 def _data_words(entry: ModelEntry, size: int, count: int) -> str:
-    words = describe(size, count, entry.extra.get("real_fraction", 0.0))
+    fraction = entry.extra.get("real_fraction", 0.0)
     if entry.modality == "mri":
+        words = describe(size, count, fraction, "mri")
         coils = entry.operator.get("n_coils", 1)
-        words += ", a fresh fastMRI random mask per image"
+        words += "; each patch simulated as a whole image with a fresh fastMRI random mask"
         return words + (f" and fresh simulated {coils}-coil sensitivities" if coils > 1 else "")
+    words = describe(size, CT_TARGET_COUNT, fraction, "ct")
     noise = entry.operator.get("noise")
-    words += f"; a fresh {noise['kind']} noise draw per batch" if noise else ""
-    patch = entry.extra.get("patch")
-    return words + (f"; one random {patch}×{patch} patch of each FBP per batch" if patch else "")
+    words += "; each whole image measured at its own size, then one random "
+    words += f"{entry.extra.get('patch', size)}×{entry.extra.get('patch', size)} patch of its FBP per batch item"
+    return words + (f" ({noise['kind']} noise, 3 draws per image)" if noise else "")
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"GPU ({torch.cuda.get_device_name(device)})"
+    return f"{os.cpu_count()}-core CPU, {torch.get_num_threads()} torch thread(s)"
 
 
 def train_model(name: str, out_dir: str | Path | None = None, steps: int | None = None, batch_size: int | None = None,
@@ -106,19 +140,18 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int | None 
     entry = get_model(name)
     steps = steps or entry.extra.get("steps", 1500)
     batch_size = batch_size or entry.extra.get("batch_size", 8)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     size, count = entry.operator["image_size"], TRAINING_COUNT
-    train_images = torch.from_numpy(training_set(size, count, seed0=0,
-                                                 real_fraction=entry.extra.get("real_fraction", 0.0)))
-    trainer = _Trainer(entry)
-    model = trainer.model.train()
+    started = time.time()
+    trainer = _Trainer(entry, rng)
+    model = trainer.model.to(device).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    started = time.time()
+    log(f"training data ready ({time.time() - started:.0f} s); training on {device}")
     for step in range(steps):
-        images = train_images[rng.integers(len(train_images), size=batch_size)]
-        prediction, target = trainer.outputs(images, rng)
+        prediction, target = trainer.outputs(batch_size, rng, device)
         loss = torch.nn.functional.l1_loss(prediction, target)
         optimiser.zero_grad()
         loss.backward()
@@ -126,6 +159,7 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int | None 
         schedule.step()
         if step % 100 == 0 or step == steps - 1:
             log(f"step {step:5d}  L1 {loss.item():.4f}  {time.time() - started:.0f} s")
+    model = model.cpu()
     out = Path(out_dir) if out_dir else entry.folder
     out.mkdir(parents=True, exist_ok=True)
     weights = out / "weights.pt"
@@ -139,7 +173,8 @@ def train_model(name: str, out_dir: str | Path | None = None, steps: int | None 
                          "batch_size": batch_size, "seed": seed, "seconds": round(time.time() - started, 1),
                          "command": f"halluview-cli train {name} --steps {steps} --seed {seed}",
                          "weights_dtype": "float16 (loaded as float32)",
-                         "hardware": f"{os.cpu_count()}-core CPU, {torch.get_num_threads()} torch thread(s)"},
+                         "hardware": _hardware(device)},
+            "real_anatomy": describe_split(entry.modality),
             "date": dt.date.today().isoformat()}
     if "surrogate_for" in entry.extra:
         card["surrogate_for"] = entry.extra["surrogate_for"]

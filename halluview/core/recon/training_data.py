@@ -1,29 +1,23 @@
-"""Offline training data: generated phantoms and augmented real scans from installed packages (no download).
+"""Offline training data: generated phantoms and real anatomy from installed packages (no download).
 
 Seeds partition the phantoms: training < :data:`HELD_OUT_SEED` ≤ held-out test < :data:`VALIDATION_SEED` ≤ validation.
-Real scans (pydicom's and nibabel's test data) only ever enter training; held-out and validation sets are phantoms.
+Real anatomy is split by volume (:mod:`.real_anatomy`): training volumes only ever enter training.
+
+Networks train on patches of real scale (fully convolutional, they run at any size): an MRI patch is a crop of a
+real slice at its own pixel size (rescaled by at most ±40 %, as scanners' pixel sizes vary), simulated as if it
+were the whole field of view; a CT patch is cut from the FBP of a whole real slice, so that streaks and noise have
+the geometry they have at native size (see :func:`ct_pool`).
 """
 from __future__ import annotations
-
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from ..phantoms import make_phantom
+from .real_anatomy import TRAINING, modality_family, volume_slices
 
 HELD_OUT_SEED = 100_000
 VALIDATION_SEED = 200_000
-
-# (package, path inside it, slices to use): real CT and MR images shipped as test data.
-REAL_SCANS = (
-    ("pydicom", "data/test_files/CT_small.dcm", None),
-    ("pydicom", "data/test_files/693_J2KI.dcm", None),
-    ("pydicom", "data/test_files/J2K_pixelrep_mismatch.dcm", None),
-    ("pydicom", "data/test_files/MR_small.dcm", None),
-    ("pydicom", "data/test_files/examples_overlay.dcm", None),
-    ("nibabel", "tests/data/example4d.nii.gz", range(6, 18)),
-)
+SCALE_RANGE = (0.6, 1.4)  # the real slices' pixel size may change by this factor in augmentation
 
 
 def phantom_set(size: int, count: int, seed0: int) -> np.ndarray:
@@ -37,67 +31,105 @@ def phantom_set(size: int, count: int, seed0: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack(images), dtype=np.float32)
 
 
-def _package_file(package: str, relative: str) -> Path:
-    import importlib
-
-    return Path(importlib.import_module(package).__file__).parent / relative
-
-
-@lru_cache(maxsize=1)
-def real_slices() -> tuple[tuple[np.ndarray, ...], ...]:
-    """The slices of each of :data:`REAL_SCANS` in the simulation's working units (CT: attenuation relative to
-    water; anything else: scaled to [0, 1]), at their own resolution."""
-    from ..io import read_scan
-    from ..problem import working_image
-
-    scans = []
-    for package, relative, indices in REAL_SCANS:
-        scan = read_scan(_package_file(package, relative))
-        indices = indices if indices is not None else range(scan.n_slices)
-        scans.append(tuple(working_image(scan, index, None) for index in indices))
-    return tuple(scans)
+def real_training_slices(modality: str) -> list[np.ndarray]:
+    """Every training slice of real anatomy for ``modality``'s family, in working units, at its own size."""
+    return [image for volume in TRAINING[modality_family(modality)] for image in volume_slices(volume)]
 
 
-def augment(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A random square crop (50–100 % of the shorter side), resized to ``size`` (anti-aliased), rotated by a
-    multiple of 90°, maybe flipped, with a random intensity gamma (0.8–1.25) for [0, 1] images."""
-    from skimage.transform import resize
-
-    side = int(min(image.shape) * rng.uniform(0.5, 1.0))
-    top = int(rng.integers(image.shape[0] - side + 1))
-    left = int(rng.integers(image.shape[1] - side + 1))
-    crop = resize(image[top:top + side, left:left + side], (size, size), anti_aliasing=True, preserve_range=True)
-    crop = np.rot90(crop, k=int(rng.integers(4)))
-    crop = crop[:, ::-1] if rng.uniform() < 0.5 else crop
-    if crop.max() <= 1.0:
-        crop = np.clip(crop, 0.0, 1.0) ** np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
-    return crop.astype(np.float32)
+def _orient(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    image = np.rot90(image, k=int(rng.integers(4)))
+    return image[:, ::-1] if rng.uniform() < 0.5 else image
 
 
-def training_set(size: int, count: int, seed0: int = 0, real_fraction: float = 0.0) -> np.ndarray:
-    """``count`` training images: phantoms, with ``real_fraction`` of them replaced by augmented real slices
-    (each of :data:`REAL_SCANS` equally often). float32 (count, size, size), deterministic for a seed."""
+def _new_contrast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another MR contrast of a [0, 1] image: a random smooth intensity curve (tissues keep their boundaries, their
+    order may change) times a smooth coil-like bias field."""
+    knots = np.sort(rng.uniform(0, 1, 4))
+    curve = np.interp(image, np.concatenate([[0], knots, [1]]),
+                      np.concatenate([[0], rng.uniform(0.05, 1, 4), [rng.uniform(0.5, 1)]]))
+    rows, cols = np.meshgrid(np.linspace(-1, 1, image.shape[0]), np.linspace(-1, 1, image.shape[1]), indexing="ij")
+    bias = 1 + 0.3 * (rng.uniform(-1, 1) * rows + rng.uniform(-1, 1) * cols) * rng.uniform()
+    out = curve * bias
+    return out / max(float(out.max()), 1e-6)
+
+
+def real_patch(image: np.ndarray, size: int, rng: np.random.Generator, mr: bool) -> np.ndarray:
+    """A ``size``² patch of a real slice: pixel size changed by a factor in :data:`SCALE_RANGE` (anti-aliased),
+    a random crop (zero-padded where the slice is smaller), a multiple of 90°, maybe flipped; MR images also get a
+    random contrast half of the time."""
+    from skimage.transform import rescale
+
+    scale = float(rng.uniform(*SCALE_RANGE))
+    image = rescale(image, scale, anti_aliasing=scale < 1, preserve_range=True, order=1)
+    padded = np.zeros((max(size, image.shape[0]), max(size, image.shape[1])), np.float64)
+    top0, left0 = (padded.shape[0] - image.shape[0]) // 2, (padded.shape[1] - image.shape[1]) // 2
+    padded[top0:top0 + image.shape[0], left0:left0 + image.shape[1]] = image
+    top = int(rng.integers(padded.shape[0] - size + 1))
+    left = int(rng.integers(padded.shape[1] - size + 1))
+    patch = _orient(padded[top:top + size, left:left + size], rng)
+    if mr:
+        patch = np.clip(patch, 0, 1)
+        if rng.uniform() < 0.5:
+            patch = _new_contrast(patch, rng)
+    return np.ascontiguousarray(patch, dtype=np.float32)
+
+
+def _informative(patch: np.ndarray) -> bool:
+    """A patch worth training on: at least a tenth of it is not background."""
+    return float((patch > 0.05 * max(float(patch.max()), 1e-6)).mean()) > 0.1
+
+
+def training_set(size: int, count: int, seed0: int = 0, real_fraction: float = 0.0,
+                 modality: str = "mri") -> np.ndarray:
+    """``count`` training images of ``size``²: phantoms, with ``real_fraction`` of them replaced by patches of real
+    anatomy (:func:`real_patch`). float32 (count, size, size), deterministic for a seed."""
     n_real = int(round(count * real_fraction))
     images = phantom_set(size, count - n_real, seed0)
     if n_real == 0:
         return images
     rng = np.random.default_rng(seed0 + 1)
-    scans = real_slices()
+    slices = real_training_slices(modality)
     real = []
-    for i in range(n_real):
-        slices = scans[i % len(scans)]
-        real.append(augment(slices[int(rng.integers(len(slices)))], size, rng))
+    while len(real) < n_real:
+        patch = real_patch(slices[int(rng.integers(len(slices)))], size, rng, mr=modality == "mri")
+        if _informative(patch):
+            real.append(patch)
     return np.concatenate([images, np.stack(real)])
 
 
-def describe(size: int, count: int, real_fraction: float) -> str:
-    """The model card's words for :func:`training_set`."""
+def ct_targets(count: int, seed0: int = 0, real_fraction: float = 0.5) -> list[np.ndarray]:
+    """Whole CT training images (targets) of several sizes for :func:`ct_pool`: phantoms at 128² and 256², and
+    real training slices at their own size, each in a random orientation and pixel size."""
+    from skimage.transform import rescale
+
+    rng = np.random.default_rng(seed0 + 2)
+    n_real = int(round(count * real_fraction))
+    images = [p for i, p in enumerate(phantom_set(128, (count - n_real + 1) // 2, seed0))]
+    images += list(phantom_set(256, (count - n_real) // 2, seed0 + 50_000))
+    slices = real_training_slices("ct")
+    for i in range(n_real):
+        image = slices[i % len(slices)]
+        scale = float(rng.uniform(0.8, 1.0)) if image.shape[0] > 256 else 1.0
+        image = rescale(image, scale, anti_aliasing=True, preserve_range=True) if scale != 1.0 else image
+        side = min(image.shape)  # CT geometry needs a square: the centred square of the slice
+        top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+        images.append(np.ascontiguousarray(_orient(image[top:top + side, left:left + side], rng), np.float32))
+    return images
+
+
+def describe(size: int, count: int, real_fraction: float, modality: str = "mri") -> str:
+    """The model card's words for the training images."""
     n_real = int(round(count * real_fraction))
     n_phantoms = count - n_real
     text = (f"{n_phantoms} generated phantoms ({(n_phantoms + 1) // 2} brain-like with lesions, {n_phantoms // 2} "
-            f"random ellipses), {size}×{size}, random flips / 90° rotations")
+            f"random ellipses), random flips / 90° rotations")
     if n_real:
-        names = ", ".join(Path(relative).name for _, relative, _ in REAL_SCANS)
-        text += (f"; {n_real} augmentations (random crops, flips, rotations, gamma) of the "
-                 f"{sum(map(len, real_slices()))} real CT / MR slices in pydicom's and nibabel's test data ({names})")
+        volumes = TRAINING[modality_family(modality)]
+        names = "; ".join(f"{v.name} ({v.title})" for v in volumes)
+        if modality == "mri":
+            text += (f"; {n_real} {size}×{size} patches of real anatomy at its own pixel size (±40 %), half of them "
+                     f"in a random MR contrast with a bias field, from {names}")
+        else:
+            text += (f"; {n_real} whole real slices at their own size (random orientation, pixel size −20 %) "
+                     f"from {names}")
     return text

@@ -154,8 +154,8 @@ class DeepDecoderRecon(nn.Module):
     ----------
     op : Operator
         Forward operator A.
-    image_size : int
-        Side N of the reconstructed (N, N) image.
+    image_size : int or (int, int)
+        The reconstructed image's size: N (an N × N image) or (H, W).
     channels : int
         Decoder width.
     levels : int
@@ -182,21 +182,23 @@ class DeepDecoderRecon(nn.Module):
         Adam's epsilon (inside the square root, see above).
     """
 
-    def __init__(self, op: Operator, image_size: int, channels: int, levels: int, iterations: int, lr: float,
-                 seed: int = 0, name: str = "deep-decoder", kernel_size: int = 1, input_scale: float = 0.1,
+    def __init__(self, op: Operator, image_size: int | tuple[int, int], channels: int, levels: int, iterations: int,
+                 lr: float, seed: int = 0, name: str = "deep-decoder", kernel_size: int = 1, input_scale: float = 0.1,
                  full_res_blocks: int = 1, lr_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8) -> None:
         super().__init__()
-        if iterations < 0 or lr <= 0 or lr_decay <= 0 or image_size < 1:
+        shape = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        if iterations < 0 or lr <= 0 or lr_decay <= 0 or min(shape) < 1:
             raise ValueError("iterations must be >= 0, lr and lr_decay > 0 and image_size >= 1")
         self.op = op
-        self.image_size, self.channels, self.levels = int(image_size), int(channels), int(levels)
+        self.image_shape = (int(shape[0]), int(shape[1]))
+        self.channels, self.levels = int(channels), int(levels)
         self.iterations, self.lr, self.seed, self.name = int(iterations), float(lr), int(seed), name
         self.kernel_size, self.full_res_blocks = int(kernel_size), int(full_res_blocks)
         self.input_scale, self.lr_decay = float(input_scale), float(lr_decay)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
         out_channels = 2 if op.complex_image else 1
-        self.decoder = Decoder(self.channels, self.levels, out_channels, (self.image_size, self.image_size),
+        self.decoder = Decoder(self.channels, self.levels, out_channels, self.image_shape,
                                self.kernel_size, self.full_res_blocks)
         self.initial_state()  # the module's parameters hold θ0 (they are only a template: each fit starts afresh)
 
@@ -225,9 +227,9 @@ class DeepDecoderRecon(nn.Module):
     def scale(self, y: Tensor) -> Tensor:
         """s per measurement (B,): the RMS of the baseline reconstruction (1 where that is 0)."""
         baseline = self.op.baseline(y)
-        if baseline.shape[-2:] != (self.image_size, self.image_size):
+        if tuple(baseline.shape[-2:]) != self.image_shape:
             raise ValueError(f"the operator's images are {tuple(baseline.shape[-2:])}, "
-                             f"this reconstructor makes {self.image_size}×{self.image_size}")
+                             f"this reconstructor makes {self.image_shape[0]}×{self.image_shape[1]}")
         rms = torch.sqrt(torch.mean(baseline.reshape(len(baseline), -1) ** 2, dim=1))
         return torch.where(rms > 0, rms, torch.ones_like(rms))
 
@@ -302,7 +304,7 @@ class DeepDecoderRecon(nn.Module):
 
     def config(self) -> dict:
         """JSON-serialisable settings."""
-        return {"name": self.name, "arch": "deep-decoder", "image_size": self.image_size,
+        return {"name": self.name, "arch": "deep-decoder", "image_size": list(self.image_shape),
                 "channels": self.channels, "levels": self.levels, "full_res_blocks": self.full_res_blocks,
                 "kernel_size": self.kernel_size, "iterations": self.iterations, "lr": self.lr,
                 "lr_decay": self.lr_decay, "seed": self.seed, "input_scale": self.input_scale,

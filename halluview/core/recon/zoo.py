@@ -163,7 +163,8 @@ def get_model(name: str) -> ModelEntry:
 
 
 def _mri_4x(n_coils: int) -> dict:
-    """The acquisition every built-in MRI model is made for: 128×128, fastMRI random mask, 4×, mask seed 0."""
+    """The acquisition every built-in MRI model is made for: fastMRI random mask, 4×, mask seed 0; networks train
+    on 128×128 patches and run at any size (``image_size`` is the training and phantom-evaluation size)."""
     return {"kind": "mri", "image_size": 128, "acceleration": 4.0, "center_fraction": 0.08,
             "mask_type": "random", "n_coils": n_coils, "mask_seed": 0}
 
@@ -174,10 +175,11 @@ def _mri_unet(op: Operator) -> nn.Module:
 
 register(ModelEntry(
     name="unet-mri-4x",
-    title="U-Net, single-coil MRI, 4× random undersampling (trained on brain-like phantoms)",
+    title="U-Net, single-coil MRI, 4× random undersampling (trained on real brain MRI and phantoms)",
     modality="mri",
     operator=_mri_4x(n_coils=1),
     build=_mri_unet,
+    extra={"steps": 1500, "batch_size": 8, "real_fraction": 0.5},
 ))
 
 
@@ -191,11 +193,11 @@ def _mri_varnet(op: Operator) -> nn.Module:
 
 register(ModelEntry(
     name="varnet-mri-4x-4coil",
-    title="E2E-VarNet (4 cascades), 4-coil MRI, 4× random undersampling (trained on brain-like phantoms)",
+    title="E2E-VarNet (4 cascades), 4-coil MRI, 4× random undersampling (trained on real brain MRI and phantoms)",
     modality="mri",
     operator=_mri_4x(n_coils=4),
     build=_mri_varnet,
-    extra={"steps": 2000, "batch_size": 4},
+    extra={"steps": 1200, "batch_size": 4, "real_fraction": 0.5},
 ))
 
 
@@ -212,7 +214,7 @@ register(ModelEntry(
     modality="mri",
     operator=_mri_4x(n_coils=1),
     build=_mri_dncnn,
-    extra={"steps": 1000, "batch_size": 8, "surrogate_for": "unet-mri-4x"},
+    extra={"steps": 1000, "batch_size": 8, "real_fraction": 0.5, "surrogate_for": "unet-mri-4x"},
 ))
 
 def _ct(n_angles: int, angles: str = "sparse", noise: dict | None = None) -> dict:
@@ -226,11 +228,11 @@ def _fbpconvnet(op: Operator) -> nn.Module:
 
 register(ModelEntry(
     name="fbpconvnet-ct-sparse",
-    title="FBPConvNet (residual U-Net on FBP), sparse-view CT, 30 views (phantoms and real CT / MR slices)",
+    title="FBPConvNet (residual U-Net on FBP), sparse-view CT, 30 views (trained on real CT and phantoms)",
     modality="ct",
     operator=_ct(30),
     build=_fbpconvnet,
-    extra={"steps": 1000, "batch_size": 8, "real_fraction": 1 / 6},
+    extra={"steps": 1000, "batch_size": 8, "real_fraction": 0.5},
 ))
 
 
@@ -248,7 +250,7 @@ register(ModelEntry(
     operator=_ct(180, "full", {"kind": "poisson_transmission", "incident_flux": 3000.0,
                                "mu_scale": WATER_PIXEL_OPTICAL_DEPTH}),
     build=_redcnn,
-    extra={"steps": 1000, "batch_size": 16, "patch": 64, "real_fraction": 1 / 6},
+    extra={"steps": 1000, "batch_size": 16, "patch": 64, "real_fraction": 0.5},
 ))
 
 
@@ -290,7 +292,8 @@ def _deep_decoder(op: Operator, iterations: float) -> nn.Module:
     from .untrained import TUNED_MRI_128, DeepDecoderRecon
 
     settings = {**TUNED_MRI_128, "iterations": int(iterations)}
-    return DeepDecoderRecon(op, image_size=128, name="deep-decoder-mri-4x", **settings)
+    shape = getattr(op, "image_shape", (128, 128))  # every operator built for an image records its shape
+    return DeepDecoderRecon(op, image_size=shape, name="deep-decoder-mri-4x", **settings)
 
 
 # Un-trained: a fresh decoder is fitted to each measurement (~8 s per 128² image on one core), so its card scores
@@ -299,6 +302,7 @@ def _deep_decoder(op: Operator, iterations: float) -> nn.Module:
 register(_classical_entry("deep-decoder-mri-4x", "Deep Decoder (un-trained network fitted to each scan), "
                           "single-coil MRI 4× (iterations tuned on validation phantoms)", "iterations",
                           [100, 200, 400], 400, _deep_decoder, held_out_count=8, validation_count=8,
+                          real_max_side=128,
                           default_surrogate="unet-mri-4x",
                           data_words="no training data: a freshly initialised decoder is fitted to each measurement; "
                                      "the number of fitting iterations is chosen by validation SSIM"))

@@ -13,6 +13,7 @@ from halluview.core.recon.zoo import MODELS
 @pytest.fixture(autouse=True)
 def small_training_set(monkeypatch):
     monkeypatch.setattr(train, "TRAINING_COUNT", 12)
+    monkeypatch.setattr(train, "CT_TARGET_COUNT", 4)
 
 
 @pytest.mark.parametrize("name", ["fbpconvnet-ct-sparse", "redcnn-ct-lowdose", "dncnn-mri-4x",
@@ -31,12 +32,15 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path, name):
     assert card["parameters"] == sum(p.numel() for p in model.parameters())
     assert card["training"]["command"] == f"halluview-cli train {name} --steps 2 --seed 0"
     data = card["training"]["data"]
-    if entry.extra.get("real_fraction"):
-        assert "augmentations" in data and "CT_small.dcm" in data
+    if entry.modality == "mri":
+        assert "patches of real anatomy" in data and "mni_icbm152_t1" in data and "fresh fastMRI random mask" in data
+    else:
+        assert "whole real slices" in data and "explicit_VR-UN.dcm" in data and "693_J2KI" not in data
+        assert f"{entry.extra.get('patch', 128)}×{entry.extra.get('patch', 128)} patch of its FBP" in data
     if entry.operator.get("noise"):
         assert "poisson_transmission noise" in data
-    if entry.extra.get("patch"):
-        assert f"{entry.extra['patch']}×{entry.extra['patch']} patch" in data
+    held_out = card["real_anatomy"]["held_out_volumes"]
+    assert any(v.startswith("693_J2KI.dcm") for v in held_out) or entry.modality == "mri"
 
 
 def test_a_different_seed_trains_different_weights(tmp_path):

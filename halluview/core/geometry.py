@@ -1,0 +1,55 @@
+"""The slice's geometry as attacked: its own size and pixel spacing, and the working size when the user chose one.
+
+Attacks run at the slice's own size and aspect ratio unless a working size is chosen (``image_size``: the longer
+side, aspect ratio kept) for speed; the report, the CLI summary and the app state both sizes and both spacings.
+Non-square CT slices are zero-padded to a square for the geometry (:class:`~halluview.core.physics.square.
+SquarePadded`), never resized; that is recorded too.
+"""
+from __future__ import annotations
+
+
+def working_shape(shape: tuple[int, int], size: int | None) -> tuple[int, int]:
+    """The (rows, columns) a slice of ``shape`` is simulated at: its own, or ``size`` on the longer side."""
+    rows, cols = int(shape[0]), int(shape[1])
+    if size is None or max(rows, cols) == size:
+        return rows, cols
+    scale = size / max(rows, cols)
+    return max(1, round(rows * scale)), max(1, round(cols * scale))
+
+
+def geometry(shape, spacing_mm, image_size: int | None, operator_kind: str | None = None) -> dict:
+    """The record of what was attacked, in pixels and mm: ``shape`` and ``spacing_mm`` ((row, column) mm, or
+    empty when unknown) of the slice as the file holds it, and ``image_size`` (None: its own size)."""
+    if not shape or not all(shape):
+        return {}
+    working = working_shape(shape, image_size)
+    spacing = [float(s) for s in spacing_mm] if spacing_mm else None
+    record = {"original_size": [int(shape[0]), int(shape[1])], "working_size": list(working),
+              "resized": list(working) != [int(shape[0]), int(shape[1])], "pixel_spacing_mm": spacing,
+              "working_spacing_mm": None, "padded_to_square": None}
+    if spacing:
+        record["working_spacing_mm"] = [spacing[0] * shape[0] / working[0], spacing[1] * shape[1] / working[1]]
+    if operator_kind == "ct" and working[0] != working[1]:
+        record["padded_to_square"] = max(working)
+    return record
+
+
+def _mm(spacing) -> str:
+    return f"{spacing[0]:.3g}×{spacing[1]:.3g} mm" if spacing else "pixel spacing unknown"
+
+
+def geometry_words(record: dict) -> str:
+    """e.g. "512×512 px at 0.479×0.479 mm, attacked at its own size" or "… resized to 128×128 (1.91×1.91 mm)"."""
+    if not record:
+        return ""
+    rows, cols = record["original_size"]
+    words = f"{rows}×{cols} px at {_mm(record['pixel_spacing_mm'])}"
+    if record["resized"]:
+        wr, wc = record["working_size"]
+        words += f", resized to {wr}×{wc} ({_mm(record['working_spacing_mm'])}) by choice"
+    else:
+        words += ", attacked at its own size"
+    if record.get("padded_to_square"):
+        side = record["padded_to_square"]
+        words += f"; zero-padded to {side}×{side} for the CT geometry"
+    return words

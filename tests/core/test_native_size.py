@@ -1,0 +1,78 @@
+"""No silent resizing: every acquisition and every built-in reconstruction runs at the slice's own size and aspect
+ratio; a working size is the user's choice, keeps the aspect ratio and is recorded."""
+import numpy as np
+import pytest
+import torch
+
+from halluview.core.attacks.run import run_to_end
+from halluview.core.choices import Choices, attacked, experiment_for
+from halluview.core.experiment import ScanFacts
+from halluview.core.geometry import geometry, working_shape
+from halluview.core.phantoms import brain_phantom
+from halluview.core.physics.base import real_inner
+from halluview.core.physics.factory import build_operator
+from halluview.core.problem import build_problem
+from halluview.core.scan import Scan
+
+SHAPE = (72, 56)  # rows × columns: neither square nor a multiple of 16
+
+
+def slice_scan(units="a.u.", modality="MR"):
+    image = brain_phantom(96, seed=3)[12:12 + SHAPE[0], 20:20 + SHAPE[1]]
+    if units == "HU":
+        image = image * 1000 - 1000
+    return Scan(volume=image[None].astype(np.float32), modality=modality, units=units, source="/data/slice",
+                spacing_mm=(3.0, 0.8, 0.7))
+
+
+CASES = [("mri", "unet-mri-4x", {}), ("mri", "dncnn-mri-4x", {}), ("mri", "varnet-mri-4x-4coil", {"n_coils": 4}),
+         ("mri", "tv", {}), ("mri", "wavelet", {}), ("mri", "zero-filled", {}),
+         ("ct", "fbpconvnet-ct-sparse", {}), ("ct", "redcnn-ct-lowdose", {}), ("ct", "fbp", {}),
+         ("denoise", "identity", {})]
+
+
+@pytest.mark.parametrize("kind,recon,operator", CASES)
+def test_every_reconstruction_runs_at_the_slices_own_size(kind, recon, operator):
+    scan = slice_scan("HU", "CT") if kind == "ct" else slice_scan()
+    choices = Choices(source={"path": "/data/slice"}, operator={"kind": kind, **operator}, recon={"name": recon},
+                      optimizer={"steps": 1}, device="cpu")
+    experiment = experiment_for(ScanFacts.of(scan), choices)
+    problem = build_problem(experiment, scan)
+    assert tuple(problem.clean.shape[-2:]) == SHAPE
+    result = run_to_end(problem)
+    assert result.perturbed.shape[-2:] == SHAPE and result.delta is not None
+    record = attacked(experiment.to_dict())
+    assert record["original_size"] == record["geometry"]["working_size"] == list(SHAPE)
+    assert record["resized_to"] is None and record["geometry"]["pixel_spacing_mm"] == [0.8, 0.7]
+    assert record["geometry"]["padded_to_square"] == (72 if kind == "ct" else None)
+
+
+def test_a_working_size_is_the_longer_side_and_keeps_the_aspect_ratio():
+    scan = slice_scan()
+    experiment = experiment_for(ScanFacts.of(scan), Choices(source={"path": "/data/slice", "image_size": 36},
+                                                            optimizer={"steps": 1}, device="cpu"))
+    problem = build_problem(experiment, scan)
+    assert tuple(problem.clean.shape[-2:]) == (36, 28)  # 72×56 halved, not squeezed into 36×36
+    record = attacked(experiment.to_dict())
+    assert record["resized_to"] == [36, 28]
+    assert record["geometry"]["working_spacing_mm"] == pytest.approx([1.6, 1.4])
+
+
+def test_working_shape_and_geometry_words():
+    assert working_shape((512, 512), None) == (512, 512) and working_shape((233, 197), 128) == (128, 108)
+    record = geometry((512, 512), (0.4785, 0.4785), 128)
+    assert record["resized"] and record["working_spacing_mm"] == pytest.approx([1.914, 1.914])
+    assert geometry((512, 512), (), None)["working_spacing_mm"] is None
+
+
+def test_a_non_square_ct_slice_is_padded_not_resized_and_the_adjoint_holds():
+    op = build_operator({"kind": "ct", "angles": "sparse", "n_angles": 30, "max_angle_deg": 180.0}, (40, 26))
+    x = torch.randn(2, 40, 26, dtype=torch.float64)
+    y = op(x)
+    other = torch.randn_like(y)
+    assert float(real_inner(op(x), other)) == pytest.approx(float(real_inner(x, op.adjoint(other))), rel=1e-9)
+    assert op.baseline(y).shape == (2, 40, 26) and op.image_shape == (40, 26)
+    square = build_operator({"kind": "ct", "angles": "sparse", "n_angles": 30, "max_angle_deg": 180.0}, (40, 40))
+    padded = torch.zeros(2, 40, 40, dtype=torch.float64)
+    padded[:, :, 7:33] = x  # centred as fastMRI's center_crop crops
+    torch.testing.assert_close(y, square(padded))
