@@ -28,7 +28,7 @@ from .experiment import (
     model_choice,
     suited_operator_kind,
 )
-from .geometry import geometry, geometry_words
+from .geometry import geometry, geometry_words, region_extent
 from .recon.config import resolved_params
 from .validation import BASELINE_KINDS, uses_file_kspace
 
@@ -233,10 +233,23 @@ def attacked(config: dict) -> dict:
             "n_slices": facts.get("n_slices"), "modality": facts.get("modality"), "units": facts.get("units"),
             "original_size": list(facts["shape"]) if facts.get("shape") else None,
             "resized_to": geometry_record["working_size"] if geometry_record.get("resized") else None,
-            "geometry": geometry_record,
+            "geometry": geometry_record, "region": _region_record(config.get("region"), shape, facts),
             "measurement": "the file's own k-space" if own_kspace else "simulated from the image",
             "acquisition": operator_summary({**asdict(OperatorConfig()), **operator}) if operator else None,
             "model": recon.get("name"), "weights": recon.get("weights"), "surrogate": config.get("surrogate")}
+
+
+def _region_record(region: dict | None, shape, facts: dict) -> dict | None:
+    """The drawn region in the scan's pixels and in mm (None: no region, or one that cannot be read back)."""
+    if not region or not shape:
+        return None
+    from .attacks.regions import region_mask
+
+    try:
+        mask = region_mask(region, tuple(shape))
+    except (ValueError, OSError):
+        return None
+    return region_extent(mask, facts.get("spacing_mm"))
 
 
 def attacked_line(config: dict) -> str:

@@ -34,6 +34,18 @@ def geometry(shape, spacing_mm, image_size: int | None, operator_kind: str | Non
     return record
 
 
+def display_frame(config: dict) -> tuple[int, int] | None:
+    """The scan's own (rows, columns) when a run or preview was made at a chosen working size (the app shows its
+    images stretched over the scan's pixels, so regions are drawn in the scan's coordinates); None otherwise."""
+    source, facts = config.get("source") or {}, config.get("scan_facts") or {}
+    shape = facts.get("shape")
+    if source.get("image_size") is None or not shape:
+        return None
+    if working_shape(shape, source["image_size"]) == (int(shape[0]), int(shape[1])):
+        return None
+    return int(shape[0]), int(shape[1])
+
+
 def _mm(spacing) -> str:
     return f"{spacing[0]:.3g}×{spacing[1]:.3g} mm" if spacing else "pixel spacing unknown"
 
@@ -53,3 +65,35 @@ def geometry_words(record: dict) -> str:
         side = record["padded_to_square"]
         words += f"; zero-padded to {side}×{side} for the CT geometry"
     return words
+
+
+def lesion_on_grid(lesion: dict | None, scan_shape: tuple[int, int], grid_shape: tuple[int, int]) -> dict | None:
+    """A lesion drawn in the scan's pixels (x = column, y = row, pixel centres at whole numbers) on the working
+    grid: positions and sizes scaled by the grid's pixels per scan pixel."""
+    if not lesion:
+        return lesion
+    sy, sx = grid_shape[0] / scan_shape[0], grid_shape[1] / scan_shape[1]
+    out = dict(lesion)
+    for key in ("center_xy", "start_xy", "end_xy"):
+        if out.get(key) is not None:
+            x, y = out[key]
+            out[key] = [(x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5]
+    for key in ("radius_px", "width_px"):
+        if out.get(key) is not None:
+            out[key] = out[key] * (sx + sy) / 2
+    return out
+
+
+def region_extent(mask, spacing_mm) -> dict:
+    """The region's size and place in the scan's pixels and in mm (from the slice's top-left pixel corner)."""
+    import numpy as np
+
+    rows, cols = np.nonzero(mask)
+    record = {"coordinates": "the scan's own pixels (x = column, y = row)", "area_px": int(rows.size),
+              "bounding_box_px": [int(cols.min()), int(rows.min()), int(np.ptp(cols)) + 1, int(np.ptp(rows)) + 1]}
+    if spacing_mm:
+        dy, dx = spacing_mm
+        x, y, w, h = record["bounding_box_px"]
+        record["area_mm2"] = float(rows.size * dx * dy)
+        record["bounding_box_mm"] = [x * dx, y * dy, w * dx, h * dy]
+    return record

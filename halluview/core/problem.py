@@ -9,6 +9,7 @@ be shown (the app's preview) and then attacked without being built again:
 """
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -16,13 +17,13 @@ import numpy as np
 import torch
 
 from .attacks.objectives import Objective, lesion_target
-from .attacks.regions import region_mask
+from .attacks.regions import region_mask, region_on_grid
 from .attacks.run import AttackProblem
 from .attacks.threat import Threat
 from .data_checks import check_gradient, check_image, check_measurement, checked_data_range, clean_reconstruction
 from .errors import APP, CLI, NEEDS_REGION, ExperimentError
 from .experiment import Experiment, OperatorConfig, ScanFacts
-from .geometry import working_shape
+from .geometry import lesion_on_grid, working_shape
 from .io.ismrmrd import recon_crop_size
 from .physics.base import Operator
 from .physics.factory import build_operator
@@ -257,6 +258,8 @@ class Reconstruction:
         fastMRI files: the recon size reconstructions are cropped to.
     config : dict
         The experiment it was made for (its ``to_dict()``).
+    seconds : float
+        How long f(y) took (a run's time estimate starts from it).
     """
 
     key: tuple
@@ -269,6 +272,7 @@ class Reconstruction:
     data_range: float | None
     crop_size: tuple[int, int] | None
     config: dict
+    seconds: float = 0.0
 
 
 def reconstruct(experiment: Experiment, m: Measurement) -> Reconstruction:
@@ -277,11 +281,13 @@ def reconstruct(experiment: Experiment, m: Measurement) -> Reconstruction:
     device = resolve_device(experiment.device)
     recon = _crop(build_reconstructor(experiment.recon, m.op.to(device)), m.crop_size)
     y = m.y.to(device)
+    started = time.perf_counter()
     clean = clean_reconstruction(recon, y, recon_label(experiment.recon))
+    seconds = time.perf_counter() - started
     reference = None if m.reference is None else center_crop(m.reference, clean.shape[-2:]).to(device)
     x_true = None if m.x_true is None else m.x_true.to(device)
     return Reconstruction(reconstruction_key(experiment), m.op, recon, y, clean, x_true, reference, m.data_range,
-                          m.crop_size, experiment.to_dict())
+                          m.crop_size, experiment.to_dict(), seconds)
 
 
 def bind(experiment: Experiment, r: Reconstruction) -> AttackProblem:
@@ -290,12 +296,20 @@ def bind(experiment: Experiment, r: Reconstruction) -> AttackProblem:
     ``r`` must have been made for this experiment's reconstruction (same :func:`reconstruction_key`)."""
     if r.key != reconstruction_key(experiment):
         raise ValueError("this reconstruction was made for another image, acquisition, model or device")
-    mask = region_mask(experiment.region, tuple(r.clean.shape[-2:]))
+    grid = tuple(r.clean.shape[-2:])
+    facts = experiment.scan_facts
+    recorded = experiment  # what the run records: regions and lesions in the scan's own pixels
+    if experiment.source.image_size is not None and facts is not None and tuple(facts.shape) != grid:
+        mask = region_on_grid(experiment.region, tuple(facts.shape), grid)  # a chosen working size maps them
+        lesion = lesion_on_grid(experiment.objective.lesion, tuple(facts.shape), grid)
+        experiment = replace(experiment, objective=replace(experiment.objective, lesion=lesion))
+    else:
+        mask = region_mask(experiment.region, grid)
     region = None if mask is None else torch.from_numpy(mask).to(r.clean.device)
     threat = _threat(experiment, r, region)
     common = dict(op=r.op, y=r.y, threat=threat, optimizer=experiment.optimizer, x_true=r.x_true,
                   reference=r.reference, region=region, data_range=r.data_range, seed=experiment.seed,
-                  image_every=experiment.image_every, noise_draws=experiment.noise_draws, config=experiment.to_dict())
+                  image_every=experiment.image_every, noise_draws=experiment.noise_draws, config=recorded.to_dict())
     surrogate = None
     if experiment.surrogate:  # a transfer attack: the gradients come from another reconstruction
         surrogate_recon = _crop(build_reconstructor(ReconConfig(name=experiment.surrogate), r.op), r.crop_size)

@@ -34,6 +34,7 @@ from .choices import Choices, edited, experiment_for, opened
 from .errors import APP, ExperimentError, message_for
 from .events import EventGroup
 from .experiment import Experiment
+from .geometry import display_frame
 from .problem import Reconstruction, reconstruction_key
 from .region_stack import RegionStack
 from .scan import Scan
@@ -221,7 +222,11 @@ class SessionModel:
         self.events.regions.emit()
 
     def image_shape(self) -> tuple[int, int] | None:
-        return None if self.preview is None else tuple(self.preview.clean.shape[-2:])
+        """The pixel grid regions are drawn on: the scan's own (also when a working size was chosen), or the
+        reconstruction's (a fastMRI file's recon size); None before the first picture."""
+        if self.preview is None:
+            return None
+        return display_frame(self.experiment.to_dict()) or tuple(self.preview.clean.shape[-2:])
 
     def run_experiment(self) -> Experiment:
         """The settings plus the drawn region: exactly what a run records (and the CLI could repeat)."""

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.attacks.run import AttackStep
 from ..core.display import RunningScale, format_eps
+from ..core.geometry import display_frame
 from .session import RunRecord, Session
 
 MAX_FPS = 20
@@ -70,6 +71,7 @@ class LivePainter(QObject):
     def show_preview(self, problem) -> None:
         """The clean reconstruction alone: nothing attacked is shown next to it."""
         self.shown = None
+        self.panels.set_frame(display_frame(problem.config))
         clean = problem.clean[0].cpu().numpy()
         reference = None if problem.reference is None else problem.reference[0].cpu().numpy()
         self.panels.clear("perturbed", "difference", "extra")
@@ -91,6 +93,7 @@ class LivePainter(QObject):
         self._scale.reset()
         self._started = time.perf_counter()
         self._timer.start()
+        self.panels.set_frame(display_frame(record.experiment))
         self.panels.set_region_mask(record.region)
         self.panels.set_placeholder("Preparing…", ("perturbed", "difference"))
         self.panels.set_banner(self._running_banner(record))
@@ -179,6 +182,7 @@ class LivePainter(QObject):
         result = record.result
         difference = result.perturbed - result.clean
         self.panels.set_difference_limit(self._scale.final(difference))
+        self.panels.set_frame(display_frame(record.experiment))
         self.panels.set_images(clean=result.clean, perturbed=result.perturbed, difference=difference,
                                extra=self._extra(record.reference, result.perturbation_image))
         self.panels.set_region_mask(record.region)

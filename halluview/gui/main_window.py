@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.estimate import estimate_run
 from ..core.samples import SAMPLES
 from ..core.settings import WindowSettings
 from . import menus
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         s.runEnded.connect(self._on_run_ended)
         s.regionsChanged.connect(self._on_regions)
         s.previewReady.connect(self._on_preview)
+        s.settingsChanged.connect(self._say_estimate)
         self.live.progress.connect(self._on_progress)
         self.panels.cursorMoved.connect(self._on_cursor)
         self.scan_panel.presetChosen.connect(lambda width, level: s.set_window(WindowSettings(level, width)))
@@ -168,6 +170,14 @@ class MainWindow(QMainWindow):
         if not self.session.jobs.attack_running:
             self._apply_window()
         self._on_regions()
+        self._say_estimate()
+
+    def _say_estimate(self) -> None:
+        """Before a run: how long it will take, from the time this slice's clean reconstruction took."""
+        preview = self.session.preview
+        if preview is None or self.session.jobs.attack_running:
+            return
+        self.progress_label.setText(f"Run ▶ will take {estimate_run(self.session.experiment, preview.seconds).words()}")
 
     def _on_regions(self) -> None:
         shape = self.session.image_shape()

@@ -26,7 +26,7 @@ class PanelMouse:
     def _draw_drag(self, name: str, ev) -> None:
         phase = "start" if ev.isStart() else "finish" if ev.isFinish() else "move"
         scene_pos = ev.buttonDownScenePos() if ev.isStart() else ev.scenePos()
-        pos = self.images[name].mapFromScene(scene_pos)
+        pos = self.views[name].mapSceneToView(scene_pos)  # the scan's pixels, also at a working size
         self.imageDragged.emit(phase, pos.x(), pos.y())
 
     def set_wheel_changes_slice(self, enabled: bool) -> None:
@@ -45,11 +45,12 @@ class PanelMouse:
         return True
 
     def _mouse_moved(self, vb, scene_pos: QPointF) -> None:
-        if not vb.sceneBoundingRect().contains(scene_pos) or self._shape is None:
+        shape = self.image_shape()
+        if not vb.sceneBoundingRect().contains(scene_pos) or shape is None:
             return
-        pos = self.images[vb.name].mapFromScene(scene_pos)
+        pos = vb.mapSceneToView(scene_pos)
         row, col = int(np.floor(pos.y())), int(np.floor(pos.x()))
-        if 0 <= row < self._shape[0] and 0 <= col < self._shape[1]:
+        if 0 <= row < shape[0] and 0 <= col < shape[1]:
             self.set_cursor(row, col)
         else:
             self._show_crosshair(False)

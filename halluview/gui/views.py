@@ -60,6 +60,7 @@ class ImagePanels(PanelMouse, QWidget):
         self._wheel_rest = 0
         self._data: dict[str, np.ndarray | None] = dict.fromkeys(PANELS)
         self._shape: tuple[int, int] | None = None
+        self._frame: tuple[int, int] | None = None  # the scan's pixels, when the images are at a working size
         self._levels: tuple[float, float] | None = None
         self._image_lut: np.ndarray | None = None  # None: grey
         self._window_start: tuple[float, float] | None = None
@@ -194,7 +195,30 @@ class ImagePanels(PanelMouse, QWidget):
                 self.clear(name)
 
     def image_shape(self) -> tuple[int, int] | None:
-        return self._shape
+        """The pixel grid the panels' coordinates (drawing, crosshair, readouts) are in: the scan's own."""
+        return self._frame or self._shape
+
+    def set_frame(self, shape: tuple[int, int] | None) -> None:
+        """Show images of another size (a working size) stretched over the scan's ``shape`` pixels, so that
+        coordinates stay the scan's; None: one image pixel per panel unit."""
+        frame = None if shape is None else (int(shape[0]), int(shape[1]))
+        if frame != self._frame:
+            self._frame = frame
+            for name in self.images:
+                self._place(name)
+            self.reset_view()
+
+    def _place(self, name: str) -> None:
+        data = self._data.get(name)
+        if data is not None:
+            height, width = self._frame or data.shape
+            self.images[name].setRect(QRectF(0, 0, width, height))
+
+    def _image_index(self, row: int, col: int, shape: tuple[int, int]) -> tuple[int, int]:
+        """The pixel of an image of ``shape`` under the panels' coordinate (row, col)."""
+        if self._frame is None or tuple(shape) == self._frame:
+            return row, col
+        return int(row * shape[0] / self._frame[0]), int(col * shape[1] / self._frame[1])
 
     def _grey(self, name: str) -> bool:
         return name in ("clean", "perturbed") or (name == "extra" and self._extra_kind == "reference")
@@ -204,6 +228,11 @@ class ImagePanels(PanelMouse, QWidget):
         if data is None:
             item.clear()
             return
+        self._render_image(name)
+        self._place(name)
+
+    def _render_image(self, name: str) -> None:
+        data, item = self._data[name], self.images[name]
         if self._grey(name):
             item.setImage(data, autoLevels=False, levels=self._levels or grey_window(data),
                           lut=self._image_lut)
@@ -313,7 +342,7 @@ class ImagePanels(PanelMouse, QWidget):
     def reset_view(self) -> None:
         """Fit the image in the panels (all follow: they are linked)."""
         if self._shape is not None:
-            height, width = self._shape
+            height, width = self._frame or self._shape
             self.views["clean"].setRange(QRectF(0, 0, width, height), padding=0.02)
 
     # --- the grey window ---------------------------------------------------------------------------------
@@ -371,9 +400,12 @@ class ImagePanels(PanelMouse, QWidget):
         values = {}
         for name in PANELS:
             data = self._data[name]
-            if data is not None and 0 <= row < data.shape[0] and 0 <= col < data.shape[1]:
+            if data is None:
+                continue
+            r, c = self._image_index(row, col, data.shape)
+            if 0 <= r < data.shape[0] and 0 <= c < data.shape[1]:
                 title = TITLES.get(name) or EXTRA_TITLES.get(self._extra_kind, "extra")
-                value = float(data[row, col])
+                value = float(data[r, c])
                 values[title] = float(self._units.to_scan(value) if self._grey(name)
                                       else self._units.difference_to_scan(value))
         return values

@@ -7,7 +7,7 @@ import torch
 from halluview.core.attacks.run import run_to_end
 from halluview.core.choices import Choices, attacked, experiment_for
 from halluview.core.experiment import ScanFacts
-from halluview.core.geometry import geometry, working_shape
+from halluview.core.geometry import geometry, lesion_on_grid, working_shape
 from halluview.core.phantoms import brain_phantom
 from halluview.core.physics.base import real_inner
 from halluview.core.physics.factory import build_operator
@@ -76,3 +76,22 @@ def test_a_non_square_ct_slice_is_padded_not_resized_and_the_adjoint_holds():
     padded = torch.zeros(2, 40, 40, dtype=torch.float64)
     padded[:, :, 7:33] = x  # centred as fastMRI's center_crop crops
     torch.testing.assert_close(y, square(padded))
+
+
+def test_regions_and_lesions_are_in_the_scans_own_pixels_even_at_a_working_size():
+    scan = slice_scan()  # 72×56 at 0.8 × 0.7 mm
+    region = {"kind": "rect", "xywh": [20, 30, 16, 12]}
+    lesion = {"shape": "disc", "center_xy": [27.5, 35.5], "radius_px": 4.0}
+    choices = Choices(source={"path": "/data/slice", "image_size": 36}, region=region,
+                      objective={"kind": "insert", "lesion": lesion}, optimizer={"steps": 1}, device="cpu")
+    experiment = experiment_for(ScanFacts.of(scan), choices)
+    problem = build_problem(experiment, scan)
+    expected = np.zeros((36, 28), bool)
+    expected[15:21, 10:18] = True  # the same place on the half-size grid
+    np.testing.assert_array_equal(problem.region.numpy(), expected)
+    assert problem.config["region"] == region and problem.config["objective"]["lesion"] == lesion  # as drawn
+    assert lesion_on_grid(lesion, (72, 56), (36, 28)) == {"shape": "disc", "center_xy": [13.5, 17.5],
+                                                          "radius_px": 2.0}
+    record = attacked(experiment.to_dict())["region"]
+    assert record["area_px"] == 16 * 12 and record["area_mm2"] == pytest.approx(16 * 12 * 0.8 * 0.7)
+    assert record["bounding_box_mm"] == pytest.approx([20 * 0.7, 30 * 0.8, 16 * 0.7, 12 * 0.8])

@@ -72,6 +72,23 @@ def region_mask(region: dict | None, shape: tuple[int, int]) -> np.ndarray | Non
     return mask
 
 
+def region_on_grid(region: dict | None, scan_shape: tuple[int, int],
+                   grid_shape: tuple[int, int]) -> np.ndarray | None:
+    """The region, drawn in the scan's own pixel coordinates (``scan_shape``), as a mask on the working grid
+    (``grid_shape``, when the user chose a working size): a working pixel belongs to it when at least half of its
+    area does (never fewer than the one pixel that overlaps it most)."""
+    mask = region_mask(region, scan_shape)
+    if mask is None or tuple(grid_shape) == tuple(scan_shape):
+        return mask
+    from skimage.transform import resize
+
+    share = resize(mask.astype(np.float64), grid_shape, order=1, anti_aliasing=True)
+    grid = share >= 0.5
+    if not grid.any():
+        grid = share >= share.max()
+    return grid
+
+
 def rle_encode(mask: np.ndarray) -> list[int]:
     """Run lengths of a boolean mask in row-major order, starting with a (possibly empty) run of False."""
     flat = mask.ravel().astype(np.int8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QWidget
 
+from ...core.geometry import geometry, geometry_words, working_shape
 from ...core.scan import Scan
 from ..presets import ct_windows, presets_for
 from ..session import Session
@@ -12,6 +13,7 @@ from . import form
 MAX_CHARS = 28  # what fits the panel's value column
 
 AUTO, FILE_DEFAULT = "auto", "file"
+WORKING_SIZES = (384, 256, 128)  # the longer side, offered when the slice is larger
 
 
 def _describe(scan: Scan | None) -> dict[str, str]:
@@ -68,6 +70,16 @@ class ScanPanel(QGroupBox):
         form.add_row(layout, "Slice", row, slice_tip)
         self.slice_slider.setToolTip(slice_tip)
 
+        self.working = form.combo([], "Reconstruct and attack the slice at its own size (the default: every number "
+                                      "is about your scan), or smaller for speed. A smaller size is a choice that "
+                                      "every report records, with both sizes and pixel spacings.")
+        form.add_row(layout, "Attack at", self.working, self.working.toolTip())
+        self.geometry = QLabel()
+        self.geometry.setWordWrap(True)
+        form.add_row(layout, "", self.geometry, "The size and pixel spacing the attack runs at.")
+        self.working.activated.connect(self._working_chosen)
+        session.settingsChanged.connect(self._show_working)
+
         self.window = form.combo([], "How grey values map to brightness. CT presets are the usual clinical "
                                      "windows (W = width, L = level, in Hounsfield units).")
         form.add_row(layout, "Window", self.window, self.window.toolTip())
@@ -106,8 +118,37 @@ class ScanPanel(QGroupBox):
         for widget in (self.slice_slider, self.slice_spin):
             widget.setEnabled(last > 0)
         self.window.setEnabled(scan is not None)
+        self._show_working()
         self._show_slice(self.session.slice_index)
         self._show_window(getattr(self.session, "window", None))
+
+    def _show_working(self) -> None:
+        """The working-size choices for this scan (its own size first) and the geometry the attack runs at."""
+        scan, experiment = self.session.scan, self.session.experiment
+        with form.blocked(self.working):
+            self.working.clear()
+            if scan is None:
+                self.working.setEnabled(False)
+                self.geometry.setText("")
+                return
+            rows, cols = scan.volume.shape[-2:]
+            self.working.addItem(f"Its own size ({cols} × {rows} px)", None)
+            for size in (s for s in WORKING_SIZES if s < max(rows, cols)):
+                height, width = working_shape((rows, cols), size)
+                self.working.addItem(f"{width} × {height} px (faster, resized)", size)
+            chosen = experiment.source.image_size
+            index = self.working.findData(chosen) if chosen is not None else 0
+            if index < 0:
+                height, width = working_shape((rows, cols), chosen)
+                self.working.addItem(f"{width} × {height} px (resized)", chosen)
+                index = self.working.count() - 1
+            self.working.setCurrentIndex(index)
+            self.working.setEnabled(self.working.count() > 1 and scan.kspace is None)
+        record = geometry((rows, cols), scan.spacing_mm[1:], chosen, experiment.operator.kind)
+        self.geometry.setText(geometry_words(record))
+
+    def _working_chosen(self, index: int) -> None:
+        self.session.update(source={"image_size": self.working.itemData(index)})
 
     def _show_window(self, window) -> None:
         """Show which window the images are in: the file's own, a preset, or Auto (``window`` None)."""
