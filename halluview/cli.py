@@ -224,12 +224,12 @@ def cmd_rerun(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from .core.recon.card_words import card_lines
     from .core.recon.factory import RECONSTRUCTORS
     from .core.recon.zoo import MODELS, PLUGIN_ERRORS
 
     for name, entry in sorted(MODELS.items()):
         card = entry.card()
-        metrics = card.get("clean_metrics", {})
         if entry.loader is not None:
             state = "plug-in"
         elif entry.trainable:
@@ -237,9 +237,8 @@ def cmd_models(args) -> int:
         else:
             state = "parameter tuned" if "tuned" in card else "not tuned"
         print(f"{name}  [{entry.modality}]  {entry.title}  ({state})")
-        if metrics:
-            print(f"    clean, {metrics.get('held_out_images', '?')} held-out images: " + ", ".join(
-                f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
+        for label, words in card_lines(card):
+            print(f"    {label}: {words}")
         if args.verbose and card:
             print("    " + json.dumps(card, indent=2).replace("\n", "\n    "))
     print("classical and your own files: " + ", ".join(RECONSTRUCTORS))

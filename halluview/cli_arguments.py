@@ -89,9 +89,9 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--slices", metavar="all|START:STOP|I,J,K",
                      help="attack each of these slices and judge the volume as fastMRI does (SSIM per slice with "
                           "the volume's maximum, PSNR and NMSE over the volume)")
-    src.add_argument("--size", type=int, help="resize the slice to SIZE×SIZE pixels before simulating the "
-                                              "acquisition, at least 16 (default: the size a built-in model was "
-                                              "trained for, else the scan's own)")
+    src.add_argument("--size", type=int, help="a working size for speed: resize the slice (aspect ratio kept) so "
+                                              "that its longer side is SIZE pixels, at least 16 (default: the "
+                                              "slice's own size; the report records both)")
     src.add_argument("--choice", action="append", default=[], metavar="KEY=VALUE",
                      help=f"pick a {' / '.join(CHOICE_KEYS)} in a file that holds several")
     _add_operator_arguments(p)

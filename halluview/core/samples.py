@@ -44,6 +44,33 @@ def _pydicom_file(name: str) -> Callable[[], Scan]:
     return load
 
 
+def _pydicom_data_file(name: str) -> Callable[[], Scan]:
+    """A file of the ``pydicom-data`` package (an optional extra): a clear error when it is not installed."""
+    def load() -> Scan:
+        from importlib.util import find_spec
+        from pathlib import Path
+
+        from .io import read_scan
+
+        spec = find_spec("data_store")  # pydicom-data's module
+        path = Path(spec.origin).parent / "data" / name if spec is not None and spec.origin else None
+        if path is None or not path.is_file():
+            raise FileNotFoundError(f"this example is {name} from the pydicom-data package, which is not "
+                                    "installed: pip install pydicom-data")
+        return read_scan(path)
+    return load
+
+
+def _mni_lesion() -> Scan:
+    from dataclasses import replace
+
+    from .io import read_scan
+    from .resources import resource_path
+
+    scan = read_scan(resource_path("samples", "mni152_t1_lesion.nii.gz"))
+    return replace(scan, modality="MR", meta={**scan.meta, "description": "MNI152 T1 template, simulated lesion"})
+
+
 def _nibabel_file(name: str) -> Callable[[], Scan]:
     def load() -> Scan:
         from pathlib import Path
@@ -65,6 +92,14 @@ SAMPLES: dict[str, Sample] = {s.name: s for s in (
     Sample("mr-small", "Real MR slice, 64×64 (pydicom test data MR_small.dcm)", "mri", _pydicom_file("MR_small.dcm")),
     Sample("mr-anatomical", "Real MR volume (nibabel test data anatomical.nii)", "mri",
            _nibabel_file("anatomical.nii")),
+    Sample("mni-lesion", "Real brain MRI with a simulated lesion, 197×233, 1 mm (MNI152 template; see "
+           "resources/samples/README.md)", "mri", _mni_lesion),
+    Sample("ct-head", "Real head CT, 512×512 (CQ500 via pydicom's 693_J2KI.dcm, CC BY-NC-SA 4.0)", "ct",
+           _pydicom_file("693_J2KI.dcm")),
+    Sample("ct-abdomen", "Real abdominal CT, 512×512 (Pancreas-CT via pydicom-data's explicit_VR-UN.dcm, CC BY 3.0)",
+           "ct", _pydicom_data_file("explicit_VR-UN.dcm")),
+    Sample("mr-epi", "Real brain EPI volume, 128×96 (nibabel test data example4d.nii.gz)", "mri",
+           _nibabel_file("example4d.nii.gz")),
 )}
 
 

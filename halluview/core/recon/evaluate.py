@@ -122,10 +122,21 @@ def write_card_metrics(name: str, weights_dir: str | Path | None = None) -> dict
     folder = Path(weights_dir) if weights_dir else get_model(name).folder
     card_path = folder / "card.json"
     card = json.loads(card_path.read_text()) if card_path.is_file() else {"name": name}
-    card["clean_metrics"] = {k: (round(v, 6) if isinstance(v, float) else v)
-                             for k, v in held_out_metrics(name, folder).items()}
+    entry = get_model(name)
+    card["clean_metrics"] = _rounded(held_out_metrics(name, folder))
+    card["real_metrics"] = _rounded(real_metrics(name, folder, entry.extra.get("real_max_side")))
     write_text_atomic(card_path, json.dumps(card, indent=2) + "\n")
-    return card["clean_metrics"]
+    return card
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 __all__ = ["held_out_metrics", "real_metrics", "write_card_metrics"]

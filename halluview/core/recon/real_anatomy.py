@@ -6,9 +6,9 @@ A volume is wholly training or wholly held-out, so no held-out slice has a neigh
   © McConnell Brain Imaging Centre, McGill, permissive licence with notice). Training only (``train`` extra).
 - pydicom's test files (a runtime dependency): CT_small.dcm (spine CT, held out), 693_J2KI.dcm (CQ500-CT-310 head CT,
   CC BY-NC-SA 4.0), MR_small.dcm (NEMA WG04).
-- pydicom-data (``train`` and ``test`` extras): explicit_VR-UN.dcm (Pancreas-CT abdomen), eCT_Supplemental.dcm
-  (NEMA enhanced head CT, 2 frames), MR-SIEMENS-DICOM-WithOverlays.dcm (abdominal MR, 484×484), emri_small.dcm
-  (enhanced MR, 64×64).
+- pydicom-data (``train`` and ``test`` extras): MR2_UNCR.dcm (shoulder MR, 1024×1024), explicit_VR-UN.dcm
+  (Pancreas-CT abdomen), eCT_Supplemental.dcm (NEMA enhanced head CT, 2 frames), MR-SIEMENS-DICOM-WithOverlays.dcm
+  (abdominal MR, 484×484), emri_small.dcm (enhanced MR, 64×64).
 - nibabel's test data (a runtime dependency): example4d.nii.gz (EPI brain, 128×96, 2 mm).
 
 Slices are returned in the simulation's working units (:func:`halluview.core.problem.working_image`) at their own
@@ -31,6 +31,7 @@ class RealVolume:
     slices: tuple[int, ...] | None  # None: every slice
     title: str
     extra: str  # the pip extra that installs the package ("" = a runtime dependency)
+    zoom: float = 1.0  # training only: a very fine grid is first brought near 1 mm pixels (anti-aliased)
 
     @property
     def path(self) -> Path | None:
@@ -50,7 +51,9 @@ class RealVolume:
 _MNI_T1 = "datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"
 
 TRAINING: dict[str, tuple[RealVolume, ...]] = {
-    "mri": (RealVolume("nilearn", _MNI_T1, tuple(range(30, 160)), "MNI ICBM152 2009a T1 template", "train"),),
+    "mri": (RealVolume("nilearn", _MNI_T1, tuple(range(30, 160)), "MNI ICBM152 2009a T1 template", "train"),
+            RealVolume("data_store", "data/MR2_UNCR.dcm", None, "shoulder MR, 1024×1024 at 0.2 mm, used at 0.8 mm",
+                       "train", zoom=0.25)),
     "ct": (RealVolume("data_store", "data/explicit_VR-UN.dcm", None, "abdominal CT (Pancreas-CT)", "train"),
            RealVolume("data_store", "data/eCT_Supplemental.dcm", None, "enhanced head CT (NEMA)", "train")),
 }
@@ -87,7 +90,13 @@ def volume_slices(volume: RealVolume) -> tuple[np.ndarray, ...]:
                                 f"pip install 'halluview[{volume.extra}]'")
     scan = read_scan(path)
     indices = volume.slices if volume.slices is not None else range(scan.n_slices)
-    return tuple(working_image(scan, index, None) for index in indices)
+    images = tuple(working_image(scan, index, None) for index in indices)
+    if volume.zoom != 1.0:
+        from skimage.transform import rescale
+
+        images = tuple(rescale(image, volume.zoom, anti_aliasing=True, preserve_range=True).astype(np.float32)
+                       for image in images)
+    return images
 
 
 def held_out_slices(modality: str) -> list[tuple[str, np.ndarray]]:

@@ -4,7 +4,7 @@ Seeds partition the phantoms: training < :data:`HELD_OUT_SEED` ≤ held-out test
 Real anatomy is split by volume (:mod:`.real_anatomy`): training volumes only ever enter training.
 
 Networks train on patches of real scale (fully convolutional, they run at any size): an MRI patch is a crop of a
-real slice at its own pixel size (rescaled by at most ±40 %, as scanners' pixel sizes vary), simulated as if it
+real slice at its own pixel size (rescaled by 0.5–1.6×, as scanners' pixel sizes vary), simulated as if it
 were the whole field of view; a CT patch is cut from the FBP of a whole real slice, so that streaks and noise have
 the geometry they have at native size (see :func:`ct_pool`).
 """
@@ -17,7 +17,7 @@ from .real_anatomy import TRAINING, modality_family, volume_slices
 
 HELD_OUT_SEED = 100_000
 VALIDATION_SEED = 200_000
-SCALE_RANGE = (0.6, 1.4)  # the real slices' pixel size may change by this factor in augmentation
+SCALE_RANGE = (0.5, 1.6)  # the real slices' pixel size may change by this factor in augmentation
 
 
 def phantom_set(size: int, count: int, seed0: int) -> np.ndarray:
@@ -127,7 +127,7 @@ def describe(size: int, count: int, real_fraction: float, modality: str = "mri")
         volumes = TRAINING[modality_family(modality)]
         names = "; ".join(f"{v.name} ({v.title})" for v in volumes)
         if modality == "mri":
-            text += (f"; {n_real} {size}×{size} patches of real anatomy at its own pixel size (±40 %), half of them "
+            text += (f"; {n_real} {size}×{size} patches of real anatomy at its own pixel size (0.5–1.6×), half of them "
                      f"in a random MR contrast with a bias field, from {names}")
         else:
             text += (f"; {n_real} whole real slices at their own size (random orientation, pixel size −20 %) "

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QLabel, QMessageBox, QWidget
 
 from ...core.recon.architectures import inspect_checkpoint
+from ...core.recon.card_words import card_lines
 from ...core.recon.checkpoints import CheckpointError
 from ...core.recon.factory import PARAM_DEFAULTS, resolved_params
 from ...core.recon.zoo import MODELS
@@ -195,15 +196,8 @@ def card_html(name: str, weights: str | None = None, architecture: str | None = 
         if not card:
             return (f"<b>{html.escape(entry.title)}</b><br><span style='color:#d08a3a'>No model card: weights not "
                     f"trained yet (halluview-cli train {html.escape(name)}).</span>")
-        clean = card.get("clean_metrics", {})
-        pairs = [("Trained on", card.get("training", {}).get("data", "—")),
+        pairs = [*card_lines(card), ("Trained on", card.get("training", {}).get("data", "—")),
                  ("Parameters", f"{card['parameters']:,}" if card.get("parameters") else "none learned")]
-        if "ssim" in clean:
-            pairs.append(("Clean SSIM", f"{clean['ssim']:.4f}"))
-        if "psnr" in clean:
-            pairs.append(("Clean PSNR", f"{clean['psnr']:.2f} dB"))
-        if "baseline_ssim" in clean:
-            pairs.append(("Baseline SSIM", f"{clean['baseline_ssim']:.4f}"))
         return f"<b>{html.escape(card.get('title', entry.title))}</b><table>{rows(pairs)}</table>"
     if name == "checkpoint":
         pairs = [("File", weights or "—"), ("Architecture", architecture or "read from the file when it loads")]

@@ -10,7 +10,7 @@ from halluview.core.attacks.run import run_to_end
 from halluview.core.attacks.threat import ThreatConfig
 from halluview.core.experiment import Experiment, OperatorConfig, SourceConfig
 from halluview.core.problem import build_problem
-from halluview.core.recon.evaluate import held_out_metrics
+from halluview.core.recon.evaluate import held_out_metrics, real_metrics
 from halluview.core.recon.factory import ReconConfig
 from halluview.core.recon.zoo import MODELS
 
@@ -28,6 +28,13 @@ def test_card_numbers_are_what_the_weights_give(name):
     recomputed = held_out_metrics(name)
     for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
         assert recomputed[key] == pytest.approx(card["clean_metrics"][key], abs=1e-4)
+    real = real_metrics(name, max_side=entry.extra.get("real_max_side"))  # other volumes, each at its own size
+    assert real["held_out_slices"] == card["real_metrics"]["held_out_slices"] >= 3 and not real["not_installed"]
+    for got, shipped in zip(real["slices"], card["real_metrics"]["slices"]):
+        assert got["slice"] == shipped["slice"] and got["size"] == shipped["size"]
+        for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
+            assert got[key] == pytest.approx(shipped[key], abs=1e-3)
+    assert real["verdict"] == card["real_metrics"]["verdict"]  # what the card says in words holds
     if entry.trainable:
         assert recomputed["ssim"] > recomputed["baseline_ssim"] + 0.05  # the network beats zero-filling
         assert entry.weights_path.stat().st_size < 10 * 2 ** 20
@@ -102,3 +109,14 @@ def test_unet_weights_hold_only_fastmri_unet_keys():
 
     state = torch.load(MODELS["unet-mri-4x"].weights_path, weights_only=True)
     assert set(state) == set(Unet(1, 1, chans=16, num_pool_layers=4).state_dict())
+
+
+def test_the_card_verdict_says_plainly_when_a_model_does_not_beat_its_baseline():
+    from halluview.core.recon.evaluate import verdict
+
+    rows = [{"psnr": 30.0, "baseline_psnr": 30.5, "ssim": 0.8, "baseline_ssim": 0.85}]
+    assert verdict({"psnr": 30.0, "baseline_psnr": 30.5, "ssim": 0.8, "baseline_ssim": 0.85,
+                    "slices": rows}).startswith("does NOT beat its baseline")
+    rows = [{"psnr": 32.0, "baseline_psnr": 30.0, "ssim": 0.9, "baseline_ssim": 0.85}] * 2
+    assert verdict({"psnr": 32.0, "baseline_psnr": 30.0, "ssim": 0.9, "baseline_ssim": 0.85,
+                    "slices": rows}).startswith("beats its baseline on every held-out real slice (2/2")

@@ -7,6 +7,7 @@ import pytest
 from halluview.core.recon.real_anatomy import HELD_OUT, TRAINING, held_out_slices, volume_slices
 from halluview.core.recon.training_data import (
     HELD_OUT_SEED,
+    SCALE_RANGE,
     VALIDATION_SEED,
     describe,
     phantom_set,
@@ -54,14 +55,15 @@ def test_training_set_is_deterministic_and_mixes_in_real_patches():
 
 def test_a_real_patch_keeps_the_pixel_scale_within_the_stated_range():
     rng = np.random.default_rng(0)
-    image = np.zeros((80, 60), np.float32)
-    image[30:50, 20:40] = 1.0  # a 20-pixel square; rescaled by ≤ 1.4 the slice still fits the 128² patch
+    image = np.zeros((76, 60), np.float32)
+    image[28:48, 20:40] = 1.0  # a 20-pixel square; rescaled by ≤ 1.6 the slice still fits the 128² patch
     sides = []
     for _ in range(10):
         patch = real_patch(image, 128, rng, mr=False)
         assert patch.shape == (128, 128)
         sides.append(np.sqrt((patch > 0.5).sum()))
-    assert all(0.6 * 20 - 2 <= side <= 1.4 * 20 + 2 for side in sides)  # padded, not stretched to the patch
+    low, high = SCALE_RANGE
+    assert all(low * 20 - 2 <= side <= high * 20 + 2 for side in sides)  # padded, not stretched to the patch
     assert max(sides) - min(sides) > 3  # the pixel size does vary
 
 

@@ -1,0 +1,29 @@
+"""A model card's clean numbers in words, the same for the CLI's ``models`` and the app's model panel."""
+from __future__ import annotations
+
+
+def _pair(metrics: dict, key: str, digits: int, unit: str = "") -> str:
+    model, baseline = metrics.get(key), metrics.get(f"baseline_{key}")
+    if model is None:
+        return ""
+    text = f"{key.upper()} {model:.{digits}f}{unit}"
+    return text + (f" vs {baseline:.{digits}f}{unit} baseline" if baseline is not None else "")
+
+
+def card_lines(card: dict) -> list[tuple[str, str]]:
+    """(label, words) for the held-out real slices (with the verdict) and the held-out phantoms."""
+    lines = []
+    real = card.get("real_metrics") or {}
+    if real.get("held_out_slices"):
+        sizes = sorted({f"{r['size'][1]}×{r['size'][0]}" for r in real.get("slices", [])}, key=len, reverse=True)
+        lines.append(("Real scans", f"{_pair(real, 'ssim', 3)}, {_pair(real, 'psnr', 1, ' dB')} on "
+                                    f"{real['held_out_slices']} held-out slices of other volumes, at their own "
+                                    f"sizes ({', '.join(sizes)})"))
+        lines.append(("Verdict", real.get("verdict", "")))
+    elif card.get("real_metrics") is not None:
+        lines.append(("Real scans", "not evaluated: " + ("; ".join(real.get("not_installed", [])) or "no slice")))
+    clean = card.get("clean_metrics") or {}
+    if "ssim" in clean:
+        lines.append(("Phantoms", f"{_pair(clean, 'ssim', 3)}, {_pair(clean, 'psnr', 1, ' dB')} on "
+                                  f"{clean.get('held_out_images', '?')} held-out phantoms"))
+    return lines
