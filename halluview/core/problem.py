@@ -85,8 +85,10 @@ def derived_scan(scan: Scan, index: int, image: np.ndarray, description: str) ->
     row_scale = original.shape[0] / image.shape[0]
     col_scale = original.shape[1] / image.shape[1]
     spacing = (scan.spacing_mm[0], scan.spacing_mm[1] * row_scale, scan.spacing_mm[2] * col_scale)
-    meta = {**{k: v for k, v in scan.meta.items() if k != "warnings"}, "derived_from_slice": index,
-            "description": description}
+    meta = {**{k: v for k, v in scan.meta.items() if k not in ("warnings", "source_images")},
+            "derived_from_slice": index, "description": description}
+    if scan.meta.get("source_images"):  # the one image this slice came from
+        meta["source_images"] = [scan.meta["source_images"][index]]
     return Scan(volume=volume, modality=scan.modality, units=scan.units, spacing_mm=spacing,
                 orientation=scan.orientation, window=scan.window, meta=meta, source=scan.source,
                 affine=slice_affine(scan.affine, index, row_scale, col_scale))

@@ -152,7 +152,9 @@ def export_nifti(window, path: str | None = None) -> Path | None:
     return Path(path)
 
 
-def export_dicom(window, folder: str | None = None) -> Path | None:
+def export_dicom(window, folder: str | None = None, copy_identifying: bool = False) -> Path | None:
+    """The perturbed slice as a derived DICOM: anonymous, or (``copy_identifying``) in the source's study,
+    referencing the source image, to overlay on it in a PACS."""
     from ..core.io import ScanWriteError, write_dicom_series
 
     scan = _perturbed_scan(window)
@@ -163,7 +165,7 @@ def export_dicom(window, folder: str | None = None) -> Path | None:
     if not folder:
         return None
     try:
-        write_dicom_series(folder, scan.volume, scan, description=DESCRIPTION)
+        write_dicom_series(folder, scan.volume, scan, description=DESCRIPTION, copy_identifying=copy_identifying)
     except (ScanWriteError, OSError) as err:
         show_error(window, str(err))
         return None

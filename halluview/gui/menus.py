@@ -58,6 +58,9 @@ def build(window) -> None:
                                 partial(_saved, window, export.export_nifti)),
         "export_dicom": _action(window, "Perturbed reconstruction as DICOM series…",
                                 partial(_saved, window, export.export_dicom)),
+        "export_dicom_study": _action(window, "Perturbed reconstruction as DICOM in the source's study "
+                                              "(keeps patient and study)…",
+                                      partial(_saved, window, partial(export.export_dicom, copy_identifying=True))),
         "save_session": _action(window, "&Save session…", partial(_saved, window, export.save_session, "all"),
                                 "Ctrl+S"),
         "open_session": _action(window, "Open session…", partial(export.open_session, window)),
@@ -80,7 +83,7 @@ def build(window) -> None:
     file_menu.addSeparator()
     export_menu = file_menu.addMenu("Export")
     export_menu.addActions([acts["export_png"], acts["export_panels"], acts["export_report"], acts["export_nifti"],
-                            acts["export_dicom"]])
+                            acts["export_dicom"], acts["export_dicom_study"]])
     file_menu.addActions([acts["save_session"], acts["open_session"]])
     file_menu.addSeparator()
     file_menu.addAction(acts["quit"])

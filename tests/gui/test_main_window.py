@@ -121,6 +121,14 @@ def test_exports_and_session_round_trip(qtbot, window, tmp_path):
     export.export_report(window, str(tmp_path))
     export.export_nifti(window, str(tmp_path / "perturbed.nii.gz"))
     export.export_dicom(window, str(tmp_path / "dicom"))
+    export.export_dicom(window, str(tmp_path / "study"), copy_identifying=True)
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    joined = pydicom.dcmread(next((tmp_path / "study").iterdir()))
+    assert joined.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+    assert joined.StudyInstanceUID == source.StudyInstanceUID and joined.PatientID == source.PatientID
     assert (tmp_path / "panels.png").stat().st_size > 1000
     report = json.loads((tmp_path / f"run-{record.number}" / "report.json").read_text())
     assert report["norms"]["recon_change_l2"] == pytest.approx(record.result.norms["recon_change_l2"])

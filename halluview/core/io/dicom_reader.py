@@ -258,6 +258,10 @@ def _meta(dataset: Dataset, group: SeriesGroup) -> dict[str, Any]:
     syntax = transfer_syntax(dataset)
     meta["transfer_syntax"] = syntax.name if syntax is not None else "unknown (no file meta)"
     meta["n_images"] = len(group.records)
+    # Each slice's own image (SOP class, instance, frame) in slice order: a derived export that joins the source
+    # study references the very image it was computed from.
+    meta["source_images"] = [[str(r.dataset.get("SOPClassUID") or ""), str(r.dataset.get("SOPInstanceUID") or ""),
+                              None if r.frame is None else r.frame + 1] for r in group.records]
     meta["invert_display"] = str(dataset.get("PhotometricInterpretation") or "") == "MONOCHROME1"
     return meta
 

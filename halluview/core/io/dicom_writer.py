@@ -3,7 +3,9 @@
 The series gets new Series / SOP Instance UIDs, ``ImageType`` DERIVED\\SECONDARY, a description saying it is an
 adversarial reconstruction, the source's modality and geometry (from ``Scan.affine``), and no identifying
 attribute (patient, study, institution) unless ``copy_identifying=True``, in which case they are copied from the
-source DICOM header (and the study and frame of reference UIDs are kept, so the series joins the original study).
+source DICOM header (and the study and frame of reference UIDs are kept, so the series joins the original study
+and overlays on it), and each image references the source image it was computed from (``SourceImageSequence``).
+An anonymous export (the default) keeps the geometry (position, orientation, spacing) but carries no source UID.
 """
 from __future__ import annotations
 
@@ -109,7 +111,16 @@ def _base_dataset(like: Scan, identity: Dataset | None, description: str) -> Dat
     return dataset
 
 
-def _slice_dataset(base: Dataset, index: int, stored: np.ndarray, like: Scan, geometry: tuple) -> Dataset:
+def _image_reference(sop_class: str, sop_instance: str, frame: int | None) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = sop_class, sop_instance
+    if frame is not None:
+        item.ReferencedFrameNumber = frame
+    return item
+
+
+def _slice_dataset(base: Dataset, index: int, stored: np.ndarray, like: Scan, geometry: tuple,
+                   reference: bool) -> Dataset:
     positions, orientation, pixel_spacing, slice_spacing = geometry
     dataset = Dataset()
     dataset.update(base)
@@ -127,6 +138,9 @@ def _slice_dataset(base: Dataset, index: int, stored: np.ndarray, like: Scan, ge
     if like.window is not None:
         dataset.WindowCenter, dataset.WindowWidth = round(like.window[0], 4), round(max(like.window[1], 1e-3), 4)
     dataset.PixelData = np.ascontiguousarray(stored, dtype="<i2").tobytes()
+    sources = like.meta.get("source_images") or []
+    if reference and index < len(sources) and sources[index][1]:
+        dataset.SourceImageSequence = [_image_reference(*sources[index])]
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = dataset.SOPClassUID
     meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
@@ -154,7 +168,8 @@ def write_dicom_series(
     like : Scan
         The scan it derives from: modality, geometry, window.
     copy_identifying : bool
-        Copy patient / study attributes from the source DICOM (default False: none are written).
+        Copy patient / study attributes from the source DICOM and reference each source image (default False:
+        none are written).
     description : str
         ``SeriesDescription`` (at most 64 characters are kept).
 
@@ -172,7 +187,8 @@ def write_dicom_series(
     base.RescaleSlope, base.RescaleIntercept = slope, intercept
     base.RescaleType = "HU" if like.units == "HU" else "US"
     geometry = _geometry(like, len(values))
-    datasets = [_slice_dataset(base, index, stored[index], like, geometry) for index in range(len(values))]
+    datasets = [_slice_dataset(base, index, stored[index], like, geometry, copy_identifying)
+                for index in range(len(values))]
     return _write_folder_atomically(target, datasets)
 
 

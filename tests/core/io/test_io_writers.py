@@ -197,3 +197,32 @@ def test_a_derived_slice_of_a_nifti_volume_overlays_its_source(tmp_path):
     np.testing.assert_allclose(again.volume[0], scan.volume[index], atol=1e-5)
     for row, col in ((0, 0), (4, 2), (6, 5)):
         np.testing.assert_allclose(again.affine @ [0, row, col, 1], scan.affine @ [index, row, col, 1], atol=1e-4)
+
+
+def test_a_derived_slice_in_the_source_study_references_its_source_image(tmp_path):
+    """Joining the source's study (identity copied), the derived slice of a real 512² CT sits where the source
+    slice is and references it; the anonymous default keeps the geometry and names no source UID."""
+    from pydicom.data import get_testdata_file
+
+    from halluview.core.problem import derived_scan, working_image
+
+    path = get_testdata_file("693_J2KI.dcm")
+    source, scan = pydicom.dcmread(path), read_scan(path)
+    derived = derived_scan(scan, 0, working_image(scan, 0, None), "test")
+    (joined,) = write_dicom_series(tmp_path / "joined", derived.volume, like=derived, copy_identifying=True)
+    (anonymous,) = write_dicom_series(tmp_path / "anonymous", derived.volume, like=derived)
+    for written in (joined, anonymous):
+        header = pydicom.dcmread(written)
+        np.testing.assert_allclose([float(v) for v in header.ImagePositionPatient],
+                                   [float(v) for v in source.ImagePositionPatient], atol=1e-4)
+        np.testing.assert_allclose([float(v) for v in header.ImageOrientationPatient],
+                                   [float(v) for v in source.ImageOrientationPatient], atol=1e-6)
+        np.testing.assert_allclose([float(v) for v in header.PixelSpacing], [float(v) for v in source.PixelSpacing])
+        assert (header.Rows, header.Columns) == (source.Rows, source.Columns)
+    joined = pydicom.dcmread(joined)
+    (item,) = joined.SourceImageSequence
+    assert (item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID) == (source.SOPClassUID, source.SOPInstanceUID)
+    assert joined.StudyInstanceUID == source.StudyInstanceUID
+    if "FrameOfReferenceUID" in source:  # 693_J2KI has none: the writer's own then stands
+        assert joined.FrameOfReferenceUID == source.FrameOfReferenceUID
+    assert "SourceImageSequence" not in pydicom.dcmread(anonymous)
