@@ -13,7 +13,7 @@ def test_a_512_ct_is_reconstructed_at_its_own_size_and_the_panel_says_so(qtbot, 
     assert window.panels.image_shape() == (512, 512)
     panel = window.scan_panel
     assert panel.working.currentText() == "Its own size (512 × 512 px)" and panel.working.isEnabled()
-    assert "512×512 px at 0.479×0.479 mm, attacked at its own size" in panel.geometry.text()
+    assert panel.geometry.text() == "512×512 px at 0.479×0.479 mm\nattacked at its own size"
     assert window.progress_label.text().startswith("Run ▶ will take about ")
 
 
@@ -27,7 +27,7 @@ def test_a_working_size_is_chosen_in_the_panel_and_regions_stay_in_scan_pixels(q
     assert window.session.experiment.source.image_size == 128
     assert tuple(window.session.preview.clean.shape[-2:]) == (128, 128)
     assert window.panels.image_shape() == (512, 512)  # the panels' coordinates are still the scan's pixels
-    assert "resized to 128×128 (1.91×1.91 mm) by choice" in panel.geometry.text()
+    assert "\nresized to 128×128 (1.91×1.91 mm) by choice" in panel.geometry.text()
     rect = window.panels.images["clean"].mapRectToView(window.panels.images["clean"].boundingRect())
     assert (rect.width(), rect.height()) == (512, 512)  # the 128² image covers the scan's 512² pixels
     window.session.regions.add({"kind": "rect", "xywh": [200, 240, 64, 32]})

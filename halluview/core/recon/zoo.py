@@ -197,7 +197,7 @@ register(ModelEntry(
     modality="mri",
     operator=_mri_4x(n_coils=4),
     build=_mri_varnet,
-    extra={"steps": 1200, "batch_size": 4, "real_fraction": 0.5},
+    extra={"steps": 800, "batch_size": 4, "real_fraction": 0.5},
 ))
 
 

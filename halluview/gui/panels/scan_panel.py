@@ -145,7 +145,7 @@ class ScanPanel(QGroupBox):
             self.working.setCurrentIndex(index)
             self.working.setEnabled(self.working.count() > 1 and scan.kspace is None)
         record = geometry((rows, cols), scan.spacing_mm[1:], chosen, experiment.operator.kind)
-        self.geometry.setText(geometry_words(record))
+        self.geometry.setText(geometry_words(record).replace(", ", "\n"))  # one fact per line: the column is narrow
 
     def _working_chosen(self, index: int) -> None:
         self.session.update(source={"image_size": self.working.itemData(index)})
