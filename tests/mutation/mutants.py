@@ -25,6 +25,8 @@ PHYSICS_TESTS = ("tests/core/physics", "tests/core/test_fastmri_file_kspace.py",
 SCREEN_TESTS = ("tests/core/test_display.py", "tests/core/test_units.py", "tests/core/test_session_model.py",
                 "tests/gui/test_on_screen.py", "tests/gui/test_walkthrough.py")
 
+NATIVE_TESTS = ("tests/core/test_native_size.py", "tests/gui/test_native_resolution.py")
+
 MUTANTS: tuple[Mutant, ...] = (
     # --- the issue's list --------------------------------------------------------------------------------------
     Mutant("noise baseline at 0.1x the attack's size", ATTACKS + "threat.py",
@@ -181,4 +183,22 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("a slice change mid-run leaves the run going", "halluview/core/session.py",
            (('        self._cancel_running(f"the slice changed to {index} while it ran")', "        pass"),),
            SCREEN_TESTS),
+    # --- native resolution (issue 11) -------------------------------------------------------------------------------
+    Mutant("a working size squeezes the slice into a square", "halluview/core/geometry.py",
+           (("    return max(1, round(rows * scale)), max(1, round(cols * scale))", "    return size, size"),),
+           NATIVE_TESTS),
+    Mutant("a built-in model resizes the slice to its training size again", "halluview/core/problem.py",
+           (("        m = _simulate(config, working_image(scan, index, experiment.source.image_size))",
+             "        m = _simulate(config, working_image(scan, index, experiment.source.image_size or 128))"),),
+           NATIVE_TESTS),
+    Mutant("a region drawn in scan pixels is used as if in working pixels", "halluview/core/problem.py",
+           (("mask = region_on_grid(experiment.region, tuple(facts.shape), grid)  # a chosen working size",
+             "mask = region_mask(experiment.region, grid)  #"),), NATIVE_TESTS),
+    Mutant("a non-square CT slice padded off-centre", "halluview/core/physics/square.py",
+           (("        self.pads = (side - self.shape[1]) // 2, (side - self.shape[0]) // 2",
+             "        self.pads = 0, 0"),),
+           NATIVE_TESTS),
+    Mutant("a derived DICOM in the source study without its source reference", "halluview/core/io/dicom_writer.py",
+           (("        dataset.SourceImageSequence = [_image_reference(*sources[index])]", "        pass"),),
+           ("tests/core/io/test_io_writers.py",)),
 )
