@@ -1,5 +1,5 @@
 """The image panels' mouse and what is drawn over them: drawing drags and the shape being drawn, the region outline,
-the wheel stepping slices, and the crosshair shared by every panel.
+the wheel stepping slices, the crosshair shared by every panel and the pixel values under it.
 
 A mixin of :class:`~halluview.gui.views.ImagePanels`: it uses the panels' ``views``, ``images``, ``_shape``,
 ``_crosshairs``, ``_outlines`` and ``_sketches``, and emits their ``imageDragged``, ``wheelSlice`` and ``cursorMoved``
@@ -11,6 +11,11 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 
 from .panel_viewbox import mask_outline
+
+TITLES = {"clean": "Clean reconstruction", "perturbed": "Perturbed reconstruction",
+          "difference": "Difference (perturbed − clean)"}
+EXTRA_TITLES = {"perturbation": "Perturbation (image domain)", "reference": "Reference"}
+PANELS = ("clean", "perturbed", "difference", "extra")
 
 
 class PanelMouse:
@@ -74,6 +79,29 @@ class PanelMouse:
         if event.type() == QEvent.Type.Leave:
             self._show_crosshair(False)
         return super().eventFilter(watched, event)
+
+    # --- readouts ---------------------------------------------------------------------------------------
+    def _image_index(self, row: int, col: int, shape: tuple[int, int]) -> tuple[int, int]:
+        """The pixel of an image of ``shape`` under the panels' coordinate (row, col)."""
+        if self._frame is None or tuple(shape) == self._frame:
+            return row, col
+        return int(row * shape[0] / self._frame[0]), int(col * shape[1] / self._frame[1])
+
+    def values_at(self, row: int, col: int) -> dict[str, float]:
+        """Panel title → pixel value at (row, col) in the scan's units (see ``set_units``), for the panels showing
+        an image; differences and the perturbation are signed changes (no offset)."""
+        values = {}
+        for name in PANELS:
+            data = self._data[name]
+            if data is None:
+                continue
+            r, c = self._image_index(row, col, data.shape)
+            if 0 <= r < data.shape[0] and 0 <= c < data.shape[1]:
+                title = TITLES.get(name) or EXTRA_TITLES.get(self._extra_kind, "extra")
+                value = float(data[r, c])
+                values[title] = float(self._units.to_scan(value) if self._grey(name)
+                                      else self._units.difference_to_scan(value))
+        return values
 
     # --- overlays ----------------------------------------------------------------------------------------
     def set_region_mask(self, mask: np.ndarray | None) -> None:

@@ -24,15 +24,11 @@ from ..core.display import grey_window
 from ..core.units import WORKING, UnitMap
 from .colormaps import ACCENT, BACKGROUND, IMAGE_COLORMAPS, PANEL_BACKGROUND, TITLE_COLOUR, lookup_table
 from .colour_bar import ColourBar
-from .panel_mouse import PanelMouse
+from .panel_mouse import EXTRA_TITLES, PANELS, TITLES, PanelMouse  # noqa: F401 - TITLES: the panels' names
 from .panel_viewbox import PanelViewBox
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
-TITLES = {"clean": "Clean reconstruction", "perturbed": "Perturbed reconstruction",
-          "difference": "Difference (perturbed − clean)"}
-EXTRA_TITLES = {"perturbation": "Perturbation (image domain)", "reference": "Reference"}
-PANELS = ("clean", "perturbed", "difference", "extra")
 WL_PIXELS = 200.0  # a right-drag this many screen pixels long changes the window by about its own width
 
 
@@ -214,12 +210,6 @@ class ImagePanels(PanelMouse, QWidget):
             height, width = self._frame or data.shape
             self.images[name].setRect(QRectF(0, 0, width, height))
 
-    def _image_index(self, row: int, col: int, shape: tuple[int, int]) -> tuple[int, int]:
-        """The pixel of an image of ``shape`` under the panels' coordinate (row, col)."""
-        if self._frame is None or tuple(shape) == self._frame:
-            return row, col
-        return int(row * shape[0] / self._frame[0]), int(col * shape[1] / self._frame[1])
-
     def _grey(self, name: str) -> bool:
         return name in ("clean", "perturbed") or (name == "extra" and self._extra_kind == "reference")
 
@@ -393,22 +383,6 @@ class ImagePanels(PanelMouse, QWidget):
         self.set_levels(centre - width / 2, centre + width / 2)
         if ev.isFinish():
             self._window_start = None
-
-    def values_at(self, row: int, col: int) -> dict[str, float]:
-        """Panel title → pixel value at (row, col) in the scan's units (see ``set_units``), for the panels showing
-        an image; differences and the perturbation are signed changes (no offset)."""
-        values = {}
-        for name in PANELS:
-            data = self._data[name]
-            if data is None:
-                continue
-            r, c = self._image_index(row, col, data.shape)
-            if 0 <= r < data.shape[0] and 0 <= c < data.shape[1]:
-                title = TITLES.get(name) or EXTRA_TITLES.get(self._extra_kind, "extra")
-                value = float(data[r, c])
-                values[title] = float(self._units.to_scan(value) if self._grey(name)
-                                      else self._units.difference_to_scan(value))
-        return values
 
     def grab_panels(self) -> QImage:
         """The panels as an image (for reports and screenshots)."""
