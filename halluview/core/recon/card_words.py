@@ -15,11 +15,14 @@ def card_lines(card: dict) -> list[tuple[str, str]]:
     lines = []
     real = card.get("real_metrics") or {}
     if real.get("held_out_slices"):
-        sizes = sorted({f"{r['size'][1]}×{r['size'][0]}" for r in real.get("slices", [])}, key=len, reverse=True)
+        shapes = sorted({tuple(r["size"]) for r in real.get("slices", [])}, key=lambda s: -s[0] * s[1])
+        sizes = [f"{cols}×{rows}" for rows, cols in shapes]  # width × height, largest first
         lines.append(("Real scans", f"{_pair(real, 'ssim', 3)}, {_pair(real, 'psnr', 1, ' dB')} on "
                                     f"{real['held_out_slices']} held-out slices of other volumes, at their own "
                                     f"sizes ({', '.join(sizes)})"))
         lines.append(("Verdict", real.get("verdict", "")))
+        if real.get("scored"):
+            lines.append(("Scored", "inside the CT field of view (the inscribed circle the geometry measures)"))
     elif card.get("real_metrics") is not None:
         lines.append(("Real scans", "not evaluated: " + ("; ".join(real.get("not_installed", [])) or "no slice")))
     clean = card.get("clean_metrics") or {}
