@@ -29,7 +29,7 @@ def test_card_numbers_are_what_the_weights_give(name):
     for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
         assert recomputed[key] == pytest.approx(card["clean_metrics"][key], abs=1e-4)
     real = real_metrics(name, max_side=entry.extra.get("real_max_side"))  # other volumes, each at its own size
-    assert real["held_out_slices"] == card["real_metrics"]["held_out_slices"] >= 3 and not real["not_installed"]
+    assert real["held_out_slices"] == card["real_metrics"]["held_out_slices"] >= 2 and not real["not_installed"]
     for got, shipped in zip(real["slices"], card["real_metrics"]["slices"]):
         assert got["slice"] == shipped["slice"] and got["size"] == shipped["size"]
         for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
