@@ -319,7 +319,7 @@ def test_choice_picks_inside_a_file_and_the_report_says_what_was_attacked(tmp_pa
     assert attacked["measurement"] == "the file's own k-space" and attacked["resized_to"] is None
     first = done.stdout.splitlines()[0]
     assert first.startswith("zero-filled on MRI, 1 coil, 4× random mask, centre 8 % (the file's own k-space): "
-                            "knee.h5, dataset kspace, slice 2 of 3, 32×24")
+                            "knee.h5, dataset kspace, slice 2 of 3, 24×32 px at ")  # width × height
 
 
 def test_a_ct_file_is_attacked_as_ct_with_its_size_recorded(tmp_path):

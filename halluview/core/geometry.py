@@ -47,18 +47,20 @@ def display_frame(config: dict) -> tuple[int, int] | None:
 
 
 def _mm(spacing) -> str:
-    return f"{spacing[0]:.3g}×{spacing[1]:.3g} mm" if spacing else "pixel spacing unknown"
+    """(row, column) spacing as a reader reads sizes: width × height."""
+    return f"{spacing[1]:.3g}×{spacing[0]:.3g} mm" if spacing else "pixel spacing unknown"
 
 
 def geometry_words(record: dict) -> str:
-    """e.g. "512×512 px at 0.479×0.479 mm, attacked at its own size" or "… resized to 128×128 (1.91×1.91 mm)"."""
+    """e.g. "512×512 px at 0.479×0.479 mm, attacked at its own size" or "… resized to 128×128 (1.91×1.91 mm)".
+    Sizes in words are width × height, as the app's Scan panel gives them (the record's lists are rows, columns)."""
     if not record:
         return ""
     rows, cols = record["original_size"]
-    words = f"{rows}×{cols} px at {_mm(record['pixel_spacing_mm'])}"
+    words = f"{cols}×{rows} px at {_mm(record['pixel_spacing_mm'])}"
     if record["resized"]:
         wr, wc = record["working_size"]
-        words += f", resized to {wr}×{wc} ({_mm(record['working_spacing_mm'])}) by choice"
+        words += f", resized to {wc}×{wr} ({_mm(record['working_spacing_mm'])}) by choice"
     else:
         words += ", attacked at its own size"
     if record.get("padded_to_square"):

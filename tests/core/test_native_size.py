@@ -95,3 +95,10 @@ def test_regions_and_lesions_are_in_the_scans_own_pixels_even_at_a_working_size(
     record = attacked(experiment.to_dict())["region"]
     assert record["area_px"] == 16 * 12 and record["area_mm2"] == pytest.approx(16 * 12 * 0.8 * 0.7)
     assert record["bounding_box_mm"] == pytest.approx([20 * 0.7, 30 * 0.8, 16 * 0.7, 12 * 0.8])
+
+
+def test_sizes_in_words_are_width_by_height_like_the_scan_panel():
+    from halluview.core.geometry import geometry_words
+
+    words = geometry_words(geometry((96, 128), (2.0, 2.5), 64))
+    assert words == "128×96 px at 2.5×2 mm, resized to 64×48 (5×4 mm) by choice"
