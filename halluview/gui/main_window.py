@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         right.setMinimumWidth(330)
         self.left_dock = self._dock("Scan and model", Qt.LeftDockWidgetArea, left)
         self.right_dock = self._dock("Attack", Qt.RightDockWidgetArea, right)
-        self.resizeDocks([self.left_dock, self.right_dock], [275, 335], Qt.Horizontal)  # the images get the rest
+        self.resizeDocks([self.left_dock, self.right_dock], [290, 335], Qt.Horizontal)  # the images get the rest
 
     def _build_status(self) -> None:
         self.progress = QProgressBar()

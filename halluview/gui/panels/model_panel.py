@@ -184,11 +184,16 @@ class ModelPanel(QGroupBox):
         self.card.setText(card_html(recon.name, recon.weights, self.described.get(recon.weights or "")))
 
 
+def _breakable(text: str) -> str:
+    """Long file names (mni_icbm152_t1_…nii.gz) may break after "_" and "/" instead of widening the panel."""
+    return text.replace("_", "_\u200b").replace("/", "/\u200b")
+
+
 def card_html(name: str, weights: str | None = None, architecture: str | None = None) -> str:
     """The model card as compact rich text: title, training data, parameter count, clean SSIM / PSNR."""
-    def rows(pairs):
-        return "".join(f"<tr><td style='color:#8a8a8a; padding-right:6px'>{html.escape(k)}</td>"
-                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in pairs)
+    def rows(pairs):  # paragraphs, not a table: they wrap to the panel's width
+        return "".join(f"<p style='margin:3px 0 0 0'><span style='color:#8a8a8a'>{html.escape(k)}:</span> "
+                       f"{_breakable(html.escape(str(v)))}</p>" for k, v in pairs)
 
     if name in MODELS:
         entry = MODELS[name]
@@ -198,10 +203,10 @@ def card_html(name: str, weights: str | None = None, architecture: str | None = 
                     f"trained yet (halluview-cli train {html.escape(name)}).</span>")
         pairs = [*card_lines(card), ("Trained on", card.get("training", {}).get("data", "—")),
                  ("Parameters", f"{card['parameters']:,}" if card.get("parameters") else "none learned")]
-        return f"<b>{html.escape(card.get('title', entry.title))}</b><table>{rows(pairs)}</table>"
+        return f"<b>{html.escape(card.get('title', entry.title))}</b>{rows(pairs)}"
     if name == "checkpoint":
         pairs = [("File", weights or "—"), ("Architecture", architecture or "read from the file when it loads")]
-        return f"<b>Your checkpoint</b><table>{rows(pairs)}</table>No card: nothing is known about its training."
+        return f"<b>Your checkpoint</b>{rows(pairs)}No card: nothing is known about its training."
     if name in CLASSICAL:
         return f"<b>{name.upper()}</b><br>{html.escape(CLASSICAL[name])} No training data."
     return ("<b>Baseline</b><br>The operator's direct inverse: zero-filled inverse FFT (MRI), filtered "
