@@ -1,0 +1,1 @@
+"""Robustness studies: grids of independent, keyed attack cells and their tidy table (Qt-free)."""

@@ -1,0 +1,89 @@
+"""A study is a grid of cells: scans × slices × reconstructions × ε values × seeds, for one threat and objective.
+
+Each cell is one independent, seeded attack with a stable key: the SHA-256 of its full experiment configuration
+(:func:`cell_key`), so a rerun knows which cells are done. One cell gives two rows of the tidy table: the attack and
+the equal-norm noise it is judged against (:func:`cell_rows`). The single-attack path is one cell of a study.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from itertools import product
+
+from ..choices import Choices, experiment_for
+from ..experiment import Experiment, ScanFacts
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What varies (``sources``, ``slices``, ``recons``, ``eps``, ``seeds``) and what every cell shares
+    (``choices``: the threat, objective, optimizer, region… as the CLI and the app would choose them).
+
+    ``sources`` are the source sections of an experiment ({"demo": "brain"}, {"path": "scan.dcm"}); ``slices``
+    None means each scan's middle slice."""
+
+    sources: tuple[dict, ...] = ({"demo": "brain"},)
+    recons: tuple[str, ...] = ("unet-mri-4x",)
+    eps: tuple[float, ...] = (0.01,)
+    seeds: tuple[int, ...] = (0,)
+    slices: tuple[int, ...] | None = None
+    choices: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cell:
+    key: str
+    experiment: Experiment
+    labels: dict  # the grid coordinates in words: source, slice, recon, eps, seed
+    source: dict  # the study's source entry the cell reads
+
+
+def cell_key(experiment: Experiment) -> str:
+    """A stable key of everything that determines the cell's numbers (its full configuration)."""
+    text = json.dumps(experiment.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _source_label(source: dict) -> str:
+    return source.get("path") or f"demo:{source.get('demo')}"
+
+
+def cells(config: StudyConfig, facts_of) -> list[Cell]:
+    """Every cell of the grid, in a fixed order. ``facts_of(source) -> ScanFacts`` reads a scan's facts once."""
+    out = []
+    for source in config.sources:
+        facts: ScanFacts = facts_of(source)
+        slices = config.slices if config.slices is not None else (facts.n_slices // 2,)
+        for index, recon, eps, seed in product(slices, config.recons, config.eps, config.seeds):
+            shared = {k: dict(v) if isinstance(v, dict) else v for k, v in config.choices.items()}
+            threat = {**shared.pop("threat", {}), "eps": float(eps)}
+            choices = Choices(source={**source, "slice": int(index)}, recon={"name": recon}, threat=threat,
+                              seed=int(seed), **shared)
+            experiment = experiment_for(facts, choices)
+            labels = {"source": _source_label(source), "slice": int(index), "recon": recon, "eps": float(eps),
+                      "seed": int(seed)}
+            out.append(Cell(cell_key(experiment), experiment, labels, dict(source)))
+    return out
+
+
+def cell_rows(cell: Cell, result, seconds: float) -> list[dict]:
+    """The tidy table's two rows for a finished cell: the attack and the equal-norm noise."""
+    norms = result.norms
+    rows = []
+    for kind, metrics, change, realised in (
+            ("attack", result.metrics, norms.get("recon_change_l2"), norms.get("realised_eps")),
+            ("noise", result.noise_metrics, norms.get("noise_recon_change_l2_mean"), norms.get("noise_realised_eps"))):
+        row = {"key": cell.key, **cell.labels, "kind": kind, "status": "done", "error": "",
+               "change_l2": change, "realised_eps": realised, "seconds": round(seconds, 3)}
+        for anchor, values in metrics.items():
+            for name, value in values.items():
+                row[f"{anchor}_{name}"] = value
+        rows.append(row)
+    return rows
+
+
+def failed_rows(cell: Cell, error: str) -> list[dict]:
+    """A cell that failed is recorded with its error (both of its rows), and does not stop the others."""
+    return [{"key": cell.key, **cell.labels, "kind": kind, "status": "failed", "error": error}
+            for kind in ("attack", "noise")]

@@ -1,0 +1,67 @@
+"""The study's first pieces: a grid of keyed cells, a tidy table written as it goes, resumable, failures recorded."""
+import numpy as np
+import pytest
+
+from halluview.core.attacks.run import run_to_end
+from halluview.core.choices import Choices, experiment_for
+from halluview.core.experiment import ScanFacts
+from halluview.core.problem import build_problem
+from halluview.core.samples import load_sample
+from halluview.core.study.grid import StudyConfig, cell_key, cells
+from halluview.core.study.local import read_table, run_study
+
+BRAIN = load_sample("brain")
+FAST = {"optimizer": {"steps": 2}, "device": "cpu"}
+
+
+def facts(_source):
+    return ScanFacts.of(BRAIN)
+
+
+def test_the_grid_is_the_product_and_keys_are_stable_and_distinct():
+    config = StudyConfig(recons=("unet-mri-4x", "tv"), eps=(0.01, 0.02), seeds=(0, 1), choices=FAST)
+    grid = cells(config, facts)
+    assert len(grid) == 8 and len({c.key for c in grid}) == 8
+    assert [c.key for c in cells(config, facts)] == [c.key for c in grid]  # the same config, the same keys
+    assert {(c.labels["recon"], c.labels["eps"], c.labels["seed"]) for c in grid} == {
+        (r, e, s) for r in ("unet-mri-4x", "tv") for e in (0.01, 0.02) for s in (0, 1)}
+    assert grid[0].experiment.threat.eps == 0.01 and grid[0].experiment.source.slice == 0
+
+
+def test_a_cell_is_the_single_attack_with_its_numbers(tmp_path):
+    config = StudyConfig(eps=(0.02,), choices=FAST)
+    rows = run_study(config, tmp_path)
+    (cell,) = cells(config, facts)
+    single = run_to_end(build_problem(experiment_for(ScanFacts.of(BRAIN), Choices(
+        source={"demo": "brain", "slice": 0}, threat={"eps": 0.02}, seed=0, **FAST)), BRAIN))
+    attack = next(r for r in rows if r["kind"] == "attack")
+    noise = next(r for r in rows if r["kind"] == "noise")
+    assert attack["vs_clean_ssim"] == single.metrics["vs_clean"]["ssim"]
+    assert noise["change_l2"] == single.norms["noise_recon_change_l2_mean"]
+    assert attack["key"] == cell.key == cell_key(cell.experiment)
+
+
+def test_a_rerun_skips_finished_cells_and_a_failed_cell_does_not_stop_the_others(tmp_path, monkeypatch):
+    from halluview.core.study import local
+
+    real = local.run_cell
+
+    def failing_for_tv(cell, scan):
+        if cell.labels["recon"] == "tv":
+            raise ValueError("tv broke")
+        return real(cell, scan)
+
+    monkeypatch.setattr(local, "run_cell", failing_for_tv)
+    config = StudyConfig(recons=("unet-mri-4x", "tv"), choices=FAST)
+    seen = []
+    rows = run_study(config, tmp_path, on_cell=lambda i, n, cell, status: seen.append(status))
+    assert seen == ["done", "failed"]
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(failed) == 2 and failed[0]["error"] == "ValueError: tv broke"
+    table = read_table(tmp_path)
+    assert len(table) == 4 and {r["status"] for r in table} == {"done", "failed"}
+    again = []
+    run_study(config, tmp_path, on_cell=lambda i, n, cell, status: again.append(status))
+    assert again == ["skipped", "failed"]  # the done cell is not run again; the failed one is retried
+    assert float(read_table(tmp_path)[0]["vs_clean_ssim"]) == pytest.approx(float(table[0]["vs_clean_ssim"]))
+    assert np.isfinite(float(read_table(tmp_path)[0]["seconds"]))
