@@ -65,3 +65,19 @@ def test_a_rerun_skips_finished_cells_and_a_failed_cell_does_not_stop_the_others
     assert again == ["skipped", "failed"]  # the done cell is not run again; the failed one is retried
     assert float(read_table(tmp_path)[0]["vs_clean_ssim"]) == pytest.approx(float(table[0]["vs_clean_ssim"]))
     assert np.isfinite(float(read_table(tmp_path)[0]["seconds"]))
+
+
+def test_the_summary_averages_over_slices_and_seeds_with_the_spread_and_says_it_in_words():
+    from halluview.core.study.summary import delta_curves, verdict_lines
+
+    rows = [{"status": "done", "recon": "unet", "kind": kind, "eps": eps, "vs_clean_ssim": ssim, "change_l2": change}
+            for kind, eps, ssim, change in (("attack", "0.01", "0.9", "6"), ("attack", "0.01", "0.8", "8"),
+                                            ("noise", "0.01", "0.99", "1"), ("noise", "0.01", "0.97", "1"),
+                                            ("attack", "0.02", "0.7", "9"), ("noise", "0.02", "0.95", "2"))]
+    rows.append({"status": "failed", "recon": "unet", "kind": "attack", "eps": "0.01"})
+    curves = delta_curves(rows)
+    attack = curves[("unet", "attack")]
+    assert attack["eps"] == [0.01, 0.02] and attack["n"] == [2, 1]
+    assert attack["mean"] == pytest.approx([0.15, 0.3]) and attack["low"] == pytest.approx([0.1, 0.3])
+    assert attack["high"] == pytest.approx([0.2, 0.3])
+    assert verdict_lines(rows, 0.01) == ["unet: changed 7.0× noise at ε = 1 % (2 cells)"]
