@@ -81,3 +81,26 @@ def test_the_summary_averages_over_slices_and_seeds_with_the_spread_and_says_it_
     assert attack["mean"] == pytest.approx([0.15, 0.3]) and attack["low"] == pytest.approx([0.1, 0.3])
     assert attack["high"] == pytest.approx([0.2, 0.3])
     assert verdict_lines(rows, 0.01) == ["unet: changed 7.0× noise at ε = 1 % (2 cells)"]
+
+
+@pytest.mark.parametrize("data,message", [
+    ([1], "expected a mapping"), ({"epsilon": [0.1]}, "unknown setting epsilon"),
+    ({"eps": []}, "eps must be a non-empty list"), ({"eps": [0.0]}, r"number in \(0, 1\]"),
+    ({"eps": [True]}, r"number in \(0, 1\]"), ({"seeds": [-1]}, "whole numbers ≥ 0"),
+    ({"sources": [{"slice": 3}]}, "needs a path or a demo"), ({"choices": [1]}, "choices must be a mapping"),
+])
+def test_a_bad_study_config_gets_one_clear_error(data, message):
+    from halluview.core.errors import ExperimentError
+    from halluview.core.study.grid import study_config
+
+    with pytest.raises(ExperimentError, match=message):
+        study_config(data, "study.yaml")
+
+
+def test_a_study_config_from_plain_data():
+    from halluview.core.study.grid import study_config
+
+    config = study_config({"sources": [{"demo": "brain"}], "recons": ["tv"], "eps": [0.01, 0.02], "slices": None,
+                           "choices": {"optimizer": {"steps": 2}}})
+    assert config.eps == (0.01, 0.02) and config.recons == ("tv",) and config.slices is None
+    assert len(cells(config, facts)) == 2

@@ -87,3 +87,43 @@ def failed_rows(cell: Cell, error: str) -> list[dict]:
     """A cell that failed is recorded with its error (both of its rows), and does not stop the others."""
     return [{"key": cell.key, **cell.labels, "kind": kind, "status": "failed", "error": error}
             for kind in ("attack", "noise")]
+
+
+GRID_KEYS = ("sources", "recons", "eps", "seeds", "slices")
+
+
+def study_config(data: dict, where: str = "the study") -> StudyConfig:
+    """A :class:`StudyConfig` from plain data (a parsed config file), with one clear error per problem: unknown
+    keys, empty or non-list axes, ε outside (0, 1], negative seeds or slices, sources without a file or example."""
+    from ..errors import ExperimentError
+
+    if not isinstance(data, dict):
+        raise ExperimentError(f"{where}: expected a mapping of settings, not {type(data).__name__}")
+    unknown = sorted(set(data) - set(GRID_KEYS) - {"choices"})
+    if unknown:
+        raise ExperimentError(f"{where}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                              f"expected {', '.join(GRID_KEYS)} and choices")
+    values = {}
+    for key in GRID_KEYS:
+        if key not in data:
+            continue
+        axis = data[key]
+        if key == "slices" and axis is None:
+            continue
+        if not isinstance(axis, list) or not axis:
+            raise ExperimentError(f"{where}: {key} must be a non-empty list, not {axis!r}")
+        values[key] = tuple(axis)
+    for source in values.get("sources", ()):
+        if not isinstance(source, dict) or not (source.get("path") or source.get("demo")):
+            raise ExperimentError(f"{where}: each source needs a path or a demo, not {source!r}")
+    for eps in values.get("eps", ()):
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 1:
+            raise ExperimentError(f"{where}: every ε must be a number in (0, 1] (a fraction of ‖y‖), not {eps!r}")
+    for key in ("seeds", "slices"):
+        for value in values.get(key, ()):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ExperimentError(f"{where}: {key} must be whole numbers ≥ 0, not {value!r}")
+    choices = data.get("choices", {})
+    if not isinstance(choices, dict):
+        raise ExperimentError(f"{where}: choices must be a mapping of sections, not {type(choices).__name__}")
+    return StudyConfig(**values, choices=dict(choices))
