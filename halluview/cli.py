@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .cli_arguments import CliError, Parser, add_attack_arguments, choices_from_args, experiment_from_args  # noqa: F401
+from .cli_study import add_study_parser
 from .cli_summary import attack_summary, volume_summary
 
 EXIT_USAGE = 2
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replace the weights and card shipped with HalluView (resources/models/NAME/)")
     train.add_argument("--no-evaluate", dest="evaluate", action="store_false")
     train.set_defaults(func=cmd_train)
+    add_study_parser(sub)
     return parser
 
 

@@ -1,0 +1,86 @@
+"""``halluview-cli study CONFIG``: run a robustness study (a grid of keyed attack cells) into a resumable table.
+
+The config is YAML (``--example`` prints a commented one). Finished cells are skipped on a rerun (``--no-resume``
+runs them again); the table ``study.csv`` is rewritten after every cell; a failed cell is recorded with its error.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cli_arguments import CliError
+
+EXAMPLE = """\
+# A HalluView robustness study: every combination below is one attack (a "cell"), seeded and keyed.
+# Run it with: halluview-cli study study.yaml   (the table goes to study/ beside this file; --out elsewhere)
+sources:                 # scans: a built-in example (demo) or a file (path; choices as in the app)
+  - demo: brain
+  # - path: /data/head_ct.dcm
+slices: null             # slice numbers; null: each scan's middle slice
+recons: [unet-mri-4x, tv-mri-4x]   # built-in models or classical methods (halluview-cli models)
+eps: [0.005, 0.01, 0.02] # budgets, fractions of ||y|| (0 < eps <= 1)
+seeds: [0]               # one cell per seed
+choices:                 # what every cell shares, as the experiment's sections
+  threat: {norm: l2, domain: measurement}
+  objective: {kind: untargeted}
+  optimizer: {steps: 50}
+  device: cpu
+"""
+
+
+def _read_config(path: Path):
+    import yaml
+
+    from .core.study.grid import study_config
+
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise CliError(f"halluview-cli: error: {path}: cannot read the study config ({err.strerror or err})") \
+            from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise CliError(f"halluview-cli: error: {path}: not valid YAML{where}") from None
+    return study_config(data, str(path))
+
+
+def cmd_study(args) -> int:
+    from tqdm import tqdm
+
+    from .core.study.local import TABLE, run_study
+
+    if args.example:
+        print(EXAMPLE, end="")
+        return 0
+    if not args.config:
+        raise CliError("halluview-cli: error: give a study config (halluview-cli study --example prints one)")
+    path = Path(args.config)
+    config = _read_config(path)
+    out = Path(args.out) if args.out else path.with_suffix("")
+    if out.exists() and not out.is_dir():
+        raise CliError(f"halluview-cli: error: {out} exists and is not a folder")
+    counts = {"done": 0, "skipped": 0, "failed": 0}
+    with tqdm(desc="cells", unit="cell", disable=args.quiet) as bar:
+        def on_cell(index, total, cell, status):
+            bar.total = total
+            counts[status] += 1
+            bar.set_postfix_str(f"{cell.labels['recon']} ε {cell.labels['eps']:g}: {status}")
+            bar.update(1)
+
+        run_study(config, out, resume=args.resume, on_cell=on_cell)
+    print(f"{counts['done']} cells run, {counts['skipped']} already done, {counts['failed']} failed; "
+          f"table: {out / TABLE}")
+    return 0 if not counts["failed"] else 1
+
+
+def add_study_parser(sub) -> None:
+    study = sub.add_parser("study", help="run a robustness study: a grid of attacks into one table")
+    study.add_argument("config", nargs="?", help="the study's YAML config")
+    study.add_argument("--example", action="store_true", help="print a commented example config and exit")
+    study.add_argument("--out", help="the study's folder (default: beside the config, named after it)")
+    study.add_argument("--no-resume", dest="resume", action="store_false",
+                       help="run every cell again (default: finished cells are skipped)")
+    study.add_argument("--quiet", action="store_true")
+    study.set_defaults(func=cmd_study)
