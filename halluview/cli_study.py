@@ -56,6 +56,10 @@ def cmd_study(args) -> int:
         return 0
     if not args.config:
         raise CliError("halluview-cli: error: give a study config (halluview-cli study --example prints one)")
+    if args.jobs < 1 or (args.threads is not None and args.threads < 1):
+        raise CliError("halluview-cli: error: --jobs and --threads must be at least 1")
+    if args.engine == "ray":
+        _check_ray()
     path = Path(args.config)
     config = _read_config(path)
     out = Path(args.out) if args.out else path.with_suffix("")
@@ -63,16 +67,40 @@ def cmd_study(args) -> int:
         raise CliError(f"halluview-cli: error: {out} exists and is not a folder")
     counts = {"done": 0, "skipped": 0, "failed": 0}
     with tqdm(desc="cells", unit="cell", disable=args.quiet) as bar:
-        def on_cell(index, total, cell, status):
-            bar.total = total
+        def on_cell(index, total, cell, status, rows):
             counts[status] += 1
-            bar.set_postfix_str(f"{cell.labels['recon']} ε {cell.labels['eps']:g}: {status}")
-            bar.update(1)
+            bar.total = total - counts["skipped"]  # the ETA counts the cells still to run
+            if status != "skipped":
+                bar.set_postfix_str(f"{cell.labels['recon']} ε {cell.labels['eps']:g}: {status}")
+                bar.update(1)
+            bar.refresh()
 
-        run_study(config, out, resume=args.resume, on_cell=on_cell)
+        rows = run_study(config, out, resume=args.resume, on_cell=on_cell, engine=args.engine, jobs=args.jobs,
+                         threads=args.threads, address=args.address)
+    summary = _write_summary(out, rows, config)
     print(f"{counts['done']} cells run, {counts['skipped']} already done, {counts['failed']} failed; "
-          f"table: {out / TABLE}")
+          f"table: {out / TABLE}" + (f"; summary: {summary}" if summary else ""))
     return 0 if not counts["failed"] else 1
+
+
+def _check_ray() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise CliError('halluview-cli: error: --engine ray needs Ray: pip install "halluview[cluster]"') from None
+
+
+def _write_summary(out: Path, rows: list[dict], config) -> Path | None:
+    """The study's HTML summary and figures beside its table (when any cell finished)."""
+    from dataclasses import asdict
+
+    from .core.report import versions
+    from .core.study.report import write_summary
+
+    if not any(r.get("status") == "done" for r in rows):
+        return None
+    paths = write_summary(out, rows, asdict(config), versions())
+    return next((p for p in paths if p.suffix == ".html"), None)
 
 
 def add_study_parser(sub) -> None:
@@ -80,7 +108,14 @@ def add_study_parser(sub) -> None:
     study.add_argument("config", nargs="?", help="the study's YAML config")
     study.add_argument("--example", action="store_true", help="print a commented example config and exit")
     study.add_argument("--out", help="the study's folder (default: beside the config, named after it)")
-    study.add_argument("--no-resume", dest="resume", action="store_false",
-                       help="run every cell again (default: finished cells are skipped)")
+    study.add_argument("--resume", dest="resume", action="store_true", default=True,
+                       help="skip the cells already in the study's table (the default)")
+    study.add_argument("--no-resume", dest="resume", action="store_false", help="run every cell again")
+    study.add_argument("--jobs", type=int, default=1, help="tasks run at once on this machine (default 1)")
+    study.add_argument("--threads", type=int, help="torch threads per task (default: the cores shared by the "
+                                                   "jobs; the numbers depend on it)")
+    study.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="where the cells run: here, or as Ray tasks (--address; needs halluview[cluster])")
+    study.add_argument("--address", help="a running Ray cluster's address (default: start a local Ray)")
     study.add_argument("--quiet", action="store_true")
     study.set_defaults(func=cmd_study)

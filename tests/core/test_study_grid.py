@@ -38,30 +38,30 @@ def test_a_cell_is_the_single_attack_with_its_numbers(tmp_path):
     noise = next(r for r in rows if r["kind"] == "noise")
     assert attack["vs_clean_ssim"] == single.metrics["vs_clean"]["ssim"]
     assert noise["change_l2"] == single.norms["noise_recon_change_l2_mean"]
-    assert attack["key"] == cell.key == cell_key(cell.experiment)
+    assert attack["key"] == cell.key == cell_key(cell.experiment, "warm")
 
 
 def test_a_rerun_skips_finished_cells_and_a_failed_cell_does_not_stop_the_others(tmp_path, monkeypatch):
-    from halluview.core.study import local
+    from halluview.core.attacks import run
 
-    real = local.run_cell
+    real = run.run_to_end
 
-    def failing_for_tv(cell, scan):
-        if cell.labels["recon"] == "tv":
+    def failing_for_tv(problem, on_step=None):
+        if problem.config["recon"]["name"] == "tv":
             raise ValueError("tv broke")
-        return real(cell, scan)
+        return real(problem, on_step)
 
-    monkeypatch.setattr(local, "run_cell", failing_for_tv)
+    monkeypatch.setattr(run, "run_to_end", failing_for_tv)
     config = StudyConfig(recons=("unet-mri-4x", "tv"), choices=FAST)
     seen = []
-    rows = run_study(config, tmp_path, on_cell=lambda i, n, cell, status: seen.append(status))
+    rows = run_study(config, tmp_path, on_cell=lambda i, n, cell, status, rows: seen.append(status))
     assert seen == ["done", "failed"]
     failed = [r for r in rows if r["status"] == "failed"]
     assert len(failed) == 2 and failed[0]["error"] == "ValueError: tv broke"
     table = read_table(tmp_path)
     assert len(table) == 4 and {r["status"] for r in table} == {"done", "failed"}
     again = []
-    run_study(config, tmp_path, on_cell=lambda i, n, cell, status: again.append(status))
+    run_study(config, tmp_path, on_cell=lambda i, n, cell, status, rows: again.append(status))
     assert again == ["skipped", "failed"]  # the done cell is not run again; the failed one is retried
     assert float(read_table(tmp_path)[0]["vs_clean_ssim"]) == pytest.approx(float(table[0]["vs_clean_ssim"]))
     assert np.isfinite(float(read_table(tmp_path)[0]["seconds"]))

@@ -45,6 +45,8 @@ class AttackProblem:
     surrogate : a transfer attack: the same measurement, threat and objective bound to another reconstruction,
         whose gradients drive the attack (steps show it); the result is ``recon``'s response to the δ found. For
         reconstructions too slow or not differentiable enough to attack directly (Deep Decoder).
+    warm_start : a δ to begin the first restart from (projected onto the budget), e.g. the worst case found for
+        the next smaller ε; None: near 0 (or a random point). The random draws are the same either way.
     """
 
     op: Operator
@@ -63,6 +65,7 @@ class AttackProblem:
     noise_draws: int = 4
     config: dict = field(default_factory=dict)
     surrogate: AttackProblem | None = None
+    warm_start: Tensor | None = None
 
     def perturbed_measurement(self, delta: Tensor) -> Tensor:
         """y + δ, or y + Aδ for image-domain threats (the object changes, the measurement noise stays)."""
@@ -116,7 +119,7 @@ def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
     return problem.threat.realised_eps(delta)
 
 
-def _step_metrics(problem: AttackProblem, perturbed: Tensor) -> dict:
+def step_metrics(problem: AttackProblem, perturbed: Tensor) -> dict:
     """Perturbed vs clean (and vs reference), globally and in / out of the region: one batched pass."""
     region = None if problem.region is None else problem.region.cpu()
     anchors = {"vs_clean": problem.clean[0]}
@@ -171,42 +174,73 @@ def _evaluate(problem: AttackProblem, delta: Tensor, with_grad: bool) -> tuple[T
 
 def _start(problem: AttackProblem, restart: int, generator: torch.Generator) -> Tensor:
     delta = problem.threat.random_start(generator)
+    if restart == 0 and problem.warm_start is not None:
+        return problem.threat.project(problem.warm_start.to(delta.device, delta.dtype))
     if problem.optimizer.random_start or restart > 0:
         return delta
     return delta * NEAR_ZERO_START  # δ = 0 is a stationary point of every quadratic objective: nudge off it
 
 
-def _optimise(problem: AttackProblem, generator: torch.Generator,
-              started: float) -> Generator[AttackStep, None, tuple[Tensor, list[dict]]]:
-    """The ascent itself: yields every step, returns (worst-case δ, step summaries).
+class Ascent:
+    """One problem's ascent as a state machine, so that several can share batched evaluations
+    (:mod:`halluview.core.attacks.batched`).
+
+    ``pending`` is the δ to evaluate next (None when done) and ``wants_grad`` whether its gradient is needed;
+    :meth:`advance` takes that evaluation and returns the step's record (None for a restart's start).
 
     Step k of a restart is δ_k, the point after k updates, evaluated: N steps cost N + 1 forward and N backward
     passes, and the last update counts. The start δ_0 is not a candidate: the result is one of δ_1 … δ_N of some
     restart, the one with the largest objective.
     """
-    config = problem.optimizer
-    total = config.steps * config.restarts
-    best_value, best_delta, history = -np.inf, None, []
-    done = 0
-    for restart in range(config.restarts):
-        delta = _start(problem, restart, generator)
-        rule = AscentRule(config, problem.threat, problem.objective.interior_optimum)
-        value, grad, _ = _evaluate(problem, delta, with_grad=True)
-        for index in range(config.steps):
-            delta = problem.threat.project(rule.step(delta, grad, index, value)).detach()
-            value, grad, perturbed = _evaluate(problem, delta, with_grad=index < config.steps - 1)
-            if best_delta is None or float(value) > best_value:
-                best_value, best_delta = float(value), delta.clone()
-            done += 1
-            paint = done % problem.image_every == 0 or done == total
-            record = AttackStep(step=done, total=total, restart=restart, objective=float(value),
-                                realised_eps=realised_eps(problem, delta), metrics=_step_metrics(problem, perturbed),
-                                elapsed_s=time.perf_counter() - started,
+
+    def __init__(self, problem: AttackProblem, generator: torch.Generator, started: float):
+        self.problem, self.generator, self.started = problem, generator, started
+        config = problem.optimizer
+        self.total = config.steps * config.restarts
+        self.best_value, self.best_delta, self.history = -np.inf, None, []
+        self.done, self.restart, self.index = 0, 0, -1  # index -1: the restart's start is pending
+        self._begin_restart()
+
+    def _begin_restart(self) -> None:
+        problem = self.problem
+        self.rule = AscentRule(problem.optimizer, problem.threat, problem.objective.interior_optimum)
+        self.pending, self.wants_grad, self.index = _start(problem, self.restart, self.generator), True, -1
+
+    def advance(self, value: Tensor, grad: Tensor | None, perturbed: Tensor) -> AttackStep | None:
+        problem, config = self.problem, self.problem.optimizer
+        delta, record = self.pending, None
+        if self.index >= 0:
+            if self.best_delta is None or float(value) > self.best_value:
+                self.best_value, self.best_delta = float(value), delta.clone()
+            self.done += 1
+            paint = self.done % problem.image_every == 0 or self.done == self.total
+            record = AttackStep(step=self.done, total=self.total, restart=self.restart, objective=float(value),
+                                realised_eps=realised_eps(problem, delta),
+                                metrics=step_metrics(problem, perturbed), elapsed_s=time.perf_counter() - self.started,
                                 perturbed=perturbed[0].cpu().numpy() if paint else None,
                                 difference=(perturbed - problem.clean)[0].cpu().numpy() if paint else None)
-            history.append(record.summary())
+            self.history.append(record.summary())
+        self.index += 1
+        if self.index < config.steps:
+            self.pending = problem.threat.project(self.rule.step(delta, grad, self.index, value)).detach()
+            self.wants_grad = self.index < config.steps - 1
+        elif self.restart + 1 < config.restarts:
+            self.restart += 1
+            self._begin_restart()
+        else:
+            self.pending = None
+        return record
+
+
+def _optimise(problem: AttackProblem, generator: torch.Generator,
+              started: float) -> Generator[AttackStep, None, tuple[Tensor, list[dict]]]:
+    """The ascent itself: yields every step, returns (worst-case δ, step summaries)."""
+    ascent = Ascent(problem, generator, started)
+    while ascent.pending is not None:
+        record = ascent.advance(*_evaluate(problem, ascent.pending, ascent.wants_grad))
+        if record is not None:
             yield record
-    return best_delta, history
+    return ascent.best_delta, ascent.history
 
 
 def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,
@@ -226,8 +260,8 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
     verdict = _verdict(problem, objectives, norms, spread)
     return AttackResult(
         delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),
-        perturbation_image=_image_delta(problem, delta), metrics=_step_metrics(problem, perturbed),
-        noise_metrics=_mean_metrics([_step_metrics(problem, r) for r in noise.responses]), norms=norms,
+        perturbation_image=_image_delta(problem, delta), metrics=step_metrics(problem, perturbed),
+        noise_metrics=_mean_metrics([step_metrics(problem, r) for r in noise.responses]), norms=norms,
         history=history, config=problem.config, seconds=time.perf_counter() - started,
         objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy())
 

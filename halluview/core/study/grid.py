@@ -29,6 +29,7 @@ class StudyConfig:
     seeds: tuple[int, ...] = (0,)
     slices: tuple[int, ...] | None = None
     choices: dict = field(default_factory=dict)
+    schedule: str = "warm"  # how a task runs its ε values: "warm", "batched" or "cold" (see .tasks)
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,13 @@ class Cell:
     source: dict  # the study's source entry the cell reads
 
 
-def cell_key(experiment: Experiment) -> str:
-    """A stable key of everything that determines the cell's numbers (its full configuration)."""
-    text = json.dumps(experiment.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+def cell_key(experiment: Experiment, schedule: str = "cold") -> str:
+    """A stable key of everything that determines the cell's numbers: its full configuration, and whether it
+    starts from its neighbour's worst case (``schedule`` "warm"; batched and cold cells are the single attack)."""
+    record = experiment.to_dict()
+    if schedule == "warm":
+        record = {**record, "warm_start": "from the next smaller ε"}
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -63,24 +68,47 @@ def cells(config: StudyConfig, facts_of) -> list[Cell]:
             experiment = experiment_for(facts, choices)
             labels = {"source": _source_label(source), "slice": int(index), "recon": recon, "eps": float(eps),
                       "seed": int(seed)}
-            out.append(Cell(cell_key(experiment), experiment, labels, dict(source)))
+            out.append(Cell(cell_key(experiment, config.schedule), experiment, labels, dict(source)))
     return out
 
 
-def cell_rows(cell: Cell, result, seconds: float) -> list[dict]:
-    """The tidy table's two rows for a finished cell: the attack and the equal-norm noise."""
-    norms = result.norms
+def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = None,
+              schedule: str = "single") -> list[dict]:
+    """The tidy table's two rows for a finished cell: the attack and the equal-norm noise (means over its draws).
+
+    Each row holds the grid coordinates, the clean accuracy (``clean_*``: the clean reconstruction against the
+    reference), the perturbed reconstruction against the clean one and the reference (``vs_clean_*``,
+    ``vs_reference_*``; ``_in`` / ``_out``: in and outside the region), the change ‖f(y + δ) − f(y)‖ globally and
+    in the region, the perturbation's size, the verdict's ratio to noise, how the cell was run and what with."""
+    norms, environment = result.norms, result.environment
+    verdict = result.verdict
+    shared = {"key": cell.key, **cell.labels, "status": "done", "error": "", "schedule": schedule,
+              **{f"clean_{name}": value for name, value in (clean_accuracy or {}).items()}}
+    after = {"seconds": round(seconds, 3), "steps": len(result.history), "device": environment.get("device", ""),
+             "threads": environment.get("threads", ""), "halluview": _version(), "torch": environment.get("torch", "")}
     rows = []
-    for kind, metrics, change, realised in (
-            ("attack", result.metrics, norms.get("recon_change_l2"), norms.get("realised_eps")),
-            ("noise", result.noise_metrics, norms.get("noise_recon_change_l2_mean"), norms.get("noise_realised_eps"))):
-        row = {"key": cell.key, **cell.labels, "kind": kind, "status": "done", "error": "",
-               "change_l2": change, "realised_eps": realised, "seconds": round(seconds, 3)}
+    for kind, metrics, prefix, size in (("attack", result.metrics, "", norms.get("delta_l2")),
+                                        ("noise", result.noise_metrics, "noise_", norms.get("noise_l2"))):
+        row = {**shared, "kind": kind}
         for anchor, values in metrics.items():
             for name, value in values.items():
                 row[f"{anchor}_{name}"] = value
+        change, change_in = ("recon_change_l2", "recon_change_l2_in") if kind == "attack" else (
+            "noise_recon_change_l2_mean", "noise_recon_change_l2_in_mean")
+        row.update({"change_l2": norms.get(change), "change_l2_in": norms.get(change_in, ""),
+                    "noise_ratio": (verdict.noise_ratio if verdict is not None else "") if kind == "attack" else 1.0,
+                    "realised_eps": norms.get(f"{prefix}realised_eps"), "delta_l2": size, **after})
         rows.append(row)
     return rows
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("halluview")
+    except PackageNotFoundError:
+        return ""
 
 
 def failed_rows(cell: Cell, error: str) -> list[dict]:
@@ -90,6 +118,7 @@ def failed_rows(cell: Cell, error: str) -> list[dict]:
 
 
 GRID_KEYS = ("sources", "recons", "eps", "seeds", "slices")
+SCHEDULES = ("warm", "batched", "cold")  # how a task runs its ε values: see .tasks
 
 
 def study_config(data: dict, where: str = "the study") -> StudyConfig:
@@ -99,10 +128,13 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
 
     if not isinstance(data, dict):
         raise ExperimentError(f"{where}: expected a mapping of settings, not {type(data).__name__}")
-    unknown = sorted(set(data) - set(GRID_KEYS) - {"choices"})
+    unknown = sorted(set(data) - set(GRID_KEYS) - {"choices", "schedule"})
     if unknown:
         raise ExperimentError(f"{where}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                              f"expected {', '.join(GRID_KEYS)} and choices")
+                              f"expected {', '.join(GRID_KEYS)}, schedule and choices")
+    schedule = data.get("schedule", "warm")
+    if schedule not in SCHEDULES:
+        raise ExperimentError(f"{where}: schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
     values = {}
     for key in GRID_KEYS:
         if key not in data:
@@ -126,4 +158,4 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
     choices = data.get("choices", {})
     if not isinstance(choices, dict):
         raise ExperimentError(f"{where}: choices must be a mapping of sections, not {type(choices).__name__}")
-    return StudyConfig(**values, choices=dict(choices))
+    return StudyConfig(**values, choices=dict(choices), schedule=schedule)

@@ -1,83 +1,99 @@
-"""The local engine: run a study's cells one after another, resumable, writing the tidy table as it goes.
+"""Running a study: its cells grouped into tasks (:mod:`.tasks`), run here one after another, in ``jobs`` local
+processes, or on a Ray cluster (:mod:`.ray_engine`), into a resumable tidy table.
 
-Finished cells are skipped on a rerun (by key); the table is rewritten atomically after every cell, so an
-interrupted study loses at most the cell that was running; a failed cell is recorded with its error.
+Finished cells are skipped on a rerun (by key); the table is rewritten atomically after every task, so an
+interrupted study loses at most the tasks that were running; a failed cell is recorded with its error.
 """
 from __future__ import annotations
 
-import csv
-import io
-import time
+import os
 from pathlib import Path
 from typing import Callable
 
-from ..atomic import write_text_atomic
-from .grid import Cell, StudyConfig, cell_rows, cells, failed_rows
+from .grid import Cell, StudyConfig, cells
+from .table import TABLE, read_table, write_parquet, write_table
+from .tasks import StudyCancelled, Task, run_task, tasks_of
 
-TABLE = "study.csv"
-
-
-def read_table(folder: str | Path) -> list[dict]:
-    path = Path(folder) / TABLE
-    if not path.is_file():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+__all__ = ["ENGINES", "TABLE", "read_table", "run_study", "study_cells"]
+ENGINES = ("local", "ray")
 
 
-def write_table(folder: str | Path, rows: list[dict]) -> Path:
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    path = Path(folder) / TABLE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, buffer.getvalue())
-    return path
+def study_cells(config: StudyConfig) -> list[Cell]:
+    """The study's grid, reading each scan once (for its slice count and facts)."""
+    from ..experiment import ScanFacts
+    from .tasks import load_scan
+
+    return cells(config, lambda source: ScanFacts.of(load_scan(source)))
 
 
-def run_cell(cell: Cell, scan) -> list[dict]:
-    from ..attacks.run import run_to_end
-    from ..problem import build_problem
+def _serial(tasks: list[Task], on_done, should_stop, threads: int | None) -> None:
+    for task in tasks:
+        on_done(task, run_task(task, should_stop, threads))
 
-    started = time.perf_counter()
-    result = run_to_end(build_problem(cell.experiment, scan))
-    return cell_rows(cell, result, time.perf_counter() - started)
+
+def _pool(tasks: list[Task], on_done, should_stop, jobs: int, threads: int | None) -> None:
+    """``jobs`` worker processes (spawned: torch and fork do not mix), each with ``threads`` or its share of the
+    cores."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {pool.submit(run_task, task, None, threads): task for task in tasks}
+        try:
+            while running:
+                finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    on_done(running.pop(future), future.result())
+                if should_stop is not None and should_stop():
+                    raise StudyCancelled()
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise
 
 
 def run_study(config: StudyConfig, folder: str | Path, resume: bool = True,
-              on_cell: Callable[[int, int, Cell, str], None] | None = None) -> list[dict]:
-    """Run every cell not already done in ``folder``'s table; returns all rows. ``on_cell(i, n, cell, status)``
-    reports progress ("skipped", "done" or "failed")."""
-    from ..errors import ExperimentError
-    from ..problem import load_source
-    from ..settings import ScanFacts
+              on_cell: Callable[[int, int, Cell, str, list], None] | None = None, *, engine: str = "local",
+              jobs: int = 1, should_stop: Callable[[], bool] | None = None, threads: int | None = None,
+              address: str | None = None) -> list[dict]:
+    """Run every cell not already done in ``folder``'s table; returns all rows (those so far when stopped).
 
-    scans = {}
-
-    def scan_of(source: dict):
-        key = repr(sorted(source.items()))
-        if key not in scans:
-            from ..experiment import Experiment, SourceConfig
-
-            scans[key] = load_source(Experiment(source=SourceConfig(**source)))
-        return scans[key]
-
-    grid = cells(config, lambda source: ScanFacts.of(scan_of(source)))
-    rows = [r for r in read_table(folder) if resume and r.get("status") == "done"]
+    ``on_cell(index, total, cell, status, rows)`` reports each cell ("skipped", "done" or "failed") with the
+    whole table so far. ``should_stop()`` is polled between steps: when it returns True the running cells are
+    dropped and the study stops. ``engine`` "local" runs ``jobs`` tasks at once; "ray" runs them on the Ray
+    cluster at ``address`` (or a local one). ``threads``: torch threads per task (the numbers depend on it;
+    default: the machine's share per job)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    grid = study_cells(config)
+    rows = [r for r in read_table(folder) if resume and r.get("status") == "done"] if resume else []
     done = {r["key"] for r in rows}
-    for i, cell in enumerate(grid):
-        if cell.key in done:
-            status = "skipped"
+    counter = iter(range(len(grid)))
+    for cell in grid:
+        if cell.key in done and on_cell is not None:
+            on_cell(next(counter), len(grid), cell, "skipped", rows)
+
+    def on_done(task: Task, new_rows: list[dict]) -> None:
+        rows.extend(new_rows)
+        write_table(folder, rows)
+        for cell in task.cells:
+            status = next((r["status"] for r in new_rows if r["key"] == cell.key), "failed")
+            if on_cell is not None:
+                on_cell(next(counter), len(grid), cell, status, rows)
+
+    work = tasks_of(grid, done, config.schedule)
+    try:
+        if engine == "ray":
+            from .ray_engine import run_tasks_ray
+
+            run_tasks_ray(work, on_done, should_stop, address=address, threads=threads or 1)
+        elif jobs > 1:
+            _pool(work, on_done, should_stop, jobs, threads)
         else:
-            try:
-                rows += run_cell(cell, scan_of(cell.source))
-                status = "done"
-            except (ExperimentError, ValueError, RuntimeError, OSError) as err:
-                rows += failed_rows(cell, f"{type(err).__name__}: {err}")
-                status = "failed"
-            write_table(folder, rows)
-        if on_cell is not None:
-            on_cell(i, len(grid), cell, status)
+            _serial(work, on_done, should_stop, threads)
+    except StudyCancelled:
+        pass
+    if rows:
+        write_parquet(folder, rows)
     return rows

@@ -14,11 +14,11 @@ from ..atomic import write_text_atomic
 from ..compare import flatten
 from ..svg_plot import svg_document
 from .figures import BASIS_WORDS, accuracy_figure, delta_figure
-from .local import TABLE
 from .summary import default_verdict_eps, delta_basis, delta_curves, finished, percent, recons_of, verdict_table
+from .table import PARQUET, TABLE
 
 PAGE = "study.html"
-PARQUET = Path(TABLE).with_suffix(".parquet").name
+
 FIGURES = {"delta_ssim.svg": lambda rows: delta_figure(rows, "ssim"),
            "delta_psnr.svg": lambda rows: delta_figure(rows, "psnr"),
            "accuracy.svg": lambda rows: accuracy_figure(rows)}

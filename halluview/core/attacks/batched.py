@@ -1,0 +1,70 @@
+"""Several attacks on one reconstruction of one measurement, evaluated as one batch: the ε values of a study.
+
+The attacks differ only in their budget (and so in their threat's radius); each keeps its own ascent (its step
+schedule, its best point, its random draws), and every forward and backward pass is shared: the perturbed
+measurements are stacked along the batch axis. The reconstructions are applied image by image (networks in eval
+mode, classical solvers), so each attack's gradient is its own; the results equal one-by-one runs up to rounding.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import Tensor
+
+from ..environment import run_environment
+from .run import Ascent, AttackProblem, AttackResult, finish
+
+
+def _evaluate_batch(problem: AttackProblem, deltas: Tensor, with_grad: bool) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Per-item objective values (B,), their gradients (B, ...) when asked, and the perturbed reconstructions."""
+    if not with_grad:
+        with torch.no_grad():
+            perturbed = problem.recon(problem.perturbed_measurement(deltas))
+            return problem.objective.value(perturbed), None, perturbed
+    deltas = deltas.detach().requires_grad_(True)
+    perturbed = problem.recon(problem.perturbed_measurement(deltas))
+    values = problem.objective.value(perturbed)
+    grads, = torch.autograd.grad(values.sum(), deltas)
+    return values.detach(), grads, perturbed.detach()
+
+
+def same_but_budget(problems: list[AttackProblem]) -> bool:
+    """Whether the problems can share evaluations: the same reconstruction and measurement (one
+    :class:`~halluview.core.problem.Reconstruction` bound several times), objective, optimizer, surrogate and kind
+    of budget."""
+    first = problems[0]
+    return all(p.recon is first.recon and p.y is first.y and p.objective.config == first.objective.config
+               and p.optimizer == first.optimizer and p.config.get("surrogate") == first.config.get("surrogate")
+               and p.threat.config.norm == first.threat.config.norm
+               and p.threat.config.domain == first.threat.config.domain for p in problems)
+
+
+def run_batched(problems: list[AttackProblem], on_step=None) -> list[AttackResult]:
+    """Every problem's attack, in lockstep, one batched evaluation per step; their results in order.
+
+    ``problems`` must share everything but the budget (:func:`same_but_budget`); transfer attacks climb their
+    surrogates together and are then evaluated on their targets one by one. ``on_step(records)`` is called after
+    every shared evaluation with the steps' records (raise from it to stop).
+    """
+    if not same_but_budget(problems):
+        raise ValueError("batched attacks must share the reconstruction, measurement, objective and optimizer")
+    started = time.perf_counter()
+    environment = run_environment(problems[0].y.device)
+    generators = [torch.Generator().manual_seed(p.seed) for p in problems]
+    climbers = [p.surrogate or p for p in problems]
+    ascents = [Ascent(c, g, started) for c, g in zip(climbers, generators)]
+    shared = climbers[0]
+    while ascents[0].pending is not None:  # the same optimizer: every ascent has the same number of evaluations
+        values, grads, perturbed = _evaluate_batch(shared, torch.cat([a.pending for a in ascents]),
+                                                   ascents[0].wants_grad)
+        records = [ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])
+                   for i, ascent in enumerate(ascents)]
+        if on_step is not None and records[0] is not None:
+            on_step(records)
+    results = []
+    for problem, ascent, generator in zip(problems, ascents, generators):
+        result = finish(problem, ascent.best_delta, ascent.history, started, generator)
+        result.environment = environment
+        results.append(result)
+    return results

@@ -1,0 +1,115 @@
+"""A study's tasks: the ε values of one slice and reconstruction run together (warm, batched or cold), resumable,
+cancellable, in local processes, into a CSV and a typed Parquet table."""
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from halluview.core.attacks.batched import run_batched, same_but_budget
+from halluview.core.attacks.run import run_to_end
+from halluview.core.choices import Choices, experiment_for
+from halluview.core.experiment import ScanFacts
+from halluview.core.problem import bind, measure, reconstruct
+from halluview.core.samples import load_sample
+from halluview.core.study.grid import StudyConfig
+from halluview.core.study.local import read_table, run_study, study_cells
+from halluview.core.study.tasks import Task, run_task, tasks_of
+
+BRAIN = load_sample("brain")
+FAST = {"optimizer": {"steps": 3}, "device": "cpu"}
+EPS = (0.005, 0.01, 0.02)
+
+
+def _problems(recon: str, steps: int = 3):
+    experiments = [experiment_for(ScanFacts.of(BRAIN), Choices(source={"demo": "brain", "slice": 0},
+                                                               recon={"name": recon}, threat={"eps": eps}, seed=0,
+                                                               optimizer={"steps": steps}, device="cpu"))
+                   for eps in EPS]
+    shared = reconstruct(experiments[0], measure(experiments[0], BRAIN))
+    return [bind(e, shared) for e in experiments]
+
+
+@pytest.mark.parametrize("recon", ["unet-mri-4x", "zero-filled"])
+def test_batched_attacks_are_the_single_attacks_up_to_rounding(recon):
+    torch.set_num_threads(1)
+    problems = _problems(recon)
+    assert same_but_budget(problems)
+    batched = run_batched(problems)
+    for problem, result in zip(_problems(recon), batched):
+        single = run_to_end(problem)
+        assert result.norms["realised_eps"] == pytest.approx(single.norms["realised_eps"], rel=1e-4)
+        assert result.norms["recon_change_l2"] == pytest.approx(single.norms["recon_change_l2"], rel=1e-2)
+        assert [h["step"] for h in result.history] == [h["step"] for h in single.history]
+    sizes = [r.norms["realised_eps"] for r in batched]
+    assert sizes == pytest.approx(list(EPS), rel=1e-3)  # each attack kept its own budget
+
+
+def test_a_warm_start_begins_at_the_smaller_budgets_worst_case_scaled_and_finds_at_least_as_much():
+    torch.set_num_threads(1)
+    config = StudyConfig(recons=("unet-mri-4x",), eps=EPS, choices=FAST, schedule="warm")
+    (task,) = tasks_of(study_cells(config), set(), "warm")
+    warm = run_task(task, threads=1)
+    cold = run_task(Task(task.cells, task.source, "cold"), threads=1)
+    attacks = [(w, c) for w, c in zip(warm, cold) if w["kind"] == "attack"]
+    assert [w["schedule"] for w, _ in attacks] == ["cold", "warm from ε=0.005", "warm from ε=0.01"]
+    assert attacks[0][0]["change_l2"] == attacks[0][1]["change_l2"]  # the smallest ε is its single attack
+    assert all(w["change_l2"] > c["change_l2"] for w, c in attacks[1:])
+
+
+def test_rows_carry_clean_accuracy_ratio_to_noise_versions_and_time(tmp_path):
+    rows = run_study(StudyConfig(recons=("zero-filled",), eps=(0.02,), choices=FAST), tmp_path)
+    attack, noise = rows
+    assert 0 < attack["clean_ssim"] < 1 and attack["clean_psnr"] > 0 and attack["clean_ssim"] == noise["clean_ssim"]
+    assert attack["noise_ratio"] == pytest.approx(attack["change_l2"] / noise["change_l2"])
+    assert noise["noise_ratio"] == 1.0 and attack["realised_eps"] == pytest.approx(0.02, rel=1e-3)
+    assert attack["torch"] == torch.__version__ and attack["threads"] >= 1 and attack["seconds"] > 0
+    assert attack["steps"] == 3 and attack["delta_l2"] > 0
+
+
+def test_the_parquet_table_is_the_csv_with_typed_columns(tmp_path):
+    run_study(StudyConfig(recons=("zero-filled",), eps=EPS[:2], choices=FAST), tmp_path)
+    csv_rows = read_table(tmp_path)
+    table = pq.read_table(tmp_path / "study.parquet").to_pylist()
+    assert len(table) == len(csv_rows) == 4
+    for row, text in zip(table, csv_rows):
+        assert isinstance(row["eps"], float) and row["eps"] == float(text["eps"])
+        assert row["vs_clean_ssim"] == pytest.approx(float(text["vs_clean_ssim"]), rel=1e-12)
+        assert row["recon"] == "zero-filled" and isinstance(row["key"], str)
+
+
+def test_a_stopped_study_keeps_finished_tasks_and_a_rerun_runs_only_the_rest(tmp_path):
+    config = StudyConfig(recons=("zero-filled", "unet-mri-4x"), eps=EPS[:2], choices=FAST)
+    statuses = []
+
+    def stop_in_the_second_task():
+        return any(s == "done" for s in statuses) and len(statuses) >= 2
+
+    rows = run_study(config, tmp_path, on_cell=lambda i, n, c, s, r: statuses.append(s),
+                     should_stop=stop_in_the_second_task)
+    assert statuses == ["done", "done"] and len(rows) == 4  # the first task; the second was dropped mid-run
+    assert {r["recon"] for r in read_table(tmp_path)} == {"zero-filled"}
+    again = []
+    run_study(config, tmp_path, on_cell=lambda i, n, c, s, r: again.append(s))
+    assert again == ["skipped", "skipped", "done", "done"]
+    assert len(read_table(tmp_path)) == 8
+
+
+def test_jobs_in_local_processes_give_the_serial_numbers(tmp_path):
+    config = StudyConfig(recons=("zero-filled", "unet-mri-4x"), eps=(0.01,), choices={**FAST, "optimizer":
+                                                                                      {"steps": 2}})
+    serial = run_study(config, tmp_path / "serial", threads=1)
+    pooled = run_study(config, tmp_path / "pooled", jobs=2, threads=1)
+    key = ("key", "kind")
+    by_key = {tuple(r[k] for k in key): r for r in pooled}
+    for row in serial:
+        other = by_key[tuple(row[k] for k in key)]
+        assert other["vs_clean_ssim"] == row["vs_clean_ssim"] and other["change_l2"] == row["change_l2"]
+        assert other["threads"] == 1
+
+
+def test_a_one_cell_study_is_the_single_attack_exactly(tmp_path):
+    rows = run_study(StudyConfig(recons=("unet-mri-4x",), eps=(0.01,), choices=FAST), tmp_path)
+    single = run_to_end(_problems("unet-mri-4x")[1])
+    assert rows[0]["change_l2"] == single.norms["recon_change_l2"]
+    assert rows[0]["vs_clean_ssim"] == single.metrics["vs_clean"]["ssim"]
+    assert np.isfinite(rows[1]["change_l2"])
