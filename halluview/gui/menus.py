@@ -48,6 +48,8 @@ def build(window) -> None:
                        "Search for the worst perturbation within the budget and show what it does"),
         "pause": _action(window, "Pause", window.toggle_pause, "Space", "Pause or resume the attack"),
         "cancel": _action(window, "Cancel", window.session.cancel_run, "Esc", "Stop the attack"),
+        "compare_recons": _action(window, "Compare reconstructions…", partial(_open_study, window), None,
+                                  "Attack several reconstructions of this scan at several budgets and compare them"),
         "export_png": _action(window, "Figure (PNG, SVG or PDF)…", partial(_saved, window, export.export_figure),
                               "Ctrl+E", "Clean, perturbed and difference with colour bar, scale bar and caption"),
         "export_panels": _action(window, "Panels as on screen (PNG)…",
@@ -90,10 +92,18 @@ def build(window) -> None:
     _view_menu(window, bar.addMenu("&View"))
     attack_menu = bar.addMenu("&Attack")
     attack_menu.addActions([acts["run"], acts["pause"], acts["cancel"]])
+    attack_menu.addSeparator()
+    attack_menu.addAction(acts["compare_recons"])
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(acts["shortcuts"])
     _toolbar(window)
     set_running(window, False)
+
+
+def _open_study(window) -> None:
+    from .study_window import show_study_window
+
+    show_study_window(window)
 
 
 def _saved(window, export_function, keeps: str | None = None) -> None:
