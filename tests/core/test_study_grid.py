@@ -104,3 +104,19 @@ def test_a_study_config_from_plain_data():
                            "choices": {"optimizer": {"steps": 2}}})
     assert config.eps == (0.01, 0.02) and config.recons == ("tv",) and config.slices is None
     assert len(cells(config, facts)) == 2
+
+
+def test_a_source_may_name_its_own_slices_and_an_unknown_source_setting_is_one_error():
+    from halluview.core.errors import ExperimentError
+    from halluview.core.study.grid import study_config
+
+    config = study_config({"sources": [{"demo": "brain"}, {"demo": "brain", "slices": [0]}], "recons": ["tv"],
+                           "slices": None})
+    grid = cells(config, facts)
+    assert [c.labels["slice"] for c in grid] == [0, 0] and "slices" not in grid[1].source
+    with pytest.raises(ExperimentError, match="unknown source setting slcies"):
+        study_config({"sources": [{"demo": "brain", "slcies": [1]}]}, "study.yaml")
+    with pytest.raises(ExperimentError, match="a source's slices must be"):
+        study_config({"sources": [{"demo": "brain", "slices": [-1]}]}, "study.yaml")
+    with pytest.raises(ExperimentError, match="schedule must be one of warm, batched, cold"):
+        study_config({"schedule": "fast"}, "study.yaml")

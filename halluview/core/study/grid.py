@@ -20,8 +20,8 @@ class StudyConfig:
     """What varies (``sources``, ``slices``, ``recons``, ``eps``, ``seeds``) and what every cell shares
     (``choices``: the threat, objective, optimizer, region… as the CLI and the app would choose them).
 
-    ``sources`` are the source sections of an experiment ({"demo": "brain"}, {"path": "scan.dcm"}); ``slices``
-    None means each scan's middle slice."""
+    ``sources`` are the source sections of an experiment ({"demo": "brain"}, {"path": "scan.dcm"}), each with
+    optionally its own ``slices``; ``slices`` None means each scan's middle slice."""
 
     sources: tuple[dict, ...] = ({"demo": "brain"},)
     recons: tuple[str, ...] = ("unet-mri-4x",)
@@ -58,17 +58,18 @@ def cells(config: StudyConfig, facts_of) -> list[Cell]:
     """Every cell of the grid, in a fixed order. ``facts_of(source) -> ScanFacts`` reads a scan's facts once."""
     out = []
     for source in config.sources:
-        facts: ScanFacts = facts_of(source)
-        slices = config.slices if config.slices is not None else (facts.n_slices // 2,)
+        read = {k: v for k, v in source.items() if k != "slices"}
+        facts: ScanFacts = facts_of(read)
+        slices = source.get("slices") or config.slices or (facts.n_slices // 2,)
         for index, recon, eps, seed in product(slices, config.recons, config.eps, config.seeds):
             shared = {k: dict(v) if isinstance(v, dict) else v for k, v in config.choices.items()}
             threat = {**shared.pop("threat", {}), "eps": float(eps)}
-            choices = Choices(source={**source, "slice": int(index)}, recon={"name": recon}, threat=threat,
+            choices = Choices(source={**read, "slice": int(index)}, recon={"name": recon}, threat=threat,
                               seed=int(seed), **shared)
             experiment = experiment_for(facts, choices)
             labels = {"source": _source_label(source), "slice": int(index), "recon": recon, "eps": float(eps),
                       "seed": int(seed)}
-            out.append(Cell(cell_key(experiment, config.schedule), experiment, labels, dict(source)))
+            out.append(Cell(cell_key(experiment, config.schedule), experiment, labels, read))
     return out
 
 
@@ -118,7 +119,9 @@ def failed_rows(cell: Cell, error: str) -> list[dict]:
 
 
 GRID_KEYS = ("sources", "recons", "eps", "seeds", "slices")
-SCHEDULES = ("warm", "batched", "cold")  # how a task runs its ε values: see .tasks
+SCHEDULES = ("warm", "batched", "cold")
+# A source: an experiment's source section (path or demo, image_size, choices), and optionally its own slices.
+SOURCE_KEYS = {"path", "demo", "image_size", "choices", "slices"}  # how a task runs its ε values: see .tasks
 
 
 def study_config(data: dict, where: str = "the study") -> StudyConfig:
@@ -148,6 +151,15 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
     for source in values.get("sources", ()):
         if not isinstance(source, dict) or not (source.get("path") or source.get("demo")):
             raise ExperimentError(f"{where}: each source needs a path or a demo, not {source!r}")
+        unknown = sorted(set(source) - SOURCE_KEYS)
+        if unknown:
+            raise ExperimentError(f"{where}: unknown source setting{'s' if len(unknown) > 1 else ''} "
+                                  f"{', '.join(unknown)}; a source takes {', '.join(sorted(SOURCE_KEYS))}")
+        own = source.get("slices")
+        if own is not None and (not isinstance(own, list) or not own or not all(
+                isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in own)):
+            raise ExperimentError(f"{where}: a source's slices must be a non-empty list of whole numbers ≥ 0, "
+                                  f"not {own!r}")
     for eps in values.get("eps", ()):
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 1:
             raise ExperimentError(f"{where}: every ε must be a number in (0, 1] (a fraction of ‖y‖), not {eps!r}")
