@@ -113,3 +113,22 @@ def test_a_one_cell_study_is_the_single_attack_exactly(tmp_path):
     assert rows[0]["change_l2"] == single.norms["recon_change_l2"]
     assert rows[0]["vs_clean_ssim"] == single.metrics["vs_clean"]["ssim"]
     assert np.isfinite(rows[1]["change_l2"])
+
+
+def test_your_checkpoint_is_a_reconstruction_of_the_study_and_a_file_cannot_allow_unpickling(tmp_path):
+    import fastmri_reference  # noqa: F401  - stand-ins for fastMRI's data loaders before fastmri.models is imported
+    from fastmri.models import Unet as ReferenceUnet
+
+    from halluview.core.errors import ExperimentError
+    from halluview.core.study.grid import study_config
+
+    torch.manual_seed(0)
+    weights = tmp_path / "mine.pt"
+    torch.save(ReferenceUnet(1, 1, chans=8, num_pool_layers=2).state_dict(), weights)
+    config = study_config({"recons": ["zero-filled", {"name": "checkpoint", "weights": str(weights)}],
+                           "eps": [0.01], "choices": FAST})
+    rows = run_study(config, tmp_path / "study")
+    assert {r["recon"] for r in rows} == {"zero-filled", "checkpoint (mine.pt)"}
+    assert all(r["status"] == "done" for r in rows)
+    with pytest.raises(ExperimentError, match="cannot allow unpickling"):
+        study_config({"recons": [{"name": "checkpoint", "weights": str(weights), "allow_pickle": True}]}, "s.yaml")

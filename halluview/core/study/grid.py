@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from itertools import product
+from pathlib import Path
 
 from ..choices import Choices, experiment_for
 from ..experiment import Experiment, ScanFacts
@@ -21,10 +22,12 @@ class StudyConfig:
     (``choices``: the threat, objective, optimizer, region… as the CLI and the app would choose them).
 
     ``sources`` are the source sections of an experiment ({"demo": "brain"}, {"path": "scan.dcm"}), each with
-    optionally its own ``slices``; ``slices`` None means each scan's middle slice."""
+    optionally its own ``slices``; ``slices`` None means each scan's middle slice. A reconstruction is a name
+    ("unet-mri-4x", "tv") or a recon section for your own model ({"name": "checkpoint", "weights": "model.pt",
+    "label": "my U-Net"}); a study never allows unpickling: use TorchScript or a weights-only checkpoint."""
 
     sources: tuple[dict, ...] = ({"demo": "brain"},)
-    recons: tuple[str, ...] = ("unet-mri-4x",)
+    recons: tuple[str | dict, ...] = ("unet-mri-4x",)
     eps: tuple[float, ...] = (0.01,)
     seeds: tuple[int, ...] = (0,)
     slices: tuple[int, ...] | None = None
@@ -54,6 +57,19 @@ def _source_label(source: dict) -> str:
     return source.get("path") or f"demo:{source.get('demo')}"
 
 
+def _recon_section(recon: str | dict) -> dict:
+    return {"name": recon} if isinstance(recon, str) else {k: v for k, v in recon.items() if k != "label"}
+
+
+def recon_label(recon: str | dict) -> str:
+    """How the table names a reconstruction: its name, or for a file its ``label`` or "name (file name)"."""
+    if isinstance(recon, str):
+        return recon
+    if recon.get("label"):
+        return str(recon["label"])
+    return f"{recon['name']} ({Path(recon['weights']).name})" if recon.get("weights") else recon["name"]
+
+
 def cells(config: StudyConfig, facts_of) -> list[Cell]:
     """Every cell of the grid, in a fixed order. ``facts_of(source) -> ScanFacts`` reads a scan's facts once."""
     out = []
@@ -64,11 +80,11 @@ def cells(config: StudyConfig, facts_of) -> list[Cell]:
         for index, recon, eps, seed in product(slices, config.recons, config.eps, config.seeds):
             shared = {k: dict(v) if isinstance(v, dict) else v for k, v in config.choices.items()}
             threat = {**shared.pop("threat", {}), "eps": float(eps)}
-            choices = Choices(source={**read, "slice": int(index)}, recon={"name": recon}, threat=threat,
+            choices = Choices(source={**read, "slice": int(index)}, recon=_recon_section(recon), threat=threat,
                               seed=int(seed), **shared)
             experiment = experiment_for(facts, choices)
-            labels = {"source": _source_label(source), "slice": int(index), "recon": recon, "eps": float(eps),
-                      "seed": int(seed)}
+            labels = {"source": _source_label(source), "slice": int(index), "recon": recon_label(recon),
+                      "eps": float(eps), "seed": int(seed)}
             out.append(Cell(cell_key(experiment, config.schedule), experiment, labels, read))
     return out
 
@@ -118,6 +134,22 @@ def failed_rows(cell: Cell, error: str) -> list[dict]:
             for kind in ("attack", "noise")]
 
 
+def _check_recon(recon, where: str) -> None:
+    from ..errors import ExperimentError
+
+    if isinstance(recon, str) and recon:
+        return
+    if not isinstance(recon, dict) or not isinstance(recon.get("name"), str):
+        raise ExperimentError(f"{where}: a reconstruction is a name or a mapping with a name, not {recon!r}")
+    if recon.get("allow_pickle"):
+        raise ExperimentError(f"{where}: a study file cannot allow unpickling (it runs code from the checkpoint); "
+                              "save the model as TorchScript or as a weights-only checkpoint")
+    unknown = sorted(set(recon) - {"name", "weights", "params", "label"})
+    if unknown:
+        raise ExperimentError(f"{where}: unknown reconstruction setting{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join(unknown)}; a reconstruction takes name, weights, params and label")
+
+
 GRID_KEYS = ("sources", "recons", "eps", "seeds", "slices")
 SCHEDULES = ("warm", "batched", "cold")
 # A source: an experiment's source section (path or demo, image_size, choices), and optionally its own slices.
@@ -160,6 +192,8 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
                 isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in own)):
             raise ExperimentError(f"{where}: a source's slices must be a non-empty list of whole numbers ≥ 0, "
                                   f"not {own!r}")
+    for recon in values.get("recons", ()):
+        _check_recon(recon, where)
     for eps in values.get("eps", ()):
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 1:
             raise ExperimentError(f"{where}: every ε must be a number in (0, 1] (a fraction of ‖y‖), not {eps!r}")
