@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -24,6 +24,7 @@ from ..core.choices import operator_summary
 from ..core.errors import ExperimentError
 from ..core.recon.zoo import MODELS
 from ..core.study import shared
+from ..core.study.grid import recon_label
 from .panels import form
 from .panels.operator_panel import BASELINES
 
@@ -43,6 +44,10 @@ SEEDS_TIP = ("How many random starts per setting (seeds s, s+1, … from the mai
              "seeds shows as a band around each curve.")
 FOLDER_TIP = ("Where the study's table (study.csv) is written after every cell. Running again into the same folder "
               "skips the cells already finished there, so a stopped study resumes.")
+ADD_TIP = ("Compare your own model too: a fastMRI U-Net or E2E-VarNet checkpoint (weights only) or a TorchScript "
+           "file. A study never loads pickled Python objects, which could run code.")
+MODEL_FILTER = f"PyTorch models ({' '.join('*' + s for s in shared.MODEL_SUFFIXES)});;All files (*)"
+NAME_WIDTH_PX = 330  # a long file name is elided in the middle (the tooltip has the whole path)
 SHARED_TIP = ("Every attack of the study uses these settings of the main window's panels (threat, objective, "
               "optimizer, drawn region, device); change them there. The budget ε is the study's own.")
 
@@ -62,8 +67,9 @@ def _group(title: str) -> QGroupBox:
 
 
 class StudySettings(QWidget):
-    """The column of settings. ``recon_boxes`` {name: QCheckBox}, ``eps_chips`` {percent: QToolButton},
-    ``eps_edit``, ``slices_edit``, ``seeds``, ``folder_edit`` are there for tests and the window."""
+    """The column of settings. ``recon_boxes`` {name: QCheckBox}, ``user_boxes`` {path: QCheckBox} (the user's
+    models), ``add_model_button``, ``recon_message``, ``eps_chips`` {percent: QToolButton}, ``eps_edit``,
+    ``slices_edit``, ``seeds``, ``folder_edit`` are there for tests and the window."""
 
     def __init__(self, session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -76,11 +82,11 @@ class StudySettings(QWidget):
         self.scan_label = form.ElidedLabel("", "The scan every attack of the study reads: the one open in the main "
                                                "window.")
         layout.addWidget(self.scan_label)
-        self.recon_group = _group("Reconstructions")
-        self.recon_grid = QGridLayout(self.recon_group)
-        self.recon_grid.setContentsMargins(8, 6, 8, 8)
         self.recon_boxes: dict[str, QCheckBox] = {}
-        layout.addWidget(self.recon_group)
+        self.user_boxes: dict[str, QCheckBox] = {}
+        self._user_recons: dict[str, dict] = {}  # path -> the study's recon section for that file
+        self._main_weights: str | None = None  # the main window's file last listed (listed once, then the user's)
+        layout.addWidget(self._recon_group())
         layout.addWidget(self._grid_group())
         self.shared_label = QLabel()
         self.shared_label.setWordWrap(True)
@@ -96,6 +102,36 @@ class StudySettings(QWidget):
         self.refresh()
 
     # --- building ----------------------------------------------------------------------------------------
+    def _recon_group(self) -> QGroupBox:
+        self.recon_group = _group("Reconstructions")
+        column = QVBoxLayout(self.recon_group)
+        column.setContentsMargins(8, 6, 8, 8)
+        column.setSpacing(4)
+        self.recon_grid = QGridLayout()
+        self.recon_grid.setContentsMargins(0, 0, 0, 0)
+        self.user_column = QVBoxLayout()
+        self.user_column.setContentsMargins(0, 0, 0, 0)
+        self.user_caption = QLabel("Your models")
+        self.user_caption.setStyleSheet("color: #8a8a8a;")
+        self.user_caption.hide()  # shown with the first file
+        self.user_column.addWidget(self.user_caption)
+        self.add_model_button = QPushButton("Add your model…")
+        self.add_model_button.setToolTip(ADD_TIP)
+        self.add_model_button.clicked.connect(self._choose_model)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.add_model_button)
+        add_row.addStretch(1)
+        self.recon_message = QLabel()
+        self.recon_message.setWordWrap(True)
+        self.recon_message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.recon_message.setStyleSheet("color: #d08a3a;")
+        self.recon_message.hide()
+        column.addLayout(self.recon_grid)
+        column.addLayout(self.user_column)
+        column.addLayout(add_row)
+        column.addWidget(self.recon_message)
+        return self.recon_group
+
     def _grid_group(self) -> QGroupBox:
         box = _group("Grid")
         grid = form.section(box, "Grid")
@@ -176,6 +212,10 @@ class StudySettings(QWidget):
         if kind != self._kind:
             self._kind = kind
             self._fill_recons(kind, experiment.recon.name)
+        recon = experiment.recon
+        if recon.name in shared.USER_RECONS and recon.weights and recon.weights != self._main_weights:
+            self._main_weights = recon.weights
+            self.add_model(recon.weights)  # the main window's own file, ticked (or why a study cannot read it)
         if scan is not None and scan.source != self._scan_source:
             self._scan_source, self.slices_typed = scan.source, False
             self.folder_edit.setText(str(default_folder(experiment)))
@@ -202,6 +242,39 @@ class StudySettings(QWidget):
             self.recon_grid.addWidget(box, i // 2, i % 2)
             self.recon_boxes[name] = box
 
+    # --- the user's models -----------------------------------------------------------------------------------
+    def _choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add your model to the study", "", MODEL_FILTER)
+        if path:
+            self.add_model(path)
+
+    def add_model(self, path: str) -> bool:
+        """List the model in the file at ``path``, ticked, if the core reads it as one
+        (:func:`~halluview.core.study.shared.user_recon`); otherwise say why in one line and add nothing."""
+        try:
+            model = shared.user_recon(path)
+        except ExperimentError as err:
+            self._say_recon(str(err))
+            return False
+        self._say_recon("")
+        weights = model.recon["weights"]
+        box = self.user_boxes.get(weights)
+        if box is None:
+            name = Path(weights).name
+            box = QCheckBox(self.fontMetrics().elidedText(name, Qt.ElideMiddle, NAME_WIDTH_PX))
+            box.setToolTip(f"{weights}\n{model.description}; in the table: {recon_label(model.recon)}")
+            box.setAccessibleName(name)
+            self.user_column.addWidget(box)
+            self.user_boxes[weights] = box
+            self.user_caption.show()
+        self._user_recons[weights] = model.recon
+        box.setChecked(True)
+        return True
+
+    def _say_recon(self, text: str) -> None:
+        self.recon_message.setText(text)
+        self.recon_message.setVisible(bool(text))
+
     @staticmethod
     def _shared_words(experiment) -> str:
         threat, objective, optimizer = experiment.threat, experiment.objective, experiment.optimizer
@@ -212,13 +285,17 @@ class StudySettings(QWidget):
                 f"{experiment.device} · seed from {experiment.seed}")
 
     # --- what the user chose -------------------------------------------------------------------------------
-    def recons(self) -> list[str]:
-        return [name for name, box in self.recon_boxes.items() if box.isChecked()]
+    def recons(self) -> list[str | dict]:
+        """The ticked reconstructions as the study names them: built-in names, then the user's files' sections."""
+        return ([name for name, box in self.recon_boxes.items() if box.isChecked()]
+                + [dict(self._user_recons[path]) for path, box in self.user_boxes.items() if box.isChecked()])
 
     def tick(self, *names: str) -> None:
-        """Tick exactly these reconstructions."""
+        """Tick exactly these reconstructions (a user's file by its path or its name in the table)."""
         for name, box in self.recon_boxes.items():
             box.setChecked(name in names)
+        for path, box in self.user_boxes.items():
+            box.setChecked(path in names or recon_label(self._user_recons[path]) in names)
 
     def eps(self) -> tuple[float, ...]:
         return shared.parse_eps_percent(self.eps_edit.text())

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import APP, message_for
 from ..core.estimate import duration
+from ..core.study.grid import recon_label
 from ..core.study.local import read_table, run_study
 from ..core.study.shared import app_study
 from ..core.validation import check_writable_folder
@@ -137,7 +138,7 @@ class StudyWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
         layout.addLayout(self._run_bar())
-        self.status = QLabel("Tick the reconstructions to compare, then Run ▶.")
+        self.status = QLabel("Tick the reconstructions to compare (or add your own model), then Run ▶.")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.status)
@@ -200,7 +201,7 @@ class StudyWindow(QDialog):
         self.config, self.folder, self.rows, self.keys, self.counts = config, folder, [], set(), Counter()
         self._stop = threading.Event()
         self.plot.clear_curves()
-        self.plot.set_recons(list(config.recons))
+        self.plot.set_recons([recon_label(recon) for recon in config.recons])
         self.verdict.show_rows([])
         self.progress.setRange(0, 0)  # busy until the first cell reports
         self.progress.setFormat("preparing")

@@ -8,7 +8,7 @@ from window_helpers import TIMEOUT_MS, open_and_wait
 
 from halluview.core.study import summary
 from halluview.core.study.local import read_table
-from halluview.gui import study_export, study_window
+from halluview.gui import study_export, study_settings, study_window
 
 RECONS = ("unet-mri-4x", "zero-filled")
 SHOTS = Path("/tmp/shots")
@@ -174,3 +174,83 @@ def test_settings_that_cannot_run_say_why_and_start_nothing(qtbot, study, errors
                       "slices: 41 is past the last slice (0); the scan has 1 slice, numbered from 0",
                       "tick at least one reconstruction to compare"]
     assert not study.running and study.config is None and not (tmp_path / "study").exists()
+
+
+def unet_file(path: Path) -> Path:
+    """A small fastMRI U-Net's state_dict, as a user would save it."""
+    import fastmri_reference  # noqa: F401  - stand-ins for fastMRI's data loaders before fastmri.models is imported
+    import torch
+    from fastmri.models import Unet as ReferenceUnet
+
+    torch.manual_seed(0)
+    torch.save(ReferenceUnet(1, 1, chans=8, num_pool_layers=2).state_dict(), path)
+    return path
+
+
+def pick_files(monkeypatch, *paths):
+    """The file dialog answers ``paths`` in turn, as the user picks them."""
+    answers = iter(paths)
+    monkeypatch.setattr(study_settings.QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(next(answers)), "")))
+
+
+def test_your_model_is_added_from_a_file_and_compared(qtbot, window, study, errors, tmp_path, monkeypatch):
+    weights = unet_file(tmp_path / "mine.pt")
+    settings = study.settings
+    pick_files(monkeypatch, weights)
+    settings.add_model_button.click()
+    box = settings.user_boxes[str(weights)]
+    assert box.isChecked() and box.text() == "mine.pt" and box.toolTip().startswith(f"{weights}\n")
+    assert "fastMRI U-Net, 8 channels, 2 pools" in box.toolTip() and not settings.recon_message.isVisible()
+    settings.tick("zero-filled", "checkpoint (mine.pt)")
+    assert settings.recons() == ["zero-filled", {"name": "checkpoint", "weights": str(weights)}]
+    settings.set_eps_percent([1])
+    assert run_to_end(qtbot, study) == "done" and not errors
+    labels = ["checkpoint (mine.pt)", "zero-filled"]
+    table = read_table(study.folder)
+    assert {(r["recon"], r["kind"], r["status"]) for r in table} == {
+        (recon, kind, "done") for recon in labels for kind in ("attack", "noise")}
+    assert set(study.plot.curves) == {(recon, kind) for recon in labels for kind in ("attack", "noise")}
+    verdict = study.verdict.table
+    assert [verdict.item(r, 0).text() for r in range(verdict.rowCount())] == labels
+    assert study.config.recons[1] == {"name": "checkpoint", "weights": str(weights)}  # never allow_pickle
+    SHOTS.mkdir(exist_ok=True)
+    study.grab().save(str(SHOTS / "study_checkpoint.png"))
+
+
+def test_a_file_that_cannot_be_a_model_says_why_and_adds_nothing(qtbot, study, tmp_path, monkeypatch):
+    import fastmri_reference  # noqa: F401
+    import torch
+    from fastmri.models import Unet as ReferenceUnet
+
+    notes, garbage, pickled = tmp_path / "notes.txt", tmp_path / "garbage.pt", tmp_path / "module.pt"
+    notes.write_text("not a model")
+    garbage.write_bytes(b"not a model")
+    torch.save(ReferenceUnet(1, 1, chans=4, num_pool_layers=1), pickled)  # the module pickled: code could run
+    settings = study.settings
+    before = settings.recons()
+    pick_files(monkeypatch, notes, garbage, pickled)
+    for name, words in (("notes.txt", "not a model file"), ("garbage.pt", "not a readable PyTorch checkpoint"),
+                        ("module.pt", "a study never unpickles")):
+        settings.add_model_button.click()
+        message = settings.recon_message.text()
+        assert message.startswith(f"{name}: ") and words in message and "\n" not in message
+        assert settings.recon_message.isVisible() and not settings.user_boxes and settings.recons() == before
+    SHOTS.mkdir(exist_ok=True)
+    qtbot.wait(50)  # the message's lines laid out
+    study.grab().save(str(SHOTS / "study_model_refused.png"))
+    pick_files(monkeypatch, unet_file(tmp_path / "mine.pt"))
+    settings.add_model_button.click()  # a good file clears the message
+    assert not settings.recon_message.isVisible() and len(settings.user_boxes) == 1
+
+
+def test_the_main_windows_own_checkpoint_is_listed_ticked(qtbot, window, study, tmp_path):
+    weights = unet_file(tmp_path / "main.pt")
+    assert not study.settings.user_boxes
+    window.session.update(recon={"name": "checkpoint", "weights": str(weights), "params": {"arch": "fastmri-unet"}})
+    box = study.settings.user_boxes[str(weights)]
+    assert box.isChecked() and box.text() == "main.pt"
+    assert {"name": "checkpoint", "weights": str(weights)} in study.settings.recons()
+    box.setChecked(False)  # the user's choice stands when the main window changes something else
+    window.session.update(optimizer={"steps": 3})
+    assert not box.isChecked() and len(study.settings.user_boxes) == 1

@@ -26,23 +26,34 @@ def _wavelet(op: Operator, config: ReconConfig) -> nn.Module:
                         n_iter=int(p["n_iter"]))
 
 
-def _torchscript(op: Operator, config: ReconConfig) -> nn.Module:
-    """A TorchScript file post-processing the operator's baseline (B, 1, H, W) → (B, 1, H, W)."""
+def load_torchscript(path: str) -> nn.Module:
+    """The TorchScript network in the file at ``path``, on the CPU (TorchScript code, not pickled Python objects).
+
+    Raises
+    ------
+    CheckpointError
+        If the file would hang or exhaust memory (:func:`~.checkpoints.check_checkpoint_file`) or is not a
+        TorchScript archive.
+    """
     import torch
 
     from .checkpoints import CheckpointError, check_checkpoint_file
 
-    if config.weights is None:
-        raise ExperimentError("a TorchScript reconstruction needs a file", NEEDS_WEIGHTS)
-    check_checkpoint_file(config.weights)  # a FIFO would block torch.jit.load; a zip bomb would exhaust memory
+    check_checkpoint_file(path)  # a FIFO would block torch.jit.load; a zip bomb would exhaust memory
     try:
         with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; users' files still deserve loading
             warnings.simplefilter("ignore", DeprecationWarning)
-            network = torch.jit.load(config.weights, map_location="cpu")
+            return torch.jit.load(path, map_location="cpu")
     except Exception as err:  # noqa: BLE001 - any reader failure becomes one clear message
-        raise CheckpointError(config.weights, f"not a TorchScript file ({type(err).__name__}: "
-                                              f"{str(err).splitlines()[0] if str(err) else ''})") from None
-    return TorchScriptPostProcessing(op, network).eval()
+        raise CheckpointError(path, f"not a TorchScript file ({type(err).__name__}: "
+                                    f"{str(err).splitlines()[0] if str(err) else ''})") from None
+
+
+def _torchscript(op: Operator, config: ReconConfig) -> nn.Module:
+    """A TorchScript file post-processing the operator's baseline (B, 1, H, W) → (B, 1, H, W)."""
+    if config.weights is None:
+        raise ExperimentError("a TorchScript reconstruction needs a file", NEEDS_WEIGHTS)
+    return TorchScriptPostProcessing(op, load_torchscript(config.weights)).eval()
 
 
 RECONSTRUCTORS: dict[str, Callable[[Operator, ReconConfig], nn.Module]] = {

@@ -7,15 +7,22 @@ the rules (what is shared, what varies, what a typed axis means) live here and a
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import NamedTuple
 
 from ..choices import Choices
-from ..errors import ExperimentError
+from ..errors import ALLOW_PICKLE, ExperimentError
 from ..experiment import Experiment
-from .grid import StudyConfig
+from .grid import StudyConfig, _check_recon
 
 CLASSICAL = {"mri": ("zero-filled", "tv", "wavelet"), "ct": ("fbp", "tv", "wavelet"),
              "denoise": ("identity", "tv", "wavelet")}
 """The reconstructions without a model file, per acquisition kind: its own baseline and the two classical priors."""
+
+MODEL_SUFFIXES = (".pt", ".pth", ".ckpt", ".ts")
+"""The file names a user's model may have: PyTorch checkpoints and TorchScript archives."""
+USER_RECONS = ("checkpoint", "torchscript")
+"""The reconstructions that read a user's file."""
 
 EPS_PERCENT = (0.25, 0.5, 1.0, 2.0, 2.5, 8.0)
 """The default ε values of the app's study, in % of ‖y‖: the budgets of published robustness studies."""
@@ -23,12 +30,54 @@ EPS_PERCENT = (0.25, 0.5, 1.0, 2.0, 2.5, 8.0)
 
 def recons_for(kind: str) -> list[str]:
     """The reconstructions a study can compare on a ``kind`` ("mri", "ct", "denoise") acquisition: the built-in
-    models trained for it (by name), then the classical ones. User checkpoints are not offered: a study's
-    reconstruction is a name."""
+    models trained for it (by name), then the classical ones. A user's file is added with :func:`user_recon`."""
     from ..recon.zoo import MODELS
 
     learned = sorted(name for name, entry in MODELS.items() if entry.modality == kind)
     return learned + list(CLASSICAL.get(kind, ()))
+
+
+class UserModel(NamedTuple):
+    """A user's file as a study's reconstruction: ``recon`` for :attr:`StudyConfig.recons`, ``description`` in
+    words (e.g. "fastMRI U-Net, 8 channels, 2 pools")."""
+
+    recon: dict
+    description: str
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def user_recon(path: str | Path) -> UserModel:
+    """What the file at ``path`` is as a study's reconstruction: a fastMRI U-Net or E2E-VarNet state_dict
+    ({"name": "checkpoint", "weights": absolute path}; read as the app's model card reads it, tensors only) or a
+    TorchScript archive ({"name": "torchscript", …}). A study never unpickles, so a file holding pickled objects is
+    refused. Raises :class:`ExperimentError`, one line naming the file, for anything that cannot be a model."""
+    from ..recon.architectures import inspect_checkpoint
+    from ..recon.checkpoints import CheckpointError
+    from ..recon.factory import load_torchscript
+
+    path = Path(path).expanduser().absolute()
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ExperimentError(f"{path.name}: not a model file; a model is a PyTorch checkpoint or a TorchScript "
+                              f"archive ({', '.join(MODEL_SUFFIXES)})")
+    try:
+        found = inspect_checkpoint(path, allow_pickle=False)
+        return UserModel({"name": "checkpoint", "weights": str(path)}, found.describe())
+    except CheckpointError as err:
+        refusal = err
+    try:
+        load_torchscript(str(path))
+        return UserModel({"name": "torchscript", "weights": str(path)}, "TorchScript network")
+    except CheckpointError as err:
+        if path.suffix.lower() == ".ts":  # named as TorchScript: its reason says most
+            refusal = err
+    reason = refusal.reason
+    if refusal.hints == ALLOW_PICKLE:  # the app may allow pickled objects for one attack; a study never does
+        reason = ("it holds pickled Python objects, which could run code, and a study never unpickles: save the "
+                  "model as TorchScript or as a weights-only state_dict")
+    raise ExperimentError(_one_line(f"{path.name}: {reason}")) from None
 
 
 def study_source(experiment: Experiment) -> dict:
@@ -111,12 +160,15 @@ def format_eps_percent(eps: tuple[float, ...] | list[float]) -> str:
     return ", ".join(f"{100 * e:g}" for e in sorted(eps))
 
 
-def app_study(experiment: Experiment, choices: Choices, recons: list[str], eps: tuple[float, ...],
+def app_study(experiment: Experiment, choices: Choices, recons: list[str | dict], eps: tuple[float, ...],
               slices: tuple[int, ...], n_seeds: int) -> StudyConfig:
-    """The study the app runs: ``recons`` on the open scan's ``slices`` at each ``eps`` (fractions of ‖y‖), with
-    ``n_seeds`` seeds from the experiment's own seed on, every other choice shared (:func:`shared_choices`)."""
+    """The study the app runs: ``recons`` (names, or a user's file as :func:`user_recon` gives it) on the open
+    scan's ``slices`` at each ``eps`` (fractions of ‖y‖), with ``n_seeds`` seeds from the experiment's own seed on,
+    every other choice shared (:func:`shared_choices`). A reconstruction that allows unpickling is refused."""
     if not recons:
         raise ExperimentError("tick at least one reconstruction to compare")
+    for recon in recons:
+        _check_recon(recon, "the study")  # a user's file: never with unpickling allowed
     if n_seeds < 1:
         raise ExperimentError("a study needs at least one seed")
     seeds = tuple(range(int(experiment.seed), int(experiment.seed) + int(n_seeds)))
