@@ -52,7 +52,7 @@ class StudyPlot(pg.PlotWidget):
         self._noise_key = pg.PlotDataItem([], [], pen=pg.mkPen(NOISE_COLOUR, width=2, style=Qt.DashLine))
         self.empty_text = pg.TextItem("Curves appear here as cells finish", color="#8a8a8a", anchor=(0.5, 0.5))
         item.addItem(self.empty_text, ignoreBounds=True)
-        self.empty_text.setPos(0, 0.5)
+        self.empty_text.setPos(0.5, 0.5)  # the empty view spans 0..1 on both axes (log x included)
 
     def set_recons(self, recons: list[str]) -> None:
         """The study's reconstructions in the order they are listed: their colours, fixed for the whole run."""
