@@ -44,11 +44,27 @@ def test_batched_attacks_are_the_single_attacks_up_to_rounding(recon):
     assert sizes == pytest.approx(list(EPS), rel=1e-3)  # each attack kept its own budget
 
 
-def test_a_warm_start_begins_at_the_smaller_budgets_worst_case_scaled_and_finds_at_least_as_much():
+def test_a_warm_start_begins_at_the_smaller_budgets_worst_case_scaled_and_finds_at_least_as_much(monkeypatch):
+    from halluview.core.attacks import run
+
     torch.set_num_threads(1)
     config = StudyConfig(recons=("unet-mri-4x",), eps=EPS, choices=FAST, schedule="warm")
     (task,) = tasks_of(study_cells(config), set(), "warm")
+    starts, real = [], run.run_to_end
+
+    def recording(problem, on_step=None):
+        start = problem.warm_start
+        starts.append(None if start is None else problem.threat.realised_eps(problem.threat.project(start)))
+        result = real(problem, on_step)
+        starts[-1] = (starts[-1], result.norms["realised_eps"])
+        return result
+
+    monkeypatch.setattr(run, "run_to_end", recording)
     warm = run_task(task, threads=1)
+    monkeypatch.undo()
+    assert starts[0] == (None, pytest.approx(EPS[0], rel=1e-3))
+    for (start, _), (_, before), eps, eps_before in zip(starts[1:], starts, EPS[1:], EPS):
+        assert start == pytest.approx(before * eps / eps_before, rel=1e-4)  # the worst case so far, scaled
     cold = run_task(Task(task.cells, task.source, "cold"), threads=1)
     attacks = [(w, c) for w, c in zip(warm, cold) if w["kind"] == "attack"]
     assert [w["schedule"] for w, _ in attacks] == ["cold", "warm from ε=0.005", "warm from ε=0.01"]

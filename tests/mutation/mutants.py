@@ -25,6 +25,8 @@ PHYSICS_TESTS = ("tests/core/physics", "tests/core/test_fastmri_file_kspace.py",
 SCREEN_TESTS = ("tests/core/test_display.py", "tests/core/test_units.py", "tests/core/test_session_model.py",
                 "tests/gui/test_on_screen.py", "tests/gui/test_walkthrough.py")
 
+STUDY = "halluview/core/study/"
+STUDY_TESTS = ("tests/core/test_study_tasks.py", "tests/core/test_study_grid.py", "tests/test_cli_study.py")
 NATIVE_TESTS = ("tests/core/test_native_size.py", "tests/gui/test_native_resolution.py")
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -37,19 +39,21 @@ MUTANTS: tuple[Mutant, ...] = (
              'return 0.1 * draw / torch.clamp(draw.abs(), min=1e-30) * _group_norm(realised, "linf", self._dims)'),),
            ATTACK_TESTS),
     Mutant("restarts keep only the first run's worst case", ATTACKS + "run.py",
-           (("            if best_delta is None or float(value) > best_value:",
-             "            if best_delta is None or (restart == 0 and float(value) > best_value):"),),
+           (("            if self.best_delta is None or float(value) > self.best_value:",
+             "            if self.best_delta is None or (self.restart == 0 and float(value) > self.best_value):"),),
            ATTACK_TESTS),
     Mutant("the last step is not evaluated (the point before each update is the candidate)", ATTACKS + "run.py",
-           (("            delta = problem.threat.project(rule.step(delta, grad, index, value)).detach()",
-             "            previous = delta\n"
-             "            delta = problem.threat.project(rule.step(delta, grad, index, value)).detach()"),
-            ("                best_value, best_delta = float(value), delta.clone()",
-             "                best_value, best_delta = float(value), previous.clone()")),
+           (("        delta, record = self.pending, None",
+             "        delta, record = self.pending, None\n"
+             "        previous = getattr(self, '_previous_delta', delta)\n"
+             "        self._previous_delta = delta"),
+            ("                self.best_value, self.best_delta = float(value), delta.clone()",
+             "                self.best_value, self.best_delta = float(value), previous.clone()")),
            ATTACK_TESTS),
     Mutant("projection skipped in the loop", ATTACKS + "run.py",
-           (("            delta = problem.threat.project(rule.step(delta, grad, index, value)).detach()",
-             "            delta = rule.step(delta, grad, index, value).detach()"),),
+           (("            self.pending = problem.threat.project(self.rule.step(delta, grad, self.index, value))"
+             ".detach()",
+             "            self.pending = self.rule.step(delta, grad, self.index, value).detach()"),),
            ATTACK_TESTS),
     Mutant("projection is the identity", ATTACKS + "threat.py",
            (("        return delta * torch.clamp(self.radius / torch.clamp(size, min=1e-30), max=1.0)",
@@ -86,11 +90,27 @@ MUTANTS: tuple[Mutant, ...] = (
            (('        return 2.0 if self.schedule == "auto" and not interior_optimum else 2.5 / self.steps',
              '        return 2.0 if self.schedule == "auto" else 2.5 / self.steps'),), ATTACK_TESTS),
     Mutant("the start is a candidate for the worst case", ATTACKS + "run.py",
-           (("        value, grad, _ = _evaluate(problem, delta, with_grad=True)",
-             "        value, grad, _ = _evaluate(problem, delta, with_grad=True)\n"
-             "        if best_delta is None or float(value) > best_value:\n"
-             "            best_value, best_delta = float(value), delta.clone()"),),
+           (("        if self.index >= 0:\n",
+             "        if self.index < 0 and (self.best_delta is None or float(value) > self.best_value):\n"
+             "            self.best_value, self.best_delta = float(value), delta.clone()\n"
+             "        if self.index >= 0:\n"),),
            ATTACK_TESTS),
+    # --- studies (issue 12) -------------------------------------------------------------------------------------
+    Mutant("a warm start is not scaled to its budget", STUDY + "tasks.py",
+           (('scale = 1.0 if problem.objective.interior_optimum else cell.labels["eps"] / eps_before',
+             "scale = 1.0"),), STUDY_TESTS),
+    Mutant("batched attacks all climb the first one's gradient", ATTACKS + "batched.py",
+           (("ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])",
+             "ascent.advance(values[i], None if grads is None else grads[0:1], perturbed[i:i + 1])"),),
+           STUDY_TESTS),
+    Mutant("a rerun does not skip the finished cells", STUDY + "tasks.py",
+           (("        if cell.key not in done:", "        if True:"),), STUDY_TESTS),
+    Mutant("the Parquet table keeps numbers as text", STUDY + "table.py",
+           (("        columns[name] = numbers if is_number and", "        columns[name] = text if is_number and"),),
+           STUDY_TESTS),
+    Mutant("the study's ratio to noise from the global change for a region objective", STUDY + "summary.py",
+           (('    return "change_l2_in" if all(', '    return "change_l2" if all('),),
+           ("tests/core/test_study_summary.py",)),
     # --- objectives, threats and the verdict ------------------------------------------------------------------
     Mutant("region objective rewards change outside", ATTACKS + "objectives.py",
            (("            return _sum_squares(change * self.inside) - penalty",
