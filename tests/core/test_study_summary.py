@@ -207,3 +207,12 @@ def test_write_summary_writes_the_page_and_standalone_figures(tmp_path):
     assert "href='study.csv'" in page and "study.parquet" not in page  # only the tables that are there
     empty = write_summary(tmp_path / "new", [], {}, {})
     assert "no finished cells yet" in empty[1].read_text() and "No cell has finished yet" in empty[0].read_text()
+
+
+def test_the_page_counts_a_sources_own_slices_and_names_your_model_by_its_file():
+    config = {"sources": [{"demo": "mr-epi", "slices": [6, 8, 10]}, {"demo": "mr-small"}], "slices": None,
+              "recons": ["zero-filled", {"name": "checkpoint", "weights": "/models/mine.pt"}],
+              "eps": [0.01, 0.02], "seeds": [0]}
+    page = study_page(study_rows(), config, {"halluview": "0.1"})
+    assert "2 scans, 4 slices in all × 2 reconstructions × 2 ε" in page and "= 16 cells" in page
+    assert "checkpoint (mine.pt)" in page

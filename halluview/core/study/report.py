@@ -14,6 +14,7 @@ from ..atomic import write_text_atomic
 from ..compare import flatten
 from ..svg_plot import svg_document
 from .figures import BASIS_WORDS, accuracy_figure, delta_figure
+from .grid import recon_label
 from .summary import default_verdict_eps, delta_basis, delta_curves, finished, percent, recons_of, verdict_table
 from .table import PARQUET, TABLE
 
@@ -58,15 +59,22 @@ def _source_name(source) -> str:
 
 def _what(rows: list[dict], config: dict) -> str:
     """The grid in words, the cells finished / failed, and the settings every cell shares."""
-    sources = [_source_name(s) for s in _axis(config, "sources", rows)]
+    source_entries = _axis(config, "sources", rows)
+    sources = [_source_name(s) for s in source_entries]
     recons, eps, seeds = (_axis(config, key, rows) for key in ("recons", "eps", "seeds"))
+    recons = [recon_label(r) if isinstance(r, dict) else r for r in recons]
     slices = config.get("slices")
-    slice_words = "each scan's middle slice" if slices is None else f"{len(slices)} slice{'s' * (len(slices) != 1)}"
-    planned = len(sources) * (1 if slices is None else len(slices)) * len(recons) * len(eps) * len(seeds)
+    own = [s.get("slices") if isinstance(s, dict) else None for s in source_entries]
+    counts = [len(o or slices or (None,)) for o in own]
+    if any(own):
+        slice_words = f"{sum(counts)} slices in all"
+    else:
+        slice_words = "each scan's middle slice" if slices is None else f"{len(slices)} slice{'s' * (len(slices) != 1)}"
+    planned = sum(counts) * len(recons) * len(eps) * len(seeds)
     done = {r.get("key") for r in finished(rows) if r.get("kind") == "attack"}
     failed = {r.get("key") for r in rows if r.get("status") == "failed"} - done
     eps_words = ", ".join(percent(float(e)) for e in eps if _is_number(e))
-    grid = (f"{len(sources)} scan{'s' * (len(sources) != 1)} × {slice_words} × {len(recons)} reconstruction"
+    grid = (f"{len(sources)} scan{'s' * (len(sources) != 1)}, {slice_words} × {len(recons)} reconstruction"
             f"{'s' * (len(recons) != 1)} × {len(eps)} ε ({eps_words} of ‖y‖) × {len(seeds)} seed"
             f"{'s' * (len(seeds) != 1)} = {planned} cells: {len(done)} finished, {len(failed)} failed.")
     choices = config.get("choices") or {}
