@@ -192,14 +192,15 @@ def test_the_page_says_the_verdict_and_escapes_what_users_named(tmp_path):
     assert "12 cells: 8 finished, 1 failed" in page  # 1 scan × 1 slice × 3 recons × 2 ε × 2 seeds
     assert "an old failure" not in page and "ValueError: &lt;script&gt;" in page
     assert "norm l2" in page and "kind untargeted" in page
-    assert page.count("<svg") == 3 and "study.csv" in page and "study.parquet" in page
+    assert page.count("<svg") == 4 and "study.csv" in page and "study.parquet" in page
     assert "0.210 / 0.010" in page  # unet's mean ΔSSIM at 2 %: attack / noise
 
 
 def test_write_summary_writes_the_page_and_standalone_figures(tmp_path):
     (tmp_path / "study.csv").write_text("key\n")
     paths = write_summary(tmp_path, study_rows(), {}, {"halluview": "0.1"})
-    assert [p.name for p in paths] == ["study.html", "delta_ssim.svg", "delta_psnr.svg", "accuracy.svg"]
+    assert [p.name for p in paths] == ["study.html", "delta_ssim.svg", "delta_psnr.svg", "accuracy.svg",
+                                       "accuracy_psnr.svg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in paths] + ["study.csv"])
     for path in paths[1:]:
         assert ET.parse(path).getroot().tag == "{http://www.w3.org/2000/svg}svg"
@@ -216,3 +217,13 @@ def test_the_page_counts_a_sources_own_slices_and_names_your_model_by_its_file()
     page = study_page(study_rows(), config, {"halluview": "0.1"})
     assert "2 scans, 4 slices in all × 2 reconstructions × 2 ε" in page and "= 16 cells" in page
     assert "checkpoint (mine.pt)" in page
+
+
+def test_reconstructions_at_the_same_point_share_one_label_and_accuracy_is_also_shown_in_psnr():
+    rows = study_rows()
+    twins = [{**r, "recon": "twin"} for r in rows if r["recon"] == "tv"]
+    svg = accuracy_figure(rows + twins, 0.02)
+    labels = [t.text for t in ET.fromstring(svg).iter("text") if t.text and "tv" in t.text]
+    assert labels == ["tv = twin"] or labels == ["twin = tv"]
+    psnr = accuracy_figure(rows, 0.02, metric="psnr")
+    assert "clean PSNR (dB) vs reference" in psnr and "attack ΔPSNR (dB)" in psnr

@@ -156,37 +156,61 @@ def delta_figure(rows: list[dict], metric: str = "ssim") -> str:
     return "".join(parts + ["</svg>"])
 
 
-def accuracy_figure(rows: list[dict], eps: float | None = None) -> str:
-    """Clean SSIM against the reference (accuracy, x) and mean attack ΔSSIM at ``eps`` (instability, y), one
-    labelled point per reconstruction; ``eps`` None: :func:`~.summary.default_verdict_eps`. Reconstructions
-    without a reference cannot be placed and are named under the plot."""
+def _free_offset(taken: list, x0: float, x1: float, y: float) -> float:
+    """The smallest vertical shift (0, ±14, ±28 … px) that keeps a label clear of those placed; it is recorded."""
+    for dy in (0, 14, -14, 28, -28, 42, -42):
+        box = (x0, x1, y + dy - 10, y + dy + 4)
+        if not any(box[0] < t[1] and t[0] < box[1] and box[2] < t[3] and t[2] < box[3] for t in taken):
+            taken.append(box)
+            return dy
+    taken.append((x0, x1, y - 10, y + 4))
+    return 0
+
+
+def accuracy_figure(rows: list[dict], eps: float | None = None, metric: str = "ssim") -> str:
+    """Clean SSIM (or PSNR) against the reference (accuracy, x) and mean attack ΔSSIM (or ΔPSNR) at ``eps``
+    (instability, y), one labelled point per reconstruction; ``eps`` None: :func:`~.summary.default_verdict_eps`.
+    Reconstructions at the same point share one label; those without a reference are named under the plot."""
     eps = default_verdict_eps(rows) if eps is None else eps
+    name, unit = ("SSIM", "") if metric == "ssim" else ("PSNR", " (dB)")
     if eps is None or not finished(rows):
         return _message("Accuracy against stability", "no finished cells yet")
     title = f"Accuracy against stability at ε = {percent(eps)}"
-    points = accuracy_points(rows, eps)
-    placed = [p for p in points if math.isfinite(p["clean_ssim"]) and math.isfinite(p["delta_ssim"])]
+    points = accuracy_points(rows, eps, metric)
+    placed = [p for p in points if math.isfinite(p["clean"]) and math.isfinite(p["delta"])]
     if not placed:
-        why = "no finished cell at this ε" if not points else "clean SSIM needs a reference: no scan here has one"
+        why = "no finished cell at this ε" if not points else f"clean {name} needs a reference: no scan here has one"
         return _message(title, why)
-    x_low, x_high = finite_range([[p["clean_ssim"] for p in placed]])
-    y_low, y_high = finite_range([[p["delta_ssim"] for p in placed] + [0.0]])
+    x_low, x_high = finite_range([[p["clean"] for p in placed]])
+    y_low, y_high = finite_range([[p["delta"] for p in placed] + [0.0]])
     x_pad, y_pad = 0.08 * (x_high - x_low), 0.08 * (y_high - y_low)
     frame = Frame(LEFT, TOP, WIDTH - LEFT - 20, HEIGHT - TOP - BOTTOM - 16, x_low - x_pad, x_high + x_pad,
                   y_low, y_high + y_pad)
     parts = svg_start(WIDTH, HEIGHT, title, frame) + y_grid(frame) + x_ticks(frame)
-    parts += [x_caption(frame, "clean SSIM vs reference (accuracy: higher is better)", HEIGHT - 16),
-              _y_caption(frame, f"attack ΔSSIM {_basis_words(delta_basis(rows))} (lower: more stable)")]
+    parts += [x_caption(frame, f"clean {name}{unit} vs reference (accuracy: higher is better)", HEIGHT - 16),
+              _y_caption(frame, f"attack Δ{name}{unit} {_basis_words(delta_basis(rows, metric))} "
+                                f"(lower: more stable)")]
     colours = recon_colours(rows)
+    labelled: dict[tuple[int, int], list[str]] = {}
+    for point in placed:  # reconstructions at the same pixel share one label ("zero-filled = wavelet")
+        key = (round(frame.px(point["clean"])), round(frame.py(point["delta"])))
+        labelled.setdefault(key, []).append(point["recon"])
+    taken: list[tuple[float, float, float, float]] = []
     for point in placed:
-        x, y = frame.px(point["clean_ssim"]), frame.py(point["delta_ssim"])
+        x, y = frame.px(point["clean"]), frame.py(point["delta"])
         colour, shape = colours[point["recon"]]
+        names = labelled[(round(x), round(y))]
+        text = " = ".join(_short(n) for n in names) if names[0] == point["recon"] else ""
         right = x > frame.left + frame.width * 0.7  # a label near the right edge goes left of its point
-        label = (f'<text x="{x - 8 if right else x + 8:.1f}" y="{y + 4:.1f}" font-size="11" '
-                 f'text-anchor="{"end" if right else "start"}">{html.escape(_short(point["recon"]))}</text>')
+        label = ""
+        if text:
+            left_x = x - 8 - 6.5 * len(text) if right else x + 8
+            dy = _free_offset(taken, left_x, left_x + 6.5 * len(text), y)
+            label = (f'<text x="{x - 8 if right else x + 8:.1f}" y="{y + 4 + dy:.1f}" font-size="11" '
+                     f'text-anchor="{"end" if right else "start"}">{html.escape(text)}</text>')
         parts.append(f'<g class="point" data-recon="{html.escape(point["recon"])}"><title>'
-                     f'{html.escape(point["recon"])}: clean SSIM {point["clean_ssim"]:.3f}, ΔSSIM '
-                     f'{point["delta_ssim"]:.3f} ({point["n"]} cells)</title>{_marker(x, y, colour, shape)}{label}</g>')
+                     f'{html.escape(point["recon"])}: clean {name} {point["clean"]:.3f}, Δ{name} '
+                     f'{point["delta"]:.3f} ({point["n"]} cells)</title>{_marker(x, y, colour, shape)}{label}</g>')
     missing = [p["recon"] for p in points if p not in placed]
     if missing:
         parts.append(f'<text x="{LEFT}" y="{HEIGHT - 4}" font-size="11" fill="#666">not shown (no reference or no '

@@ -22,7 +22,8 @@ PAGE = "study.html"
 
 FIGURES = {"delta_ssim.svg": lambda rows: delta_figure(rows, "ssim"),
            "delta_psnr.svg": lambda rows: delta_figure(rows, "psnr"),
-           "accuracy.svg": lambda rows: accuracy_figure(rows)}
+           "accuracy.svg": lambda rows: accuracy_figure(rows),
+           "accuracy_psnr.svg": lambda rows: accuracy_figure(rows, metric="psnr")}
 EXTRA_STYLE = ("td.text,th.text{text-align:left}td.error{text-align:left;font-family:monospace}"
                "ul.verdicts li{margin:.3em 0}")
 
@@ -170,7 +171,7 @@ def _page(rows: list[dict], config: dict, versions: dict, figures: dict[str, str
             f"<h2>What was run</h2>{_what(rows, config)}"
             f"<h2>Verdict</h2>{_verdict(rows)}"
             f"<h2>Change against ε</h2>{_basis_note(rows)}{figures['delta_ssim.svg']}{figures['delta_psnr.svg']}"
-            f"<h2>Accuracy against stability</h2>{figures['accuracy.svg']}"
+            f"<h2>Accuracy against stability</h2>{figures['accuracy.svg']}{figures['accuracy_psnr.svg']}"
             f"<h2>ΔSSIM per ε</h2>{_per_eps(rows)}"
             f"<h2>Failed cells</h2>{_failures(rows)}"
             f"<h2>Versions</h2>{_table(['component', 'version'], version_rows)}"
@@ -185,8 +186,8 @@ def study_page(rows: list[dict], config_dict: dict, versions: dict) -> str:
 
 
 def write_summary(folder: str | Path, rows: list[dict], config_dict: dict, versions: dict) -> list[Path]:
-    """Write study.html and its figures (delta_ssim.svg, delta_psnr.svg, accuracy.svg) into ``folder``, each
-    atomically; returns their paths, the page first. The page links the tables the folder holds."""
+    """Write study.html and its figures (delta_ssim.svg, delta_psnr.svg, accuracy.svg, accuracy_psnr.svg) into
+    ``folder``, each atomically; returns their paths, the page first. The page links the tables the folder holds."""
     folder = Path(folder)
     figures = {name: draw(rows) for name, draw in FIGURES.items()}
     tables = [name for name in (TABLE, PARQUET) if (folder / name).is_file()] or [TABLE]

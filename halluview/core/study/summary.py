@@ -112,12 +112,18 @@ def _at(rows: list[dict], eps: float) -> dict[str, dict[str, list[dict]]]:
     return out
 
 
-def accuracy_points(rows: list[dict], eps: float) -> list[dict]:
-    """Per reconstruction with a finished attack at ``eps``: {"recon", "clean_ssim" (mean clean SSIM against the
-    reference: accuracy, NaN without one), "delta_ssim" (mean attack ΔSSIM at ``eps``: instability), "n" (cells)}."""
-    return [{"recon": recon, "clean_ssim": _mean(_number(r.get("clean_ssim")) for r in kinds["attack"]),
-             "delta_ssim": _mean(row_delta(r, "ssim") for r in kinds["attack"]), "n": len(kinds["attack"])}
-            for recon, kinds in sorted(_at(rows, eps).items()) if kinds["attack"]]
+def accuracy_points(rows: list[dict], eps: float, metric: str = "ssim") -> list[dict]:
+    """Per reconstruction with a finished attack at ``eps``: {"recon", "clean" (mean clean SSIM or PSNR against the
+    reference: accuracy, NaN without one), "delta" (mean attack ΔSSIM or ΔPSNR at ``eps``: instability), "n"
+    (cells)}; for SSIM also under the names "clean_ssim" and "delta_ssim"."""
+    points = []
+    for recon, kinds in sorted(_at(rows, eps).items()):
+        if kinds["attack"]:
+            clean = _mean(_number(r.get(f"clean_{metric}")) for r in kinds["attack"])
+            delta = _mean(row_delta(r, metric) for r in kinds["attack"])
+            points.append({"recon": recon, "clean": clean, "delta": delta, "n": len(kinds["attack"]),
+                           **({"clean_ssim": clean, "delta_ssim": delta} if metric == "ssim" else {})})
+    return points
 
 
 def _change_column(kinds: dict[str, list[dict]]) -> str:
