@@ -107,7 +107,8 @@ def verdict(result: dict) -> str:
     if gain >= MARGIN_DB and result["ssim"] > result["baseline_ssim"]:
         return (f"beats its baseline on average (+{gain:.1f} dB PSNR) but by less than {MARGIN_DB:g} dB or not in "
                 f"SSIM on {n - wins} of {n} held-out real slices")
-    return (f"does NOT beat its baseline on held-out real slices by a clear margin (mean {gain:+.1f} dB PSNR, SSIM "
+    shown = round(gain, 1) + 0.0  # no "-0.0" for a model equal to its baseline up to rounding
+    return (f"does NOT beat its baseline on held-out real slices by a clear margin (mean {shown:+.1f} dB PSNR, SSIM "
             f"{result['ssim']:.3f} vs {result['baseline_ssim']:.3f})")
 
 

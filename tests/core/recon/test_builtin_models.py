@@ -16,6 +16,16 @@ from halluview.core.recon.zoo import MODELS
 
 BUILT_IN = sorted(MODELS)
 SLOW_CARDS = {"deep-decoder-mri-4x", "tv-mri-4x"}  # refits or 100 iterations on every held-out image
+# A network fitted to each image (thousands of steps) amplifies the CPU's rounding: another CPU (AVX2 / AVX-512)
+# gives SSIM up to 0.04 and PSNR up to 0.2 dB apart on one slice, 0.003 / 0.05 dB on the mean. Its baselines are exact.
+FITTED = {"deep-decoder-mri-4x": {"mean": (0.01, 0.1), "slice": (0.06, 0.3)}}
+EXACT = {"mean": (1e-4, 1e-4), "slice": (1e-3, 1e-3)}
+
+
+def _close(got: dict, shipped: dict, model: tuple[float, float], baseline: tuple[float, float]) -> None:
+    for key in ("ssim", "psnr"):
+        assert got[key] == pytest.approx(shipped[key], abs=model[key == "psnr"])
+        assert got[f"baseline_{key}"] == pytest.approx(shipped[f"baseline_{key}"], abs=baseline[key == "psnr"])
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_CARDS else n
@@ -25,15 +35,14 @@ def test_card_numbers_are_what_the_weights_give(name):
     card = json.loads((entry.folder / "card.json").read_text())
     assert card["name"] == name and card["training"]["command"].startswith(f"halluview-cli train {name}")
     assert card["parameters"] > 0 if entry.trainable else card["parameters"] == 0
+    tolerance = FITTED.get(name, EXACT)
     recomputed = held_out_metrics(name)
-    for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
-        assert recomputed[key] == pytest.approx(card["clean_metrics"][key], abs=1e-4)
+    _close(recomputed, card["clean_metrics"], tolerance["mean"], EXACT["mean"])
     real = real_metrics(name, max_side=entry.extra.get("real_max_side"))  # other volumes, each at its own size
     assert real["held_out_slices"] == card["real_metrics"]["held_out_slices"] >= 2 and not real["not_installed"]
     for got, shipped in zip(real["slices"], card["real_metrics"]["slices"]):
         assert got["slice"] == shipped["slice"] and got["size"] == shipped["size"]
-        for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
-            assert got[key] == pytest.approx(shipped[key], abs=1e-3)
+        _close(got, shipped, tolerance["slice"], EXACT["slice"])
     assert real["verdict"] == card["real_metrics"]["verdict"]  # what the card says in words holds
     if entry.trainable:
         assert recomputed["ssim"] > recomputed["baseline_ssim"] + 0.05  # the network beats zero-filling
