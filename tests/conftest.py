@@ -28,3 +28,14 @@ def pytest_sessionfinish(session, exitstatus):
     if unexpected:
         reporter.write_line(f"unexpected skips fail the run: {unexpected}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_kept():
+    """A test that sets torch's thread count (numbers depend on it) leaves the next test the count it found."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
 
 from ..core.study import summary
+from ..core.study.figures import BASIS_WORDS
 
 PALETTE = ("#56b4e9", "#e69f00", "#2fbf8f", "#cc79a7", "#f0e442", "#ff6f4f", "#8fa8ff", "#b0b0b0")
 """One colour per reconstruction: Okabe and Ito's colour-blind-safe set, lightened for a dark background."""
@@ -78,7 +79,10 @@ class StudyPlot(pg.PlotWidget):
     def show_rows(self, rows: list[dict], metric: str = "ssim") -> None:
         """Draw the finished rows' curves (:func:`summary.delta_curves`), updating the ones already shown."""
         curves = summary.delta_curves(rows, metric)
-        self.getPlotItem().setLabel("left", Y_LABELS.get(summary.delta_basis(rows, metric), Y_LABELS[""]))
+        basis = summary.delta_basis(rows, metric)
+        label = (Y_LABELS.get(basis, Y_LABELS[""]) if metric == "ssim"
+                 else BASIS_WORDS.get((metric, basis), "ΔPSNR (dB)"))
+        self.getPlotItem().setLabel("left", label)
         for (recon, kind) in sorted(curves, key=lambda k: (self._rank(k[0]), k[1])):
             data = curves[(recon, kind)]
             x = [100 * e for e in data["eps"]]

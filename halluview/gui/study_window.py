@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -116,7 +117,16 @@ class StudyWindow(QDialog):
             _button("Report (HTML)", self.export_report, "Write the summary report (HTML with its figures) into the "
                                                          "study's folder, beside its table."),
         ]
+        self.metric_picker = QComboBox()
+        self.metric_picker.addItem("ΔSSIM", "ssim")
+        self.metric_picker.addItem("ΔPSNR (dB)", "psnr")
+        self.metric_picker.setToolTip("What the plot shows: how much structural similarity (SSIM) or signal-to-noise "
+                                      "ratio (PSNR) the reconstruction lost; PSNR needs the true image.")
+        self.metric_picker.currentIndexChanged.connect(self._metric_changed)
         exports = QHBoxLayout()
+        exports.addWidget(QLabel("Plot:"))
+        exports.addWidget(self.metric_picker)
+        exports.addSpacing(16)
         exports.addWidget(QLabel("Export:"))
         for button in self.export_buttons:
             exports.addWidget(button)
@@ -248,8 +258,16 @@ class StudyWindow(QDialog):
 
     def _show(self, rows: list[dict]) -> None:
         self.rows = [r for r in rows if r.get("key") in self.keys]
-        self.plot.show_rows(self.rows)
+        self.plot.show_rows(self.rows, self.metric)
         self.verdict.show_rows(self.rows, self.plot.colour)
+
+    @property
+    def metric(self) -> str:
+        return self.metric_picker.currentData()
+
+    def _metric_changed(self) -> None:
+        self.plot.clear_curves()
+        self.plot.show_rows(self.rows, self.metric)
 
     def _job_returned(self, key, rows) -> None:
         if key != JOB:
@@ -324,7 +342,7 @@ class StudyWindow(QDialog):
             self._say(f"Saved {shown}")
 
     def export_figure(self) -> None:
-        self._export(lambda: export_figure(self, self.folder, self.rows))
+        self._export(lambda: export_figure(self, self.folder, self.rows, self.metric))
 
     def export_table(self) -> None:
         self._export(lambda: export_table(self, self.folder))

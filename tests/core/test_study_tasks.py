@@ -20,6 +20,15 @@ FAST = {"optimizer": {"steps": 3}, "device": "cpu"}
 EPS = (0.005, 0.01, 0.02)
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (batched and single runs compared on equal terms), restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _problems(recon: str, steps: int = 3):
     experiments = [experiment_for(ScanFacts.of(BRAIN), Choices(source={"demo": "brain", "slice": 0},
                                                                recon={"name": recon}, threat={"eps": eps}, seed=0,
@@ -30,8 +39,7 @@ def _problems(recon: str, steps: int = 3):
 
 
 @pytest.mark.parametrize("recon", ["unet-mri-4x", "zero-filled"])
-def test_batched_attacks_are_the_single_attacks_up_to_rounding(recon):
-    torch.set_num_threads(1)
+def test_batched_attacks_are_the_single_attacks_up_to_rounding(recon, one_thread):
     problems = _problems(recon)
     assert same_but_budget(problems)
     batched = run_batched(problems)
@@ -44,10 +52,10 @@ def test_batched_attacks_are_the_single_attacks_up_to_rounding(recon):
     assert sizes == pytest.approx(list(EPS), rel=1e-3)  # each attack kept its own budget
 
 
-def test_a_warm_start_begins_at_the_smaller_budgets_worst_case_scaled_and_finds_at_least_as_much(monkeypatch):
+def test_a_warm_start_begins_at_the_smaller_budgets_worst_case_scaled_and_finds_at_least_as_much(monkeypatch,
+                                                                                                     one_thread):
     from halluview.core.attacks import run
 
-    torch.set_num_threads(1)
     config = StudyConfig(recons=("unet-mri-4x",), eps=EPS, choices=FAST, schedule="warm")
     (task,) = tasks_of(study_cells(config), set(), "warm")
     starts, real = [], run.run_to_end
@@ -148,3 +156,21 @@ def test_your_checkpoint_is_a_reconstruction_of_the_study_and_a_file_cannot_allo
     assert all(r["status"] == "done" for r in rows)
     with pytest.raises(ExperimentError, match="cannot allow unpickling"):
         study_config({"recons": [{"name": "checkpoint", "weights": str(weights), "allow_pickle": True}]}, "s.yaml")
+
+
+@pytest.mark.parametrize("objective,threat", [
+    ({"kind": "region"}, {"norm": "l2", "domain": "measurement"}),
+    ({"kind": "insert"}, {"norm": "linf", "domain": "image"}),
+])
+def test_a_targeted_study_scores_the_region_and_warm_starts_stay_in_budget(tmp_path, objective, threat):
+    region = {"kind": "rect", "xywh": [50, 50, 20, 20]}
+    config = StudyConfig(recons=("zero-filled",), eps=(0.01, 0.02),
+                         choices={**FAST, "objective": objective, "threat": threat, "region": region})
+    rows = run_study(config, tmp_path)
+    assert len(rows) == 4 and all(r["status"] == "done" for r in rows)
+    for row in rows:
+        assert row["change_l2_in"] > 0 and 0 < row["vs_clean_ssim_in"] <= 1
+        assert row["realised_eps"] <= row["eps"] * (1 + 1e-4)  # the warm start was projected onto its budget
+    attack = [r for r in rows if r["kind"] == "attack"]
+    assert attack[1]["schedule"] == "warm from ε=0.01"
+    assert attack[0]["noise_ratio"] == pytest.approx(attack[0]["change_l2_in"] / rows[1]["change_l2_in"], rel=1e-6)

@@ -254,3 +254,17 @@ def test_the_main_windows_own_checkpoint_is_listed_ticked(qtbot, window, study, 
     box.setChecked(False)  # the user's choice stands when the main window changes something else
     window.session.update(optimizer={"steps": 3})
     assert not box.isChecked() and len(study.settings.user_boxes) == 1
+
+
+def test_the_plot_shows_psnr_lost_on_request_and_the_figure_follows(qtbot, study, tmp_path, monkeypatch, errors):
+    assert run_to_end(qtbot, study) == "done"
+    study.metric_picker.setCurrentIndex(study.metric_picker.findData("psnr"))
+    curves = summary.delta_curves(read_table(study.folder), "psnr")
+    assert set(study.plot.curves) == set(curves)
+    for key, curve in study.plot.curves.items():
+        assert list(curve.getOriginalDataset()[1]) == pytest.approx(curves[key]["mean"])
+    assert "ΔPSNR" in study.plot.getPlotItem().getAxis("left").labelText
+    target = tmp_path / "figure.svg"
+    monkeypatch.setattr(study_export, "_save_path", lambda *a, **k: target)
+    study.export_figure()
+    assert "ΔPSNR" in target.read_text()
