@@ -67,7 +67,7 @@ def run_study(config: StudyConfig, folder: str | Path, resume: bool = True,
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     grid = study_cells(config)
-    rows = [r for r in read_table(folder) if resume and r.get("status") == "done"] if resume else []
+    rows = [r for r in read_table(folder) if r.get("status") == "done"] if resume else []
     done = {r["key"] for r in rows}
     counter = iter(range(len(grid)))
     for cell in grid:

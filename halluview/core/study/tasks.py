@@ -106,8 +106,6 @@ def _one_by_one(task: Task, problems: list, check, warm: bool) -> list[dict]:
             schedule = f"warm from ε={eps_before:g}"
         try:
             result = run_to_end(problem, on_step=check)
-        except StudyCancelled:
-            raise
         except (ValueError, RuntimeError) as err:
             rows += failed_rows(cell, f"{type(err).__name__}: {err}")
             continue
@@ -125,10 +123,6 @@ def _batched(task: Task, problems: list, check) -> list[dict]:
     schedule = f"batched ×{len(results)}"
     return [row for cell, problem, result in zip(task.cells, problems, results)
             for row in cell_rows(cell, result, share, _clean_accuracy(problem), schedule)]
-
-
-def _out_of_memory(err: BaseException) -> bool:
-    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
 
 
 def run_task(task: Task, should_stop: Callable[[], bool] | None = None, threads: int | None = None) -> list[dict]:
@@ -155,7 +149,6 @@ def _run(task: Task, check) -> list[dict]:
     if task.schedule == "batched" and len(problems) > 1:
         try:
             return _batched(task, problems, check)
-        except (ValueError, RuntimeError) as err:  # out of memory, or a reconstruction that cannot batch
-            if not _out_of_memory(err) and not isinstance(err, ValueError):
-                raise
+        except (ValueError, RuntimeError):  # out of memory, or a reconstruction that cannot batch: one by one,
+            pass  # where each cell records its own failure
     return _one_by_one(task, problems, check, warm=task.schedule != "cold")
