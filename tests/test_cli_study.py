@@ -44,3 +44,12 @@ def test_a_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
         assert error.count("\n") == 1 and error.startswith("halluview-cli: error: ") and name in error
         assert not (tmp_path / name.replace(".yaml", "")).exists()
     assert main(["study"]) == 2 and "--example" in capsys.readouterr().err
+
+
+def test_a_source_that_cannot_be_read_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
+    path = tmp_path / "missing.yaml"
+    path.write_text(f"sources: [{{path: {tmp_path / 'nowhere.dcm'}}}]\nrecons: [tv]\neps: [0.01]\n")
+    assert main(["study", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nowhere.dcm" in err and "internal error" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["missing.yaml"]

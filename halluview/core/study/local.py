@@ -19,11 +19,20 @@ ENGINES = ("local", "ray")
 
 
 def study_cells(config: StudyConfig) -> list[Cell]:
-    """The study's grid, reading each scan once (for its slice count and facts)."""
+    """The study's grid, reading each scan once (for its slice count and facts); a scan that cannot be read is an
+    ExperimentError naming it, before anything is written."""
+    from ..errors import ExperimentError
     from ..experiment import ScanFacts
+    from ..io import ScanReadError
     from .tasks import load_scan
 
-    return cells(config, lambda source: ScanFacts.of(load_scan(source)))
+    def facts_of(source: dict) -> ScanFacts:
+        try:
+            return ScanFacts.of(load_scan(source))
+        except (ScanReadError, OSError) as err:  # before any cell runs: the study cannot start
+            raise ExperimentError(str(err)) from None
+
+    return cells(config, facts_of)
 
 
 def _serial(tasks: list[Task], on_done, should_stop, threads: int | None) -> None:
