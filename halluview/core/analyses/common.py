@@ -11,7 +11,7 @@ from ..attacks.regions import region_mask, region_on_grid
 from ..errors import ExperimentError
 from ..experiment import Experiment
 from ..physics.base import Operator
-from ..problem import Reconstruction, load_source, measure, reconstruct, reconstruction_key, recon_label
+from ..problem import Reconstruction, load_source, measure, recon_label, reconstruct, reconstruction_key
 from ..scan import Scan
 from ..settings import ScanFacts
 from ..validation import validate_settings
@@ -35,6 +35,9 @@ class AnalysisInput:
     seed : every random draw of an analysis starts from it.
     label : the reconstruction as messages name it.
     config : the experiment (``to_dict()``) the input was made for: what a result records.
+    experiment, reconstruction : the experiment and the clean :class:`~..problem.Reconstruction` it was made from,
+        for analyses that run an attack (``problem.bind(replace(experiment, threat=…, objective=…),
+        reconstruction)`` then ``attacks.run.run_attack``).
     """
 
     op: Operator
@@ -49,6 +52,8 @@ class AnalysisInput:
     seed: int
     label: str
     config: dict
+    experiment: Experiment
+    reconstruction: Reconstruction
 
     @property
     def device(self) -> torch.device:
@@ -93,4 +98,5 @@ def analysis_input(experiment: Experiment, scan: Scan | None = None,
             noise = reuse.y - reuse.op(reuse.x_true)
     return AnalysisInput(op=reuse.op, recon=reuse.recon, y=reuse.y, clean=reuse.clean, x_true=reuse.x_true,
                          reference=reuse.reference, data_range=reuse.data_range, region=region, noise=noise,
-                         seed=experiment.seed, label=recon_label(experiment.recon), config=experiment.to_dict())
+                         seed=experiment.seed, label=recon_label(experiment.recon), config=experiment.to_dict(),
+                         experiment=experiment, reconstruction=reuse)
