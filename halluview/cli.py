@@ -1,4 +1,4 @@
-"""halluview-cli: run attacks headless (attack, rerun), list and train models.
+"""halluview-cli: run attacks headless (attack, rerun), studies and analyses, list and train models.
 
 Wrong arguments end in one clear line on stderr and exit code 2, before anything is written.
 """
@@ -12,7 +12,13 @@ import re
 import sys
 from pathlib import Path
 
+from .cli_analyse import add_analyse_parser
 from .cli_arguments import CliError, Parser, add_attack_arguments, choices_from_args, experiment_from_args  # noqa: F401
+from .cli_common import checked as _checked
+from .cli_common import load_scan as _load
+from .cli_common import use_threads as _use_threads
+from .cli_common import user_errors as _user_errors
+from .cli_common import user_message as _user_message
 from .cli_study import add_study_parser
 from .cli_summary import attack_summary, volume_summary
 
@@ -23,20 +29,6 @@ def _default_out() -> Path:
     return Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def _user_errors():
-    from .core.io import ScanReadError
-    from .core.recon.checkpoints import CheckpointError
-
-    return ValueError, KeyError, FileNotFoundError, CheckpointError, ScanReadError
-
-
-def _user_message(err: BaseException) -> str:
-    """The error in the CLI's words: the core's message with its hint for the CLI ("…: pass --region X,Y,W,H")."""
-    from .core.errors import CLI, message_for
-
-    return str(err.args[0]) if isinstance(err, KeyError) and err.args else message_for(err, CLI)
-
-
 def _build(experiment, scan):
     """The attack problem (clean reconstruction and one gradient checked); bad input is a CliError."""
     from .core.problem import build_problem
@@ -44,26 +36,6 @@ def _build(experiment, scan):
     try:
         return build_problem(experiment, scan)
     except _user_errors() as err:
-        raise CliError(_user_message(err)) from None
-
-
-def _load(experiment):
-    """The scan, read before any attack work (a file's slices are read lazily, when they are used)."""
-    from .core.problem import load_source
-
-    try:
-        return load_source(experiment)
-    except _user_errors() as err:
-        raise CliError(_user_message(err)) from None
-
-
-def _checked(check, *args):
-    """``check(*args)``, an ExperimentError (a user error the core found) as a CliError."""
-    from .core.validation import ExperimentError
-
-    try:
-        return check(*args)
-    except ExperimentError as err:
         raise CliError(_user_message(err)) from None
 
 
@@ -81,16 +53,6 @@ def _run(problem, quiet: bool):
             bar.set_postfix(ssim=f"{step.metrics['vs_clean']['ssim']:.3f}", eps=f"{step.realised_eps:.4g}")
             bar.update(1)
         return run_to_end(problem, on_step)
-
-
-def _use_threads(threads: int | None) -> None:
-    if threads is None:
-        return
-    if threads < 1:
-        raise CliError(f"--threads must be at least 1, not {threads}")
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def cmd_attack(args) -> int:
@@ -315,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-evaluate", dest="evaluate", action="store_false")
     train.set_defaults(func=cmd_train)
     add_study_parser(sub)
+    add_analyse_parser(sub)
     return parser
 
 

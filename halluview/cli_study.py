@@ -19,6 +19,9 @@ slices: null             # slice numbers; null: each scan's middle slice
 recons: [unet-mri-4x, tv-mri-4x]   # built-in models or classical methods (halluview-cli models)
 eps: [0.005, 0.01, 0.02] # budgets, fractions of ||y|| (0 < eps <= 1)
 seeds: [0]               # one cell per seed
+# analyses: [rotation, nullspace]   # also run these probes once per scan slice, reconstruction and seed
+#                                   # (rotation, features, invariance, nullspace; {name: …, settings: {…}});
+#                                   # with eps: [] a study runs the analyses only
 choices:                 # what every cell shares, as the experiment's sections
   threat: {norm: l2, domain: measurement}
   objective: {kind: untargeted}
@@ -71,7 +74,8 @@ def cmd_study(args) -> int:
             counts[status] += 1
             bar.total = total - counts["skipped"]  # the ETA counts the cells still to run
             if status != "skipped":
-                bar.set_postfix_str(f"{cell.labels['recon']} ε {cell.labels['eps']:g}: {status}")
+                what = cell.labels.get("analysis") or f"ε {cell.labels['eps']:g}"
+                bar.set_postfix_str(f"{cell.labels['recon']} {what}: {status}")
                 bar.update(1)
             bar.refresh()
 

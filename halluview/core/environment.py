@@ -80,3 +80,13 @@ def largest_difference(recorded, fresh, path: str = "") -> tuple[float, str]:
     if a == b or (np.isnan(a) and np.isnan(b)):
         return 0.0, ""
     return abs(a - b) / max(abs(a), abs(b), 1e-300), path.rstrip(".")
+
+
+def halluview_version() -> str:
+    """The installed HalluView's version ("" when it runs from a tree that is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("halluview")
+    except PackageNotFoundError:
+        return ""

@@ -94,10 +94,35 @@ def build(window) -> None:
     attack_menu.addActions([acts["run"], acts["pause"], acts["cancel"]])
     attack_menu.addSeparator()
     attack_menu.addAction(acts["compare_recons"])
+    analyses_menu = attack_menu.addMenu("Analyses")
+    for name, tip in ANALYSIS_TIPS.items():
+        acts[f"analysis_{name}"] = action = _action(window, f"{_analysis_title(name)}…",
+                                                    partial(_open_analysis, window, name), None, tip)
+        analyses_menu.addAction(action)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(acts["shortcuts"])
     _toolbar(window)
     set_running(window, False)
+
+
+ANALYSIS_TIPS = {
+    "rotation": "Rotate the object by a small angle before it is scanned: which angle damages the image most?",
+    "features": "Add small discs and lines to the image: which sizes and contrasts does the reconstruction keep?",
+    "invariance": "Find a very different image whose reconstruction barely changes: what does it ignore?",
+    "nullspace": "Split the reconstruction's error into what the scan measured and what it could not see",
+}
+
+
+def _analysis_title(name: str) -> str:
+    from ..core.analyses.registry import spec
+
+    return spec(name).title
+
+
+def _open_analysis(window, name: str) -> None:
+    from .analysis_window import show_analysis_window
+
+    show_analysis_window(window, name)
 
 
 def _open_study(window) -> None:

@@ -55,7 +55,30 @@ def config_from(name: str, values: dict | None = None):
     unknown = sorted(set(values) - known)
     if unknown:
         raise ExperimentError(f"unknown {name} settings: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    values = {k: _tuples(v) if isinstance(v, list) else v for k, v in values.items()}  # plain data: lists
     try:
         return config_type(**values)
     except TypeError as error:
         raise ExperimentError(f"{name} settings: {error}") from None
+
+
+def _tuples(value):
+    """Lists (from YAML, JSON or the command line) as the tuples a frozen Config holds, nested ones too."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def parse_scalar(text: str):
+    """A number when the text is one (int before float), else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_list(text: str) -> list:
+    """A list setting as the CLI and the app take it: "1, 2, 3" → [1, 2, 3]; "disc, line" → ["disc", "line"];
+    "10:20, 30:40" → [[10, 20], [30, 40]] (points as x:y)."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    return [[parse_scalar(p) for p in item.split(":")] if ":" in item else parse_scalar(item) for item in items]

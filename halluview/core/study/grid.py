@@ -13,6 +13,7 @@ from itertools import product
 from pathlib import Path
 
 from ..choices import Choices, experiment_for
+from ..environment import halluview_version
 from ..experiment import Experiment, ScanFacts
 
 
@@ -33,21 +34,26 @@ class StudyConfig:
     slices: tuple[int, ...] | None = None
     choices: dict = field(default_factory=dict)
     schedule: str = "warm"  # how a task runs its ε values: "warm", "batched" or "cold" (see .tasks)
+    analyses: tuple[dict, ...] = ()  # {"name", "settings"}: one analysis cell per scan slice, recon and seed
 
 
 @dataclass(frozen=True)
 class Cell:
     key: str
     experiment: Experiment
-    labels: dict  # the grid coordinates in words: source, slice, recon, eps, seed
+    labels: dict  # the grid coordinates in words: source, slice, recon, eps, seed (and analysis)
     source: dict  # the study's source entry the cell reads
+    analysis: dict | None = None  # an analysis cell's {"name", "settings"}; None: an attack cell
 
 
-def cell_key(experiment: Experiment, schedule: str = "cold") -> str:
+def cell_key(experiment: Experiment, schedule: str = "cold", analysis: dict | None = None) -> str:
     """A stable key of everything that determines the cell's numbers: its full configuration, and whether it
-    starts from its neighbour's worst case (``schedule`` "warm"; batched and cold cells are the single attack)."""
+    starts from its neighbour's worst case (``schedule`` "warm"; batched and cold cells are the single attack),
+    or the analysis it runs with its settings."""
     record = experiment.to_dict()
-    if schedule == "warm":
+    if analysis is not None:
+        record = {**record, "analysis": analysis}
+    elif schedule == "warm":
         record = {**record, "warm_start": "from the next smaller ε"}
     text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -70,22 +76,37 @@ def recon_label(recon: str | dict) -> str:
     return f"{recon['name']} ({Path(recon['weights']).name})" if recon.get("weights") else recon["name"]
 
 
+def _experiment(config: StudyConfig, facts: ScanFacts, source: dict, index: int, recon, seed: int,
+                eps: float | None = None) -> Experiment:
+    """One cell's experiment: the study's shared choices on this slice, reconstruction, seed (and ε)."""
+    shared = {k: dict(v) if isinstance(v, dict) else v for k, v in config.choices.items()}
+    threat = {**shared.pop("threat", {}), **({} if eps is None else {"eps": float(eps)})}
+    choices = Choices(source={**source, "slice": int(index)}, recon=_recon_section(recon), threat=threat,
+                      seed=int(seed), **shared)
+    return experiment_for(facts, choices)
+
+
 def cells(config: StudyConfig, facts_of) -> list[Cell]:
-    """Every cell of the grid, in a fixed order. ``facts_of(source) -> ScanFacts`` reads a scan's facts once."""
+    """Every cell of the grid, in a fixed order: the attacks, then the analyses. ``facts_of(source) ->
+    ScanFacts`` reads a scan's facts once."""
+    from .analysis_cells import analysis_label
+
     out = []
     for source in config.sources:
         read = {k: v for k, v in source.items() if k != "slices"}
         facts: ScanFacts = facts_of(read)
         slices = source.get("slices") or config.slices or (facts.n_slices // 2,)
+
         for index, recon, eps, seed in product(slices, config.recons, config.eps, config.seeds):
-            shared = {k: dict(v) if isinstance(v, dict) else v for k, v in config.choices.items()}
-            threat = {**shared.pop("threat", {}), "eps": float(eps)}
-            choices = Choices(source={**read, "slice": int(index)}, recon=_recon_section(recon), threat=threat,
-                              seed=int(seed), **shared)
-            experiment = experiment_for(facts, choices)
+            cell = _experiment(config, facts, read, index, recon, seed, eps)
             labels = {"source": _source_label(source), "slice": int(index), "recon": recon_label(recon),
                       "eps": float(eps), "seed": int(seed)}
-            out.append(Cell(cell_key(experiment, config.schedule), experiment, labels, read))
+            out.append(Cell(cell_key(cell, config.schedule), cell, labels, read))
+        for index, recon, seed, entry in product(slices, config.recons, config.seeds, config.analyses):
+            cell = _experiment(config, facts, read, index, recon, seed)
+            labels = {"source": _source_label(source), "slice": int(index), "recon": recon_label(recon),
+                      "eps": float(cell.threat.eps), "seed": int(seed), "analysis": analysis_label(entry)}
+            out.append(Cell(cell_key(cell, analysis=entry), cell, labels, read, entry))
     return out
 
 
@@ -102,7 +123,8 @@ def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = 
     shared = {"key": cell.key, **cell.labels, "status": "done", "error": "", "schedule": schedule,
               **{f"clean_{name}": value for name, value in (clean_accuracy or {}).items()}}
     after = {"seconds": round(seconds, 3), "steps": len(result.history), "device": environment.get("device", ""),
-             "threads": environment.get("threads", ""), "halluview": _version(), "torch": environment.get("torch", "")}
+             "threads": environment.get("threads", ""), "halluview": halluview_version(),
+             "torch": environment.get("torch", "")}
     rows = []
     for kind, metrics, prefix, size in (("attack", result.metrics, "", norms.get("delta_l2")),
                                         ("noise", result.noise_metrics, "noise_", norms.get("noise_l2"))):
@@ -117,15 +139,6 @@ def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = 
                     "realised_eps": norms.get(f"{prefix}realised_eps"), "delta_l2": size, **after})
         rows.append(row)
     return rows
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("halluview")
-    except PackageNotFoundError:
-        return ""
 
 
 def failed_rows(cell: Cell, error: str) -> list[dict]:
@@ -160,13 +173,15 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
     """A :class:`StudyConfig` from plain data (a parsed config file), with one clear error per problem: unknown
     keys, empty or non-list axes, ε outside (0, 1], negative seeds or slices, sources without a file or example."""
     from ..errors import ExperimentError
+    from .analysis_cells import analysis_entries
 
     if not isinstance(data, dict):
         raise ExperimentError(f"{where}: expected a mapping of settings, not {type(data).__name__}")
-    unknown = sorted(set(data) - set(GRID_KEYS) - {"choices", "schedule"})
+    unknown = sorted(set(data) - set(GRID_KEYS) - {"choices", "schedule", "analyses"})
     if unknown:
         raise ExperimentError(f"{where}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                              f"expected {', '.join(GRID_KEYS)}, schedule and choices")
+                              f"expected {', '.join(GRID_KEYS)}, analyses, schedule and choices")
+    analyses = analysis_entries(data["analyses"], where) if "analyses" in data else ()
     schedule = data.get("schedule", "warm")
     if schedule not in SCHEDULES:
         raise ExperimentError(f"{where}: schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
@@ -176,6 +191,9 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
             continue
         axis = data[key]
         if key == "slices" and axis is None:
+            continue
+        if key == "eps" and axis == [] and analyses:  # a study of analyses only
+            values[key] = ()
             continue
         if not isinstance(axis, list) or not axis:
             raise ExperimentError(f"{where}: {key} must be a non-empty list, not {axis!r}")
@@ -204,4 +222,4 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
     choices = data.get("choices", {})
     if not isinstance(choices, dict):
         raise ExperimentError(f"{where}: choices must be a mapping of sections, not {type(choices).__name__}")
-    return StudyConfig(**values, choices=dict(choices), schedule=schedule)
+    return StudyConfig(**values, choices=dict(choices), schedule=schedule, analyses=analyses)

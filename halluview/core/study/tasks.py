@@ -41,7 +41,7 @@ def tasks_of(grid: list[Cell], done: set[str], schedule: str = "warm") -> list[T
     for cell in grid:
         if cell.key not in done:
             labels = cell.labels
-            group = (labels["source"], labels["slice"], labels["recon"], labels["seed"])
+            group = (labels["source"], labels["slice"], labels["recon"], labels["seed"], labels.get("analysis"))
             groups.setdefault(group, []).append(cell)
     return [Task(tuple(sorted(group, key=lambda c: c.labels["eps"])), group[0].source, schedule)
             for group in groups.values()]
@@ -142,6 +142,8 @@ def run_task(task: Task, should_stop: Callable[[], bool] | None = None, threads:
 def _run(task: Task, check) -> list[dict]:
     from ..errors import ExperimentError
 
+    if task.cells[0].analysis is not None:
+        return _analysis(task, check)
     try:
         problems = _problems(task, load_scan(task.source))
     except (ExperimentError, ValueError, RuntimeError, OSError) as err:
@@ -152,3 +154,16 @@ def _run(task: Task, check) -> list[dict]:
         except (ValueError, RuntimeError):  # out of memory, or a reconstruction that cannot batch: one by one,
             pass  # where each cell records its own failure
     return _one_by_one(task, problems, check, warm=task.schedule != "cold")
+
+
+def _analysis(task: Task, check) -> list[dict]:
+    """An analysis cell (a task of its own); a failure is recorded with its reason."""
+    from ..errors import ExperimentError
+    from .analysis_cells import run_analysis_cell
+
+    cell = task.cells[0]
+    try:
+        return run_analysis_cell(cell, load_scan(task.source), check)
+    except (ExperimentError, ValueError, RuntimeError, OSError) as err:
+        return [{"key": cell.key, **cell.labels, "kind": "analysis", "status": "failed",
+                 "error": f"{type(err).__name__}: {err}"}]
