@@ -22,7 +22,8 @@ WIDTH_ALLOWANCE = 1.2
 
 # Pillow's built-in scalable font has no Greek letters nor some symbols: the raster spells them out (SVG keeps them)
 RASTER_SPELLING = {"ε": "eps", "Δ": "delta ", "δ": "delta", "×": "x", "−": "-", "–": "-", "—": "-", "‖": "||",
-                   "∞": "inf", "≥": ">=", "≤": "<=", "→": "->", "µ": "u", "’": "'", "‘": "'", "“": '"', "”": '"',
+                   "∞": "inf", "≥": ">=", "≤": "<=", "→": "->", "µ": "u", "θ": "theta", "α": "alpha", "σ": "sigma",
+                   "⁺": "+", "₁": "1", "₀": "0", "′": "'", "·": ".", "≈": "~", "’": "'", "‘": "'", "“": '"', "”": '"',
                    "…": "..."}
 
 

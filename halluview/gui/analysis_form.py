@@ -4,6 +4,7 @@ comma-separated values per list. The values go back to core through
 :func:`halluview.core.analyses.registry.config_from`, which checks them."""
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, fields
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QSpinBox, QWidget
@@ -24,13 +25,20 @@ def _label(name: str, unit: str | None) -> str:
     return f"{words[:1].upper()}{words[1:]}" + (f" ({unit})" if unit else "")
 
 
+def _decimals(default: float, meta: dict) -> int:
+    """Enough decimals to show the default and the smallest allowed value (1e-6 must not read as 0)."""
+    smallest = [abs(v) for v in (default, meta.get("minimum")) if isinstance(v, (int, float)) and v]
+    needed = max((3 - math.floor(math.log10(v)) for v in smallest), default=4)
+    return int(min(max(meta.get("decimals", 4), needed, 2), 10))
+
+
 def _number_box(default, meta: dict):
     if isinstance(default, int):
         box = QSpinBox()
         box.setRange(int(meta.get("minimum", -2**31 + 1)), int(meta.get("maximum", 2**31 - 1)))
     else:
         box = QDoubleSpinBox()
-        box.setDecimals(int(meta.get("decimals", 4)))
+        box.setDecimals(_decimals(default, meta))
         box.setRange(float(meta.get("minimum", -_LARGE)), float(meta.get("maximum", _LARGE)))
         box.setSingleStep(abs(default) / 10 if default else 0.1)
     box.setValue(default)

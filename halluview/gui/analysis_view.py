@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ..core.analyses.view import AnalysisView
 from ..core.display import grey_window, robust_limit
@@ -39,12 +39,16 @@ class AnalysisPanels(pg.GraphicsLayoutWidget):
 
     def show_panels(self, panels) -> None:
         titles = [p.title for p in panels]
-        if titles != self.titles or len(self.images) != len(panels):
+        rebuilt = titles != self.titles or len(self.images) != len(panels)
+        if rebuilt:
             self._rebuild(panels)
         for item, panel in zip(self.images, panels):
             image = np.asarray(panel.image, dtype=np.float32)
             item.setImage(image.T, levels=panel_levels(panel.kind, image), autoLevels=False)
             item.setLookupTable(lookup_table(_LUTS[panel.kind]))
+        if rebuilt:  # a new set of panels fits its images; later updates keep the user's pan and zoom
+            for box in self._boxes:
+                box.autoRange(padding=0.02)
 
     def _rebuild(self, panels) -> None:
         self.clear()
@@ -55,7 +59,7 @@ class AnalysisPanels(pg.GraphicsLayoutWidget):
             item = pg.ImageItem(axisOrder="col-major")
             item.setToolTip(panel.note or panel.title)
             box.addItem(item)
-            if self._boxes:
+            if self._boxes and np.shape(panel.image) == np.shape(panels[0].image):  # same grid: linked
                 box.setXLink(self._boxes[0])
                 box.setYLink(self._boxes[0])
             self.images.append(item)
@@ -67,7 +71,7 @@ class AnalysisCurves(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.layout_ = QVBoxLayout(self)
+        self.layout_ = QHBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.plots: list[pg.PlotWidget] = []
         self.lines: dict[tuple[int, str], pg.PlotDataItem] = {}
@@ -103,6 +107,8 @@ class AnalysisCurves(QWidget):
             item.showGrid(x=True, y=True, alpha=0.15)
             item.setLabel("bottom", curve.x_label)
             item.setLabel("left", curve.y_label)
+            for axis in ("left", "bottom"):
+                item.getAxis(axis).enableAutoSIPrefix(False)
             item.addLegend(offset=(10, 10), brush=(30, 30, 30, 210), labelTextSize="9pt")
             mark = pg.InfiniteLine(angle=90, pen=pg.mkPen("#b4b4b4", style=Qt.DashLine))
             item.addItem(mark, ignoreBounds=True)
@@ -118,6 +124,7 @@ class AnalysisViewWidget(QSplitter):
         super().__init__(Qt.Vertical, parent)
         self.panels = AnalysisPanels()
         self.curves = AnalysisCurves()
+        self.curves.setMinimumHeight(220)
         self.facts = QLabel("")
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -128,9 +135,8 @@ class AnalysisViewWidget(QSplitter):
         lower_layout.addWidget(self.facts)
         self.addWidget(self.panels)
         self.addWidget(lower)
-        self.setStretchFactor(0, 3)
-        self.setStretchFactor(1, 2)
         self.setChildrenCollapsible(False)
+        self.setSizes([560, 340])
 
     def show_view(self, view: AnalysisView) -> None:
         if view.panels:

@@ -44,10 +44,12 @@ class AnalysisCancelled(Exception):
 
 def _analysis_job(name: str, config, experiment, scan, on_step, should_stop):
     """The worker thread's work: measure, reconstruct, run the analysis; (result, config, inputs, seconds)."""
-    from ..core.analyses.common import analysis_input
+    from ..core.analyses.common import analysis_input, opening_step
     from ..core.analyses.outputs import run_analysis
+    from ..core.analyses.registry import spec
 
     inputs = analysis_input(experiment, scan)
+    on_step(opening_step(inputs, spec(name).title))
 
     def step(record) -> None:
         if should_stop():

@@ -7,7 +7,7 @@ import pytest
 from window_helpers import TIMEOUT_MS, open_and_wait
 
 from halluview.cli import main
-from halluview.core.analyses.registry import MODULES
+from halluview.core.analyses.registry import MODULES, config_from
 from halluview.gui import analysis_window
 
 
@@ -45,6 +45,8 @@ def test_the_menu_offers_every_analysis_with_its_settings_from_core(qtbot, windo
         assert set(analyses.form.widgets) == {f.name for f in
                                              __import__("dataclasses").fields(analyses.form.config_type)}
         assert all(w.toolTip() for w in analyses.form.widgets.values())  # every setting explained
+        # the form shows every default as it is (a tolerance of 1e-6 must not read as 0 and be refused)
+        assert config_from(name, analyses.form.values()) == analyses.form.config_type()
 
 
 def test_an_analysis_paints_the_core_view_and_saves_what_the_cli_writes(qtbot, window, analyses, errors, tmp_path):

@@ -28,6 +28,8 @@ SCREEN_TESTS = ("tests/core/test_display.py", "tests/core/test_units.py", "tests
 STUDY = "halluview/core/study/"
 STUDY_TESTS = ("tests/core/test_study_tasks.py", "tests/core/test_study_grid.py", "tests/test_cli_study.py")
 NATIVE_TESTS = ("tests/core/test_native_size.py", "tests/gui/test_native_resolution.py")
+ANALYSES = "halluview/core/analyses/"
+ANALYSIS_TESTS = ("tests/core/analyses",)
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- the issue's list --------------------------------------------------------------------------------------
@@ -221,4 +223,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("a derived DICOM in the source study without its source reference", "halluview/core/io/dicom_writer.py",
            (("        dataset.SourceImageSequence = [_image_reference(*sources[index])]", "        pass"),),
            ("tests/core/io/test_io_writers.py",)),
+    # --- the papers' other probes (issue 13) ---------------------------------------------------------------------
+    Mutant("rotation damage measured against the unrotated truth (the motion counted as damage)",
+           ANALYSES + "rotations.py",
+           (("    recon = scene.inputs.recon(scene.inputs.acquire(truth))\n",
+             "    recon = scene.inputs.recon(scene.inputs.acquire(truth))\n    truth = scene.x.expand_as(truth)\n"),),
+           ANALYSIS_TESTS),
+    Mutant("a feature's contrast is its inside plus its ring", ANALYSES + "feature_shapes.py",
+           (("    return inside - around", "    return inside + around"),), ANALYSIS_TESTS),
+    Mutant("the invariance search rewards a small input change", ANALYSES + "invariance.py",
+           (("output_distance - config.alpha * input_rms", "output_distance + config.alpha * input_rms"),),
+           ANALYSIS_TESTS),
+    Mutant("the null-space part is the error plus its measured part", ANALYSES + "nullspace.py",
+           (("    null = e.detach().to(measured.dtype) - measured",
+             "    null = e.detach().to(measured.dtype) + measured"),),
+           ANALYSIS_TESTS),
 )

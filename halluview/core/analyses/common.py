@@ -15,6 +15,7 @@ from ..problem import Reconstruction, load_source, measure, recon_label, reconst
 from ..scan import Scan
 from ..settings import ScanFacts
 from ..validation import validate_settings
+from .view import AnalysisStep, AnalysisView, Panel
 
 
 @dataclass
@@ -100,3 +101,10 @@ def analysis_input(experiment: Experiment, scan: Scan | None = None,
                          reference=reuse.reference, data_range=reuse.data_range, region=region, noise=noise,
                          seed=experiment.seed, label=recon_label(experiment.recon), config=experiment.to_dict(),
                          experiment=experiment, reconstruction=reuse)
+
+
+def opening_step(inputs: AnalysisInput, title: str) -> AnalysisStep:
+    """What a front end can show before an analysis's own first picture: the object and its reconstruction."""
+    panels = [] if inputs.x_true is None else [Panel("Object x", inputs.x_true[0].detach().cpu().numpy())]
+    panels.append(Panel(f"Reconstruction f(y): {inputs.label}", inputs.clean[0].detach().cpu().numpy()))
+    return AnalysisStep(0, 1, f"{title}: starting on {inputs.label}", AnalysisView(panels=panels))

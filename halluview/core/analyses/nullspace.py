@@ -29,6 +29,7 @@ TITLE = "Null-space map"
 NAME = "nullspace"
 MODES = ("error", "attack_change")
 NO_GROUND_TRUTH = "no ground truth: this shows what an attack changed, f(y + δ) − f(y), not the error"
+RESIDUAL_WORDS = "relative residual ‖A*A z − A*A e‖ / ‖A*A e‖"
 CG_REPORT_EVERY = 10  # CG iterations between progress steps
 
 
@@ -243,7 +244,7 @@ class NullSpaceResult:
         if split.info.method == "cg":
             history = split.info.residual_history
             curves.append(Curve("Conjugate gradients for P = A⁺A", "iteration",
-                                "relative residual ‖A*A z − A*A e‖ / ‖A*A e‖", [float(i) for i in range(len(history))],
+                                RESIDUAL_WORDS, [float(i) for i in range(len(history))],
                                 {"residual": list(history)}, mark=float(split.info.iterations)))
         return AnalysisView(panels=panels, curves=curves, facts=self._facts())
 
@@ -316,13 +317,18 @@ def _split_with_progress(op: Operator, image: Tensor, config: Config, step: int,
                          total: int) -> Generator[AnalysisStep, None, Decomposition]:
     """:func:`decompose`, with a progress step every few CG iterations (where the user may cancel)."""
     steps = decompose_steps(op, image, config.cg_iterations, config.cg_tolerance)
+    history: list[tuple[int, float]] = []
     while True:
         try:
             iteration, residual = next(steps)
         except StopIteration as done:
             return done.value
-        if iteration % CG_REPORT_EVERY == 0:
-            yield AnalysisStep(step, total, f"conjugate gradients: iteration {iteration}, residual {residual:.1e}")
+        history.append((iteration, residual))
+        if iteration % CG_REPORT_EVERY == 0:  # the residual curve grows as CG runs, as the result draws it
+            curve = Curve("Conjugate gradients for P = A⁺A", "iteration", RESIDUAL_WORDS,
+                          [float(i) for i, _ in history], {"residual": [r for _, r in history]})
+            yield AnalysisStep(step, total, f"conjugate gradients: iteration {iteration}, residual {residual:.1e}",
+                               AnalysisView(curves=[curve]))
 
 
 def _check_operator(op: Operator) -> None:
