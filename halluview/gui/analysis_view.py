@@ -16,8 +16,11 @@ from .study_plot import PALETTE
 _LUTS = {"grey": "grey", "signed": "diverging", "map": "inferno"}
 
 
-def panel_levels(kind: str, image: np.ndarray) -> tuple[float, float]:
-    """Grey: the automatic window; signed: symmetric about 0 (robust); map: 0 to its maximum."""
+def panel_levels(kind: str, image: np.ndarray, limits=None) -> tuple[float, float]:
+    """The panel's own limits when it has them; else grey: the automatic window; signed: symmetric about 0
+    (robust); map: 0 to its maximum."""
+    if limits is not None:
+        return float(limits[0]), float(limits[1])
     if kind == "signed":
         limit = robust_limit(image)
         return -limit, limit
@@ -44,7 +47,7 @@ class AnalysisPanels(pg.GraphicsLayoutWidget):
             self._rebuild(panels)
         for item, panel in zip(self.images, panels):
             image = np.asarray(panel.image, dtype=np.float32)
-            item.setImage(image.T, levels=panel_levels(panel.kind, image), autoLevels=False)
+            item.setImage(image.T, levels=panel_levels(panel.kind, image, panel.limits), autoLevels=False)
             item.setLookupTable(lookup_table(_LUTS[panel.kind]))
         if rebuilt:  # a new set of panels fits its images; later updates keep the user's pan and zoom
             for box in self._boxes:

@@ -3,8 +3,10 @@ resumable table as the attacks, and checked before anything runs."""
 import pytest
 
 from halluview.core.errors import ExperimentError
+from halluview.core.study.analysis_summary import analysis_summary
 from halluview.core.study.grid import study_config
 from halluview.core.study.local import read_table, run_study, study_cells
+from halluview.core.study.report import study_page
 
 ROTATION = {"name": "rotation", "settings": {"max_angle_deg": 1.0, "grid_step_deg": 0.5, "refine_steps": 0}}
 DATA = {"sources": [{"demo": "brain", "image_size": 64}], "recons": ["zero-filled"], "eps": [],
@@ -48,3 +50,8 @@ def test_a_study_of_analyses_writes_rows_and_a_rerun_skips_them(tmp_path):
     seen = []
     run_study(config, tmp_path, on_cell=lambda i, n, cell, status, table: seen.append(status))
     assert seen == ["skipped", "skipped"]
+    page = study_page(rows, DATA, {})
+    assert "<h2>Analyses</h2>" in page and "null-space share of the error" in page and "worst angle" in page
+    assert "no finished attack cell" in page  # not "no cell has finished yet"
+    entry = next(e for e in analysis_summary(rows) if e["analysis"] == "nullspace")
+    assert entry["values"]["null-space share of the error"][0] == pytest.approx(float(nullspace[0]["null_space_share"]))

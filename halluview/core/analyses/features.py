@@ -374,11 +374,11 @@ class FeatureResult:
                                   f"recovery {cell.recovery:.2f}, CNR {cell.cnr:.1f}")]
         for shape in self.config.shapes:
             table = np.clip(self.recovery_map(shape), 0, None)
-            view.panels.append(Panel(f"{shape}: recovery map", np.kron(table, np.ones((16, 16))), "map",
+            view.panels.append(Panel(f"{shape}: recovery map (0–1)", np.kron(table, np.ones((16, 16))), "map",
                                      "rows: sizes " + ", ".join(f"{s}" for s in self.config.sizes_px) + " px (top "
                                      "to bottom); columns: contrasts " + ", ".join(f"{c:g}" for c in
                                                                                    self.config.contrasts)
-                                     + " (left to right); 1 = fully recovered, clipped at 0"))
+                                     + " (left to right); 1 = fully recovered, clipped at 0", limits=(0.0, 1.0)))
             series = {f"{size} px": list(row) for size, row in zip(self.config.sizes_px, self.recovery_map(shape))}
             series["50 %"] = [RECOVERY_LEVEL] * len(self.config.contrasts)
             view.curves.append(Curve(f"{shape}: recovery against contrast", "contrast (× object maximum)",

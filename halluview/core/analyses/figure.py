@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from ..atomic import atomic_file, write_text_atomic
 from ..display import diverging_rgb, grey_rgb, grey_window, robust_limit
 from ..figure_layout import ImageItem, Layout, TextItem, font, raster_text, render_raster, render_svg, wrap
-from ..svg_plot import COLOURS, _nice_ticks, finite_range, line_plot, svg_document
+from ..svg_plot import PALETTE, _nice_ticks, finite_range, line_plot, svg_document
 from .view import AnalysisView, Curve, Panel
 
 PANEL_PX = 256  # the longer side of each panel in the figure
@@ -36,6 +36,11 @@ def panel_rgb(panel: Panel) -> np.ndarray:
     """A panel's image as RGB, the way the app paints it: grey (auto window), signed (symmetric robust scale) or
     map (0 to its maximum)."""
     image = np.asarray(panel.image, dtype=np.float64)
+    if panel.limits is not None:
+        low, high = panel.limits
+        if panel.kind == "map":
+            return map_rgb(np.clip(image - low, 0, None), high - low)
+        return grey_rgb(image, low, high) if panel.kind == "grey" else diverging_rgb(image, max(abs(low), abs(high)))
     if panel.kind == "signed":
         return diverging_rgb(image, robust_limit(image))
     if panel.kind == "map":
@@ -81,7 +86,7 @@ def curve_rgb(curve: Curve, size: tuple[int, int] = CURVE_SIZE) -> np.ndarray:
         draw.line([(px(curve.mark), top), (px(curve.mark), top + frame_h)], fill="#555555", width=1)
     legend_x = left
     for k, (name, values) in enumerate(curve.series.items()):
-        colour = COLOURS[k % len(COLOURS)]
+        colour = PALETTE[k % len(PALETTE)]
         points = [(px(a), py(b)) for a, b in zip(curve.x, values)
                   if b is not None and math.isfinite(b) and math.isfinite(a)]
         if len(points) > 1:

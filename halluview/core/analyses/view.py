@@ -18,6 +18,7 @@ class Panel:
     image: np.ndarray
     kind: str = "grey"
     note: str = ""
+    limits: tuple[float, float] | None = None  # a fixed display range (e.g. 0 to 1 for a recovery map)
 
     def __post_init__(self):
         if self.kind not in PANEL_KINDS:

@@ -100,6 +100,8 @@ def _verdict(rows: list[dict]) -> str:
     """The verdict per reconstruction at the default ε, in words and as a table."""
     eps = default_verdict_eps(rows)
     if eps is None:
+        if any(r.get("kind") == "analysis" for r in rows):
+            return "<p class='verdict none'>This study has no finished attack cell: see its analyses below.</p>"
         return "<p class='verdict none'>No cell has finished yet.</p>"
     entries = verdict_table(rows, eps)
     words = "".join(f"<li>{_text(e['sentence'])}</li>" for e in entries)
@@ -140,6 +142,26 @@ def _per_eps(rows: list[dict]) -> str:
             + _table(["reconstruction"] + [f"ε = {percent(e)}" for e in eps], body))
 
 
+def _analyses(rows: list[dict]) -> str:
+    """One table per analysis: its headline numbers per reconstruction (means over slices and seeds)."""
+    from .analysis_summary import analysis_summary
+
+    entries = analysis_summary(rows)
+    if not entries:
+        return ""
+    parts = []
+    for label in dict.fromkeys(e["analysis"] for e in entries):
+        chosen = [e for e in entries if e["analysis"] == label]
+        columns = list(chosen[0]["values"])
+        thresholds = any(e["thresholds"] for e in chosen)
+        body = [[f"<td class='text'>{_text(e['recon'])}</td>", f"<td>{e['cells']}</td>"]
+                + [f"<td>{_number(*e['values'][c])}</td>" for c in columns]
+                + ([f"<td class='text'>{_text(e['thresholds'])}</td>"] if thresholds else []) for e in chosen]
+        head = ["reconstruction", "cells", *columns] + (["50 % contrast threshold (discs)"] if thresholds else [])
+        parts.append(f"<h3>{_text(label)}</h3>{_table(head, body)}")
+    return "<h2>Analyses</h2><p>Means over slices and seeds; every number is in the table.</p>" + "".join(parts)
+
+
 def _failures(rows: list[dict]) -> str:
     done = {r.get("key") for r in finished(rows)}
     seen, body = set(), []
@@ -173,6 +195,7 @@ def _page(rows: list[dict], config: dict, versions: dict, figures: dict[str, str
             f"<h2>Change against ε</h2>{_basis_note(rows)}{figures['delta_ssim.svg']}{figures['delta_psnr.svg']}"
             f"<h2>Accuracy against stability</h2>{figures['accuracy.svg']}{figures['accuracy_psnr.svg']}"
             f"<h2>ΔSSIM per ε</h2>{_per_eps(rows)}"
+            f"{_analyses(rows)}"
             f"<h2>Failed cells</h2>{_failures(rows)}"
             f"<h2>Versions</h2>{_table(['component', 'version'], version_rows)}"
             f"<p>Every number, one row per cell and kind: {links}</p></body></html>")
