@@ -1,5 +1,6 @@
 """Shared test setup: the generated-fixture helpers in tests/data are importable from every test, and a run with
 an unexpected skip fails (a skip must never hide an untested feature)."""
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,16 @@ if str(TEST_DATA) not in sys.path:
 
 EXPECTED_SKIPS = ("needs a CUDA device", "this machine has CUDA", "root writes into read-only folders")
 """Skips that depend on the machine alone; any other skip fails the run."""
+
+
+def pytest_configure(config):
+    """Tests in parallel worker processes (pytest -n): one torch thread each, so workers do not fight over the
+    cores (two-thread workers on two cores ran many times slower); CLI runs they start inherit it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def unexpected_skips(reports) -> list[str]:

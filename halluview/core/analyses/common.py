@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -11,11 +12,12 @@ from ..attacks.regions import region_mask, region_on_grid
 from ..errors import ExperimentError
 from ..experiment import Experiment
 from ..physics.base import Operator
-from ..problem import Reconstruction, load_source, measure, recon_label, reconstruct, reconstruction_key
-from ..scan import Scan
 from ..settings import ScanFacts
-from ..validation import validate_settings
 from .view import AnalysisStep, AnalysisView, Panel
+
+if TYPE_CHECKING:  # the problem module reads files: loaded when an analysis starts, not when the CLI starts
+    from ..problem import Reconstruction
+    from ..scan import Scan
 
 
 @dataclass
@@ -81,6 +83,9 @@ def analysis_input(experiment: Experiment, scan: Scan | None = None,
     """Validate, load (unless ``scan`` is given), measure and reconstruct, as an attack does (``reuse``: a clean
     reconstruction already on hand, used when it was made for this experiment); the region is mapped onto the
     working grid. A region is optional: without one, analyses look at the whole image."""
+    from ..problem import load_source, measure, recon_label, reconstruct, reconstruction_key
+    from ..validation import validate_settings
+
     experiment.validate_settings()
     scan = scan if scan is not None else load_source(experiment)
     facts = ScanFacts.of(scan)

@@ -17,7 +17,6 @@ import torch
 from ..attacks.objectives import ObjectiveConfig
 from ..attacks.run import AttackResult, run_attack
 from ..geometry import display_frame
-from ..problem import bind
 from .common import AnalysisInput
 from .feature_shapes import feature_contrast, feature_mask, neighbourhood_box, ring_mask, to_scan_xy
 from .view import AnalysisStep
@@ -85,6 +84,8 @@ def _problem(inputs: AnalysisInput, weights: np.ndarray, point_xy: tuple[float, 
     changed = replace(experiment, objective=objective, threat=threat,
                       optimizer=replace(experiment.optimizer, steps=steps),
                       region=_attack_region(inputs, weights, point_xy, frame))
+    from ..problem import bind  # reads files when loaded: only when a false feature is searched
+
     return bind(changed, inputs.reconstruction)
 
 

@@ -3,6 +3,7 @@ is attackable far beyond equal-norm noise."""
 import json
 
 import pytest
+import torch
 
 from halluview.core.attacks.objectives import ObjectiveConfig
 from halluview.core.attacks.optimizers import OptimizerConfig
@@ -31,6 +32,8 @@ def _close(got: dict, shipped: dict, model: tuple[float, float], baseline: tuple
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_CARDS else n
                                   for n in BUILT_IN])
 def test_card_numbers_are_what_the_weights_give(name):
+    if name in FITTED:  # a fit's rounding depends on the thread count too: the cards were made with 2 threads
+        torch.set_num_threads(2)  # (the autouse fixture gives the next test its own count back)
     entry = MODELS[name]
     card = json.loads((entry.folder / "card.json").read_text())
     assert card["name"] == name and card["training"]["command"].startswith(f"halluview-cli train {name}")
