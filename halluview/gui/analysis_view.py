@@ -3,6 +3,9 @@ zoom, grey / diverging about 0 / heat map, as the main window paints them), its 
 findings in words. It computes nothing: every number and image comes from the core analysis."""
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -14,6 +17,19 @@ from .colormaps import BACKGROUND, TITLE_COLOUR, lookup_table
 from .study_plot import PALETTE
 
 _LUTS = {"grey": "grey", "signed": "diverging", "map": "inferno"}
+
+
+@contextmanager
+def _collected_after():
+    """Rebuild with Python's garbage collector paused, then collect: the items a rebuild drops are destroyed
+    here, not by a collection that happens to run inside a Qt signal disconnect (a PySide deadlock on the
+    connection mutex, seen as a hung test)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def panel_levels(kind: str, image: np.ndarray, limits=None) -> tuple[float, float]:
@@ -54,6 +70,10 @@ class AnalysisPanels(pg.GraphicsLayoutWidget):
                 box.autoRange(padding=0.02)
 
     def _rebuild(self, panels) -> None:
+        with _collected_after():
+            self._lay_out(panels)
+
+    def _lay_out(self, panels) -> None:
         self.clear()
         self.images, self._boxes, self.titles = [], [], [p.title for p in panels]
         for column, panel in enumerate(panels):
@@ -97,6 +117,10 @@ class AnalysisCurves(QWidget):
                 mark.setValue(curve.mark)
 
     def _rebuild(self, curves) -> None:
+        with _collected_after():
+            self._lay_out(curves)
+
+    def _lay_out(self, curves) -> None:
         for plot in self.plots:
             self.layout_.removeWidget(plot)
             plot.deleteLater()

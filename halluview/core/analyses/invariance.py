@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..display import robust_limit
 from ..errors import ExperimentError
 from ..metrics import mse, ssim
 from ..physics.base import Operator
@@ -145,9 +146,11 @@ class InvarianceResult:
     def view(self) -> AnalysisView:
         """x_inv, what the reconstruction ignores, how its output moved, f(x_inv); the distances; the findings."""
         delta, change = self.x_inv[0] - self.x[0], self.recon_inv[0] - self.recon_x[0]
+        scale = robust_limit(delta)  # both changes on the input's scale: the eye sees how much less moved
         panels = [Panel("x_inv", self.x_inv[0]),
-                  Panel("x_inv − x", delta, "signed", "what the reconstruction ignores"),
-                  Panel("f(x_inv) − f(x)", change, "signed", "how little the reconstruction moved"),
+                  Panel("x_inv − x", delta, "signed", "what the reconstruction ignores", (-scale, scale)),
+                  Panel("f(x_inv) − f(x)", change, "signed", "how little the reconstruction moved (same scale)",
+                        (-scale, scale)),
                   Panel("f(x_inv)", self.recon_inv[0])]
         x_axis = [float(i) for i in self.iterations]
         curves = [Curve("Distances", "iteration", "RMS change (working units)", x_axis,
