@@ -12,15 +12,13 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -31,11 +29,11 @@ from ..core.errors import APP, message_for
 from .analysis_form import AnalysisForm
 from .analysis_view import AnalysisViewWidget
 from .dialogs import show_error
+from .job_dialog import JobDialog, button
 from .worker import JobRunner
 
 JOB = "analysis"
 PAINT_INTERVAL_S = 0.05  # at most 20 paints a second
-STOP_WAIT_MS = 60_000
 
 
 class AnalysisCancelled(Exception):
@@ -63,14 +61,7 @@ def _analysis_job(name: str, config, experiment, scan, on_step, should_stop):
     return result, config, inputs, seconds
 
 
-def _button(text: str, slot, tip: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setToolTip(tip)
-    button.clicked.connect(slot)
-    return button
-
-
-class AnalysisWindow(QDialog):
+class AnalysisWindow(JobDialog):
     """The analysis picker and its settings on the left, its view on the right, Run / Cancel / Save below.
 
     Signals
@@ -83,21 +74,16 @@ class AnalysisWindow(QDialog):
 
     def __init__(self, main_window):
         super().__init__(main_window)
-        self.main_window, self.session = main_window, main_window.session
+        self.session = main_window.session
         self.setWindowTitle("Analyses")
-        self.setModal(False)
-        self.setSizeGripEnabled(True)
         self.jobs = JobRunner(self)
         self.jobs.loaded.connect(self._job_returned)
         self.session.busyChanged.connect(lambda _busy: self._update_buttons())
         self.jobs.jobFailed.connect(self._job_failed)
         self._step_arrived.connect(self._on_step, Qt.QueuedConnection)
-        self._stop = threading.Event()
-        self._running = False
         self._last_paint = 0.0
         self.finished_run = None  # (result, config, inputs, seconds) of the last analysis that ended
         self._build()
-        main_window.installEventFilter(self)
         self._update_buttons()
         self.resize(1280, 820)
 
@@ -124,11 +110,11 @@ class AnalysisWindow(QDialog):
         top = QHBoxLayout()
         top.addWidget(left)
         top.addWidget(self.view, 1)
-        self.run_button = _button("Run ▶", self.run, "Run the analysis on the slice, acquisition, reconstruction "
+        self.run_button = button("Run ▶", self.run, "Run the analysis on the slice, acquisition, reconstruction "
                                                      "and region of the main window.")
         self.run_button.setDefault(True)
-        self.cancel_button = _button("Cancel", self.cancel, "Stop at the next step.")
-        self.save_button = _button("Save…", self.save, "Save the numbers (JSON), the figure and the images into a "
+        self.cancel_button = button("Cancel", self.cancel, "Stop at the next step.")
+        self.save_button = button("Save…", self.save, "Save the numbers (JSON), the figure and the images into a "
                                                        "new folder, as halluview-cli analyse does.")
         self.progress = QProgressBar()
         self.progress.setFormat("no analysis running")
@@ -251,30 +237,6 @@ class AnalysisWindow(QDialog):
         self._update_buttons()
         show_error(self, message, details)
         self.analysisEnded.emit("failed")
-
-    def cancel(self) -> None:
-        if self._running and not self._stop.is_set():
-            self._stop.set()
-            self._say("Stopping at the next step…")
-            self._update_buttons()
-
-    def stop_and_wait(self) -> None:
-        if self._running:
-            self.cancel()
-            self.jobs.wait(STOP_WAIT_MS)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.stop_and_wait()
-        super().closeEvent(event)
-
-    def reject(self) -> None:
-        self.stop_and_wait()
-        super().reject()
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.main_window and event.type() == QEvent.Close:
-            self.stop_and_wait()
-        return False
 
     # --- saving ------------------------------------------------------------------------------------------
     def save(self, folder: str | Path | None = None) -> Path | None:

@@ -14,14 +14,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -35,6 +33,7 @@ from ..core.study.local import read_table, run_study
 from ..core.study.shared import app_study
 from ..core.validation import check_writable_folder
 from .dialogs import show_error
+from .job_dialog import JobDialog, button
 from .study_export import export_figure, export_report, export_table
 from .study_plot import StudyPlot
 from .study_settings import StudySettings
@@ -42,7 +41,6 @@ from .study_verdict import VerdictTable
 from .worker import JobRunner
 
 JOB = "study"
-STOP_WAIT_MS = 60_000  # closing waits this long at most for the running attack step to end
 RUN_TIP = ("Attack every ticked reconstruction at every ε, slice and seed, and compare each with random noise of the "
            "same size. Finished cells are kept in the folder's table: running again skips them.")
 
@@ -52,14 +50,7 @@ def _study_job(config, folder: Path, on_cell, should_stop) -> list[dict]:
     return run_study(config, folder, resume=True, on_cell=on_cell, should_stop=should_stop)
 
 
-def _button(text: str, slot, tip: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setToolTip(tip)
-    button.clicked.connect(slot)
-    return button
-
-
-class StudyWindow(QDialog):
+class StudyWindow(JobDialog):
     """The study's settings on the left, its live plot and verdict on the right, Run / Cancel and progress below.
 
     Signals
@@ -68,16 +59,15 @@ class StudyWindow(QDialog):
     studyEnded(str) : "done", "cancelled" or "failed", after the last rows are painted.
     """
 
+    STOPPING = "Stopping after the current attack step…"
     cellFinished = Signal(int, int, str)
     studyEnded = Signal(str)
     _cell_arrived = Signal(int, int, str, str, object)  # from the worker thread: index, total, key, status, rows
 
     def __init__(self, main_window):
         super().__init__(main_window)
-        self.main_window, self.session = main_window, main_window.session
+        self.session = main_window.session
         self.setWindowTitle("Compare reconstructions")
-        self.setModal(False)
-        self.setSizeGripEnabled(True)
         self.jobs = JobRunner(self)
         self.jobs.loaded.connect(self._job_returned)
         self.jobs.jobFailed.connect(self._job_failed)
@@ -86,15 +76,12 @@ class StudyWindow(QDialog):
         self.rows: list[dict] = []
         self.keys: set[str] = set()  # the cells of this study: rows of other settings in the table are not shown
         self.counts: Counter = Counter()
-        self._stop = threading.Event()
-        self._running = False
         self._started = 0.0
         self._build()
         for signal in (self.session.scanChanged, self.session.settingsChanged, self.session.sliceChanged,
                        self.session.regionsChanged):
             signal.connect(self.settings.refresh)
         self.session.busyChanged.connect(lambda _busy: self._update_buttons())
-        main_window.installEventFilter(self)
         self._update_buttons()
         self.resize(1240, 800)
 
@@ -111,10 +98,10 @@ class StudyWindow(QDialog):
         self.plot = StudyPlot()
         self.verdict = VerdictTable()
         self.export_buttons = [
-            _button("Figure (SVG)…", self.export_figure, "Save the plot of ΔSSIM against ε as a vector figure."),
-            _button("Table (CSV)…", self.export_table, "Save a copy of the study's table: one row per attack and "
+            button("Figure (SVG)…", self.export_figure, "Save the plot of ΔSSIM against ε as a vector figure."),
+            button("Table (CSV)…", self.export_table, "Save a copy of the study's table: one row per attack and "
                                                        "per noise draw of the same size."),
-            _button("Report (HTML)", self.export_report, "Write the summary report (HTML with its figures) into the "
+            button("Report (HTML)", self.export_report, "Write the summary report (HTML with its figures) into the "
                                                          "study's folder, beside its table."),
         ]
         self.metric_picker = QComboBox()
@@ -128,8 +115,8 @@ class StudyWindow(QDialog):
         exports.addWidget(self.metric_picker)
         exports.addSpacing(16)
         exports.addWidget(QLabel("Export:"))
-        for button in self.export_buttons:
-            exports.addWidget(button)
+        for export_button in self.export_buttons:
+            exports.addWidget(export_button)
         exports.addStretch(1)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
@@ -154,9 +141,9 @@ class StudyWindow(QDialog):
         layout.addWidget(self.status)
 
     def _run_bar(self) -> QHBoxLayout:
-        self.run_button = _button("Run ▶", self.run, RUN_TIP)
+        self.run_button = button("Run ▶", self.run, RUN_TIP)
         self.run_button.setDefault(True)
-        self.cancel_button = _button("Cancel", self.cancel, "Stop the study after the current attack step; the "
+        self.cancel_button = button("Cancel", self.cancel, "Stop the study after the current attack step; the "
                                                             "finished cells stay in the table.")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -181,8 +168,8 @@ class StudyWindow(QDialog):
         self.cancel_button.setEnabled(self._running and not self._stop.is_set())
         self.settings.setEnabled(not self._running)
         has_rows = any(r.get("status") == "done" for r in self.rows)
-        for button in self.export_buttons:
-            button.setEnabled(has_rows)
+        for export_button in self.export_buttons:
+            export_button.setEnabled(has_rows)
         run_action = getattr(self.main_window, "actions_by_name", {}).get("run")
         if run_action is not None and not attack:  # one job owns the device: no single attack during a study
             run_action.setEnabled(not self._running)
@@ -303,32 +290,6 @@ class StudyWindow(QDialog):
             self.progress.setValue(self.progress.maximum())
             self.progress.setFormat(f"all {self.progress.maximum()} cells")
         self._update_buttons()
-
-    def cancel(self) -> None:
-        """Stop after the current attack step; the finished cells stay in the table."""
-        if self._running and not self._stop.is_set():
-            self._stop.set()
-            self._say("Stopping after the current attack step…")
-            self._update_buttons()
-
-    def stop_and_wait(self) -> None:
-        """Cancel and wait for the worker thread to end (closing this window or the main one)."""
-        if self._running:
-            self.cancel()
-            self.jobs.wait(STOP_WAIT_MS)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.stop_and_wait()
-        super().closeEvent(event)
-
-    def reject(self) -> None:  # Esc closes the window: it stops the study as closing does
-        self.stop_and_wait()
-        super().reject()
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.main_window and event.type() == QEvent.Close:
-            self.stop_and_wait()  # the main window is closing: no study outlives it
-        return False
 
     # --- exports -----------------------------------------------------------------------------------------
     def _export(self, action) -> None:
