@@ -1,0 +1,51 @@
+"""Radiomic features against skimage's graycomatrix / graycoprops and numpy / scipy statistics, segment by
+segment, and RFS on constructed cases."""
+import numpy as np
+import pytest
+from scipy import stats
+from skimage.feature import graycomatrix, graycoprops
+
+from halluview.core.quality import auto_segments
+from halluview.core.quality.radiomics import FEATURES, GLCM, LEVELS, feature_similarity, quantise, segment_features
+
+ANGLES = [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4]
+
+
+def _reference_features(image, mask, low, high):
+    values = image[mask]
+    levels = quantise(image, low, high)
+    histogram = np.bincount(levels[mask], minlength=LEVELS) / mask.sum()
+    first = [values.mean(), values.std(), stats.skew(values), stats.kurtosis(values),
+             *np.percentile(values, [10, 50, 90]), stats.entropy(histogram[histogram > 0], base=2)]
+    shifted = np.where(mask, levels + 1, 0).astype(np.uint8)  # level 0: outside; its pairs are dropped
+    counts = graycomatrix(shifted, [1], ANGLES, levels=LEVELS + 1, symmetric=True)[1:, 1:].astype(float)
+    has_pairs = counts.sum(axis=(0, 1))[0] > 0  # angles without a pair in the segment are left out
+    glcm = counts[..., has_pairs] / counts[..., has_pairs].sum(axis=(0, 1), keepdims=True)
+    return np.array(first + [graycoprops(glcm, name).mean() for name in GLCM])
+
+
+def test_features_match_skimage_and_scipy(images):
+    ref, noisy = images
+    labels = auto_segments(ref, float(ref.max())).labels
+    ids = np.unique(labels[labels != 0])[::5]
+    low, high = float(ref.min()), float(ref.max())
+    ours = segment_features(noisy, labels, ids, low, high)
+    for row, label in zip(ours, ids):
+        expected = _reference_features(noisy, labels == label, low, high)
+        np.testing.assert_allclose(row, expected, rtol=1e-9, atol=1e-12, err_msg=str(dict(zip(FEATURES, row))))
+
+
+def test_rfs_is_one_for_identical_images_and_drops_for_texture_change(images):
+    ref, noisy = images
+    labels = auto_segments(ref, float(ref.max())).labels
+    _, same = feature_similarity(ref, ref, labels)
+    np.testing.assert_allclose(same, 1.0, atol=1e-12)
+    _, changed = feature_similarity(noisy, ref, labels)
+    assert changed.mean() < 0.9
+
+
+def test_tiny_segments_are_left_out():
+    labels = np.zeros((16, 16), int)
+    labels[:4, :4], labels[10, 10] = 1, 2
+    ids, cosine = feature_similarity(np.ones((16, 16)), np.ones((16, 16)), labels)
+    assert list(ids) == [1] and cosine[0] == pytest.approx(1.0)
