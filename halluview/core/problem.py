@@ -29,8 +29,10 @@ from .physics.base import Operator
 from .physics.factory import build_operator
 from .physics.mri import MRIOperator, center_crop, sample_mask
 from .physics.noise import noisy_measurement
+from .recon.config import ttt_settings
 from .recon.factory import ReconConfig, build_reconstructor
 from .recon.learned import UnetPostProcessing
+from .recon.test_time import Progress, adapted_reconstruction, clean_scores
 from .scan import Scan
 from .units import unit_map
 from .validation import source_label, validate_settings
@@ -277,16 +279,27 @@ class Reconstruction:
     seconds: float = 0.0
 
 
-def reconstruct(experiment: Experiment, m: Measurement) -> Reconstruction:
+def reconstruct(experiment: Experiment, m: Measurement, progress: Progress | None = None) -> Reconstruction:
     """Build the reconstruction around the measurement's operator on the experiment's device and compute f(y)
-    (checked: a failing, NaN, all-zero or too small image is an ExperimentError)."""
+    (checked: a failing, NaN, all-zero or too small image is an ExperimentError). With test-time training the
+    network is first adapted to y (``progress(step, steps, loss)`` after each step) and the adapted, frozen copy is
+    the reconstruction; its record holds the clean SSIM / PSNR before and after."""
     device = resolve_device(experiment.device)
     recon = _crop(build_reconstructor(experiment.recon, m.op.to(device)), m.crop_size)
     y = m.y.to(device)
+    label = recon_label(experiment.recon)
+    reference = None if m.reference is None else m.reference.to(device)
+    settings = ttt_settings(experiment.recon)
+    if settings is not None:
+        before = clean_reconstruction(recon, y, label)
+        recon = adapted_reconstruction(recon, m.op, y, settings, label, progress)
     started = time.perf_counter()
-    clean = clean_reconstruction(recon, y, recon_label(experiment.recon))
+    clean = clean_reconstruction(recon, y, label)
     seconds = time.perf_counter() - started
-    reference = None if m.reference is None else center_crop(m.reference, clean.shape[-2:]).to(device)
+    reference = None if reference is None else center_crop(reference, clean.shape[-2:])
+    if settings is not None:
+        recon.record.clean = {"before": clean_scores(before, reference, m.data_range),
+                              "after": clean_scores(clean, reference, m.data_range)}
     x_true = None if m.x_true is None else m.x_true.to(device)
     return Reconstruction(reconstruction_key(experiment), m.op, recon, y, clean, x_true, reference, m.data_range,
                           m.crop_size, experiment.to_dict(), seconds)
@@ -326,11 +339,12 @@ def bind(experiment: Experiment, r: Reconstruction) -> AttackProblem:
                          **common)
 
 
-def clean_preview(experiment: Experiment, scan: Scan) -> Reconstruction:
+def clean_preview(experiment: Experiment, scan: Scan, progress: Progress | None = None) -> Reconstruction:
     """What the app shows before any attack: measure and reconstruct, nothing bound (no threat, no objective, no
-    region). The settings are checked against the scan first, as :func:`build_problem` checks them."""
+    region). The settings are checked against the scan first, as :func:`build_problem` checks them.
+    ``progress``: test-time training's steps (see :func:`reconstruct`)."""
     validate_settings(experiment, ScanFacts.of(scan))
-    return reconstruct(experiment, measure(experiment, scan))
+    return reconstruct(experiment, measure(experiment, scan), progress)
 
 
 def build_problem(experiment: Experiment, scan: Scan | None = None,

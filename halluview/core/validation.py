@@ -147,6 +147,13 @@ def check_recon_params(recon) -> None:
             _require(_finite(value) and value >= 0, f"{recon.name} {key} must be a number ≥ 0, not {value}")
 
 
+def check_test_time(experiment, facts=None, scan_known: bool = True) -> None:
+    """Test-time training's settings, and whether this reconstruction can be adapted (:mod:`.recon.test_time`)."""
+    from .recon.test_time import check_test_time as check
+
+    check(experiment, uses_file_kspace(experiment, facts), scan_known)
+
+
 def check_device(name: str) -> None:
     """'auto', or a device torch can use on this computer."""
     if name == "auto":
@@ -264,6 +271,7 @@ def validate_settings(experiment, facts=None, scan_known: bool = True) -> None:
     check_objective(experiment.objective)
     check_optimizer(experiment.optimizer)
     check_recon_params(experiment.recon)
+    check_test_time(experiment, facts, scan_known)
     _require(_whole(experiment.seed) and 0 <= experiment.seed < 2**63, f"seed must be a whole number ≥ 0, not "
                                                                          f"{experiment.seed}")
     _require(experiment.image_every >= 1 and experiment.noise_draws >= 1,

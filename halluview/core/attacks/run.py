@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from .. import metrics
 from ..environment import run_environment
 from ..physics.base import Operator
+from ..recon.test_time import deployment
 from .baseline import NoiseBaseline, noise_baseline, refit_spread, region_change_l2
 from .objectives import Objective
 from .optimizers import AscentRule, OptimizerConfig
@@ -112,6 +113,7 @@ class AttackResult:
     refit_spread: dict | None = None
     environment: dict = field(default_factory=dict)
     noise_example: np.ndarray | None = None  # the reconstruction under the first equal-norm noise draw
+    test_time: dict | None = None  # test-time training: its record, and the network re-adapted on y + δ
 
 
 def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
@@ -263,7 +265,8 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
         perturbation_image=_image_delta(problem, delta), metrics=step_metrics(problem, perturbed),
         noise_metrics=_mean_metrics([step_metrics(problem, r) for r in noise.responses]), norms=norms,
         history=history, config=problem.config, seconds=time.perf_counter() - started,
-        objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy())
+        objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy(),
+        test_time=deployment(problem, delta))  # hook: test-time training re-adapted on y + δ (recon.test_time)
 
 
 def _norms(problem: AttackProblem, delta: Tensor, perturbed: Tensor, noise: NoiseBaseline) -> dict:

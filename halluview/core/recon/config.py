@@ -26,12 +26,16 @@ class ReconConfig:
         num_pool_layers, num_cascades, sens_chans, sens_pools (see :mod:`.architectures`).
     allow_pickle : bool
         Allow a checkpoint that holds pickled Python objects (it can run code): only for trusted files.
+    ttt : dict or None
+        Test-time training: adapt a copy of the network to the measurement before reconstructing
+        (:class:`TTTSettings` as a dict: steps, lr, split, seed); None: off.
     """
 
     name: str = "unet-mri-4x"
     weights: str | None = None
     params: dict = field(default_factory=dict)
     allow_pickle: bool = False
+    ttt: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,3 +92,30 @@ def typed_params(name: str, params: dict) -> ReconParams | None:
     """The typed parameters of reconstruction ``name`` (None for methods without, e.g. built-in models)."""
     cls = PARAMS.get(name)
     return None if cls is None else cls.from_dict(params)
+
+
+@dataclass(frozen=True)
+class TTTSettings(ReconParams):
+    """Test-time training (Darestani, Liu & Heckel 2022): Adam ``steps`` at learning rate ``lr`` on the
+    self-supervised loss ‖M_Λ (A f_θ(M_Θ y) − y)‖² / ‖M_Λ y‖². ``split``: the fraction of the acquired k-space
+    columns held out of the network's input and used for the loss only (Λ; the rest, Θ, is the input, as in SSDU);
+    0 uses every acquired sample for both (Θ = Λ = all acquired). ``seed`` draws the split."""
+
+    steps: int = 10
+    lr: float = 1e-4
+    split: float = 0.0
+    seed: int = 0
+
+
+TTT_MAX_STEPS = 10_000
+TTT_MAX_SPLIT = 0.9
+"""At most this fraction of the acquired columns is held out: the network must still see some of them."""
+
+
+def ttt_settings(recon: ReconConfig) -> TTTSettings | None:
+    """The reconstruction's test-time training settings, typed (None: off); unknown keys are a ValueError."""
+    if recon.ttt is None:
+        return None
+    if not isinstance(recon.ttt, dict):
+        raise ValueError(f"test-time training settings are a mapping of steps, lr, split and seed, not {recon.ttt!r}")
+    return TTTSettings.from_dict(recon.ttt)
