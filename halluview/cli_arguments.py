@@ -96,6 +96,7 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
                      help=f"pick a {' / '.join(CHOICE_KEYS)} in a file that holds several")
     _add_operator_arguments(p)
     _add_recon_arguments(p)
+    _add_ttt_arguments(p)
     _add_threat_arguments(p)
     _add_objective_arguments(p)
     _add_optimizer_arguments(p)
@@ -166,6 +167,20 @@ def _add_recon_arguments(p: argparse.ArgumentParser) -> None:
                                                                  "files only)")
 
 
+def _add_ttt_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.recon.config import TTT_MAX_SPLIT, TTTSettings
+
+    d = TTTSettings()
+    ttt = p.add_argument_group("test-time training (adapt the network to this scan first; Darestani et al. 2022)")
+    ttt.add_argument("--ttt-steps", type=int, help="turns it on: Adam steps on the self-supervised loss "
+                                                   "‖A f(y) − y‖² before reconstructing (default: off)")
+    ttt.add_argument("--ttt-lr", type=float, help=f"its learning rate (default {d.lr:g})")
+    ttt.add_argument("--ttt-split", type=float, help=f"fraction of the acquired k-space columns held out of the "
+                                                     f"network's input for the loss, 0..{TTT_MAX_SPLIT:g} (default "
+                                                     f"{d.split:g}: all for both)")
+    ttt.add_argument("--ttt-seed", type=int, help=f"seed of the split (default {d.seed})")
+
+
 def _add_threat_arguments(p: argparse.ArgumentParser) -> None:
     from .core.attacks.threat import ThreatConfig as T
 
@@ -230,6 +245,7 @@ RECON_PARAMETERS = {"lam": ("lam", ("tv",)), "iters": ("n_iter", ("tv", "wavelet
                     "cascades": ("num_cascades", ("checkpoint",)), "sens_chans": ("sens_chans", ("checkpoint",)),
                     "sens_pools": ("sens_pools", ("checkpoint",))}
 """--argument: (parameter name, the reconstructions it applies to)."""
+TTT_ARGUMENTS = {"steps": "ttt_steps", "lr": "ttt_lr", "split": "ttt_split", "seed": "ttt_seed"}
 
 
 def _given(args: argparse.Namespace, names: dict) -> dict:
@@ -285,7 +301,23 @@ def _recon(args: argparse.Namespace) -> dict:
         params[parameter] = value
     if params:
         recon["params"] = params
+    ttt = _ttt(args)
+    if ttt is not None:
+        recon["ttt"] = ttt
     return recon
+
+
+def _ttt(args: argparse.Namespace) -> dict | None:
+    """Test-time training's settings, every default written out (the report records what ran); None: off."""
+    from .core.recon.config import TTTSettings
+
+    given = _given(args, TTT_ARGUMENTS)
+    if not given:
+        return None
+    if "steps" not in given:
+        raise CliError(f"--{'/--'.join(TTT_ARGUMENTS[k].replace('_', '-') for k in given)} set up test-time "
+                       "training: turn it on with --ttt-steps N")
+    return {**TTTSettings().to_dict(), **given}
 
 
 def _objective(args: argparse.Namespace) -> dict:

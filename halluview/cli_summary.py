@@ -20,6 +20,10 @@ def attack_summary(result) -> str:
                  f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
     lines.append(f"δ: ‖·‖₂ {n['delta_l2']:.4g}, ‖·‖∞ {n['delta_linf']:.4g}, ε realised {n['realised_eps']:.4g} of "
                  f"{result.config['threat']['eps']:g}; noise: ‖·‖₂ {n['noise_l2']:.4g}, ‖·‖∞ {n['noise_linf']:.4g}")
+    if result.test_time:
+        from .core.recon.test_time import test_time_lines
+
+        lines += test_time_lines(result.test_time)
     if result.refit_spread:
         spread = result.refit_spread
         lines.append(f"refits from other random starts change the clean reconstruction by "

@@ -325,3 +325,21 @@ def deployment(problem, delta: Tensor) -> dict | None:
     if problem.reference is not None:
         deployed["vs_reference"] = scores(image, problem.reference, problem.data_range)
     return {"adaptation": recon.record.to_dict(), "deployed": deployed}
+
+
+def _scored(values: dict | None) -> str:
+    return f"SSIM {values['ssim']:.4f}, PSNR {values['psnr']:.2f} dB" if values else "no reference to score"
+
+
+def test_time_lines(test_time: dict) -> list[str]:
+    """:func:`deployment`'s record in words: what the adaptation did, the clean reconstruction against the
+    reference before and after it, and the network re-adapted on y + δ (the CLI's summary, the app's status)."""
+    done, deployed = test_time["adaptation"], test_time["deployed"]
+    s = done["settings"]
+    split = f"{s['split']:g} of the acquired columns held out (seed {s['seed']})" if s["split"] else "no split"
+    clean = done.get("clean") or {}
+    return [f"test-time training: {s['steps']} Adam steps at lr {s['lr']:g}, {split}: self-supervised loss "
+            f"{done['loss_before']:.4g} → {done['loss_after']:.4g} in {done['seconds']:.1f} s; clean vs reference "
+            f"before: {_scored(clean.get('before'))}; after: {_scored(clean.get('after'))}",
+            f"deployed test-time training (re-adapted on y + δ): {_scored(deployed.get('vs_reference'))} vs "
+            f"reference, SSIM {deployed['vs_clean']['ssim']:.4f} vs the clean adapted reconstruction"]
