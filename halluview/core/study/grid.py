@@ -75,7 +75,19 @@ def recon_label(recon: str | dict) -> str:
         return recon
     if recon.get("label"):
         return str(recon["label"])
+    if isinstance(recon.get("ttt"), dict):
+        plain = recon_label({k: v for k, v in recon.items() if k != "ttt"})
+        return f"{plain} + TTT ({recon['ttt'].get('steps')} steps)"
     return f"{recon['name']} ({Path(recon['weights']).name})" if recon.get("weights") else recon["name"]
+
+
+def _ttt_defaults(section: dict) -> dict:
+    """Test-time training's settings with every default written out: the cell records what ran."""
+    if not isinstance(section.get("ttt"), dict):
+        return section
+    from ..recon.config import TTTSettings
+
+    return {**section, "ttt": {**TTTSettings().to_dict(), **section["ttt"]}}
 
 
 def _experiment(config: StudyConfig, facts: ScanFacts, source: dict, index: int, recon, seed: int,
@@ -83,7 +95,7 @@ def _experiment(config: StudyConfig, facts: ScanFacts, source: dict, index: int,
     """One cell's experiment: the study's shared choices on this slice, reconstruction, seed (and ε)."""
     shared = {k: dict(v) if isinstance(v, dict) else v for k, v in config.choices.items()}
     threat = {**shared.pop("threat", {}), **({} if eps is None else {"eps": float(eps)})}
-    choices = Choices(source={**source, "slice": int(index)}, recon=_recon_section(recon), threat=threat,
+    choices = Choices(source={**source, "slice": int(index)}, recon=_ttt_defaults(_recon_section(recon)), threat=threat,
                       seed=int(seed), **shared)
     return experiment_for(facts, choices)
 
@@ -140,7 +152,24 @@ def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = 
                     "noise_ratio": (verdict.noise_ratio if verdict is not None else "") if kind == "attack" else 1.0,
                     "realised_eps": norms.get(f"{prefix}realised_eps"), "delta_l2": size, **after})
         rows.append(row)
+    rows[0].update(test_time_columns(result.test_time))
     return rows
+
+
+def test_time_columns(test_time: dict | None) -> dict:
+    """The attack row's test-time training columns: the clean reconstruction before adaptation against the
+    reference (``clean_*`` is after it), the loss, and the network re-adapted on y + δ (``ttt_deployed_*``)."""
+    if not test_time:
+        return {}
+    done, deployed = test_time["adaptation"], test_time["deployed"]
+    before = (done.get("clean") or {}).get("before") or {}
+    columns = {"ttt_loss_before": done["loss_before"], "ttt_loss_after": done["loss_after"],
+               "ttt_seconds": done["seconds"], "ttt_deployed_vs_clean_ssim": deployed["vs_clean"]["ssim"],
+               **{f"ttt_clean_before_{k}": v for k, v in before.items()}}
+    for name in ("ssim", "psnr"):
+        if "vs_reference" in deployed:
+            columns[f"ttt_deployed_vs_reference_{name}"] = deployed["vs_reference"][name]
+    return columns
 
 
 def failed_rows(cell: Cell, error: str) -> list[dict]:
@@ -156,6 +185,11 @@ def _check_recon(recon, where: str) -> None:
         return
     if not isinstance(recon, dict) or not isinstance(recon.get("name"), str):
         raise ExperimentError(f"{where}: a reconstruction is a name or a mapping with a name, not {recon!r}")
+    if "ttt" in recon:  # its values are the experiment's to check
+        if not isinstance(recon["ttt"], dict):
+            raise ExperimentError(f"{where}: ttt (test-time training) is a mapping of steps, lr, split and seed, "
+                                  f"not {recon['ttt']!r}")
+        recon = {k: v for k, v in recon.items() if k != "ttt"}
     if recon.get("allow_pickle"):
         raise ExperimentError(f"{where}: a study file cannot allow unpickling (it runs code from the checkpoint); "
                               "save the model as TorchScript or as a weights-only checkpoint")
