@@ -38,7 +38,8 @@ class Session(QObject):
     or None, in the scan's units) · previewReady(object: Reconstruction, the clean image for the settings) ·
     runStarted(object: RunRecord) · stepArrived(object: (RunRecord, AttackStep), the run on screen only) ·
     runProgress(object: (RunRecord, AttackStep), the running run) · runEnded(object: RunRecord) · historyChanged() ·
-    selectedRunChanged(object: RunRecord or None, the run on screen) · busyChanged(bool) · errorOccurred(str, str)
+    selectedRunChanged(object: RunRecord or None, the run on screen) · busyChanged(bool) · errorOccurred(str, str) ·
+    adaptProgress(int, int, float: a preview's test-time training step, of steps, loss; sent from the worker)
     """
 
     scanChanged = Signal()
@@ -55,6 +56,7 @@ class Session(QObject):
     selectedRunChanged = Signal(object)
     busyChanged = Signal(bool)
     errorOccurred = Signal(str, str)
+    adaptProgress = Signal(int, int, float)
 
     def __init__(self, parent: QObject | None = None, model: SessionModel | None = None):
         super().__init__(parent)
@@ -204,7 +206,7 @@ class Session(QObject):
             return
         key, experiment = request
         self._previews_in_flight.add(key)
-        self.jobs.run(("preview", key), clean_preview, experiment, self.model.scan)
+        self.jobs.run(("preview", key), clean_preview, experiment, self.model.scan, self.adaptProgress.emit)
 
     def start_attack(self) -> RunRecord:
         """Start a run of the current settings and region (reusing the preview's reconstruction when it fits);

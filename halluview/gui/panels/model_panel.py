@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QGroupBox, QLabel, QMessageBox, QWidg
 from ...core.recon.architectures import inspect_checkpoint
 from ...core.recon.card_words import card_lines
 from ...core.recon.checkpoints import CheckpointError
+from ...core.recon.config import TTT_MAX_STEPS, TTTSettings
 from ...core.recon.factory import PARAM_DEFAULTS, resolved_params
 from ...core.recon.zoo import MODELS
 from ..session import Session
@@ -80,6 +81,22 @@ class ModelPanel(QGroupBox):
         form.add_row(layout, "Iterations", self.iterations)
         form.add_row(layout, "Threshold τ", self.threshold)
 
+        self.adapt = form.check("Adapt to this scan first (test-time training)",
+                                "Before reconstructing, the network is fine-tuned on this scan's own measurement, "
+                                "so that its image agrees better with what the scanner recorded (Darestani, Liu & "
+                                "Heckel 2022). A copy is tuned: the model's own weights stay as they are. The tuned "
+                                "network is the one attacked; at the end it is also tuned afresh on the attacked "
+                                "measurement, as a scanner using this would do.")
+        layout.addRow(self.adapt)
+        self.adapt_steps = form.spin(1, TTT_MAX_STEPS, 5, tooltip="How many tuning steps: more fits this scan more "
+                                                                  "closely, and takes longer.")
+        self.adapt_steps.setValue(TTTSettings().steps)
+        form.add_row(layout, "Tuning steps", self.adapt_steps)
+        self.adapt_status = QLabel()
+        self.adapt_status.setToolTip("How far the tuning has got, and how far the image still is from the measured "
+                                     "data (the self-supervised loss: smaller fits better).")
+        layout.addRow(self.adapt_status)
+
         self.card = QLabel()
         self.card.setWordWrap(True)
         self.card.setTextFormat(Qt.RichText)
@@ -94,6 +111,10 @@ class ModelPanel(QGroupBox):
         self.lam.valueChanged.connect(lambda v: self._param("lam", v))
         self.iterations.valueChanged.connect(lambda v: self._param("n_iter", v))
         self.threshold.valueChanged.connect(lambda v: self._param("threshold", v))
+        self.adapt.toggled.connect(lambda _: self._adapt_changed())
+        self.adapt_steps.valueChanged.connect(lambda _: self._adapt_changed())
+        session.previewReady.connect(lambda _: self.adapt_status.clear())
+        session.adaptProgress.connect(self.show_adaptation)
         session.settingsChanged.connect(self.refresh)
         session.errorOccurred.connect(self._on_error)
         self.refresh()
@@ -138,6 +159,15 @@ class ModelPanel(QGroupBox):
         params = dict(self.session.experiment.recon.params, **{key: value})
         self.session.update(recon={"params": params})
 
+    def _adapt_changed(self) -> None:
+        ttt = {**TTTSettings().to_dict(), "steps": self.adapt_steps.value()} if self.adapt.isChecked() else None
+        if ttt != self.session.experiment.recon.ttt:
+            self.session.update(recon={"ttt": ttt})
+
+    def show_adaptation(self, step: int, steps: int, loss: float) -> None:
+        """Test-time training's progress (main thread): "tuning to this scan: step 5 of 20, loss 0.0012"."""
+        self.adapt_status.setText(f"tuning to this scan: step {step} of {steps}, loss {loss:.4g}")
+
     def _on_error(self, message: str, details: str) -> None:
         recon = self.session.experiment.recon
         if recon.name != "checkpoint" or recon.allow_pickle or PICKLE_REFUSAL not in message:
@@ -181,7 +211,22 @@ class ModelPanel(QGroupBox):
         form.show_rows(self.layout_, recon.name == "tv", self.lam)
         form.show_rows(self.layout_, recon.name in ("tv", "wavelet"), self.iterations)
         form.show_rows(self.layout_, recon.name == "wavelet", self.threshold)
+        ttt = recon.ttt or {}
+        form.set_value(self.adapt, bool(ttt))
+        if ttt:  # off, the box keeps the user's last number
+            form.set_value(self.adapt_steps, int(ttt["steps"]))
+        adaptable = adaptable_reconstruction(recon.name, kind)
+        form.show_rows(self.layout_, adaptable, self.adapt)
+        form.show_rows(self.layout_, adaptable and bool(ttt), self.adapt_steps)
         self.card.setText(card_html(recon.name, recon.weights, self.described.get(recon.weights or "")))
+
+
+def adaptable_reconstruction(name: str, kind: str) -> bool:
+    """Whether test-time training is offered: a network with learned weights, and a measurement that is not the
+    image itself (the core refuses the rest with its reasons)."""
+    entry = MODELS.get(name)
+    network = name in ("checkpoint", "torchscript") or (entry is not None and entry.trainable)
+    return network and kind != "denoise"
 
 
 def _breakable(text: str) -> str:
