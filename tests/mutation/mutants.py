@@ -30,6 +30,8 @@ STUDY_TESTS = ("tests/core/test_study_tasks.py", "tests/core/test_study_grid.py"
 NATIVE_TESTS = ("tests/core/test_native_size.py", "tests/gui/test_native_resolution.py")
 ANALYSES = "halluview/core/analyses/"
 ANALYSIS_TESTS = ("tests/core/analyses",)
+TTT = "halluview/core/recon/test_time.py"
+TTT_TESTS = ("tests/core/recon/test_test_time.py", "tests/core/recon/test_test_time_study.py")
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- the issue's list --------------------------------------------------------------------------------------
@@ -238,4 +240,22 @@ MUTANTS: tuple[Mutant, ...] = (
            (("    null = e.detach().to(measured.dtype) - measured",
              "    null = e.detach().to(measured.dtype) + measured"),),
            ANALYSIS_TESTS),
+    # --- test-time training (issue 14) ---------------------------------------------------------------------------
+    Mutant("test-time training climbs its loss", TTT,
+           (("            loss.backward()\n            optimizer.step()", "            (-loss).backward()\n"
+             "            optimizer.step()"),), TTT_TESTS),
+    Mutant("test-time training adapts the original network, not a copy", TTT,
+           (("    model = copy.deepcopy(recon).eval()", "    model = recon.eval()"),), TTT_TESTS),
+    Mutant("a test-time training split feeds the held-out columns to the network", TTT,
+           (("    network_input = y if input_mask is None else y * input_mask", "    network_input = y"),), TTT_TESTS),
+    Mutant("a split may hold out the fully sampled centre", TTT,
+           (("    candidates = np.flatnonzero(acquired & ~centre)", "    candidates = np.flatnonzero(acquired)"),),
+           TTT_TESTS),
+    Mutant("the deployment re-adapts the already adapted network", TTT,
+           (("        model, record = adapt(self.original, self.op, y,", "        model, record = adapt(self.adapted, self.op, "
+             "y,"),), TTT_TESTS),
+    Mutant("the deployment scores the frozen network instead of the re-adapted one", TTT,
+           (("    image, record = recon.readapt(problem.perturbed_measurement(delta).detach())",
+             "    image, record = recon.readapt(problem.perturbed_measurement(delta).detach())\n"
+             "    image = recon(problem.perturbed_measurement(delta)).detach()"),), TTT_TESTS),
 )

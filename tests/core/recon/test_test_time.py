@@ -16,6 +16,8 @@ from halluview.core.recon.test_time import (
     adapt,
     adapted_reconstruction,
     check_test_time,
+    deployment,
+    scores,
     split_masks,
 )
 
@@ -109,6 +111,14 @@ def test_builtin_network_weights_on_disk_are_unchanged():
     # re-adapting on the clean measurement starts from the original weights: it gives the clean image again
     image, _ = problem.recon.readapt(problem.y)
     torch.testing.assert_close(image, problem.clean)
+    # the deployment scores a network re-adapted on y + δ, not the frozen one under y + δ
+    noise = torch.randn(problem.y.shape, dtype=problem.y.dtype, generator=torch.Generator().manual_seed(0))
+    delta = 0.05 * float(problem.y.abs().max()) * noise * problem.op.mask
+    deployed = deployment(problem, delta)["deployed"]
+    readapted, _ = problem.recon.readapt(problem.y + delta)
+    assert deployed["vs_clean"]["ssim"] == pytest.approx(scores(readapted, problem.clean)["ssim"], abs=1e-12)
+    frozen = scores(problem.recon(problem.y + delta), problem.clean)["ssim"]
+    assert deployed["vs_clean"]["ssim"] != pytest.approx(frozen, abs=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
