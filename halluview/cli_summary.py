@@ -20,6 +20,7 @@ def attack_summary(result) -> str:
                  f"‖f(y+δ) − f(y)‖₂ = {n['recon_change_l2']:.4g} vs noise {n['noise_recon_change_l2_mean']:.4g}")
     lines.append(f"δ: ‖·‖₂ {n['delta_l2']:.4g}, ‖·‖∞ {n['delta_linf']:.4g}, ε realised {n['realised_eps']:.4g} of "
                  f"{result.config['threat']['eps']:g}; noise: ‖·‖₂ {n['noise_l2']:.4g}, ‖·‖∞ {n['noise_linf']:.4g}")
+    lines += clinical_lines(result)
     if result.test_time:
         from .core.recon.test_time import test_time_lines
 
@@ -30,6 +31,39 @@ def attack_summary(result) -> str:
                      f"{spread['recon_change_l2_mean']:.4g} (mean of {spread['refits']}); the attack's change is "
                      f"{spread['attack_change_ratio']:.3g}× that")
     return "\n".join(lines)
+
+
+def _clinical_numbers(values: dict, noise: dict, suffix: str = "") -> str:
+    parts = []
+    if "vif" in values and not suffix:
+        parts.append(f"VIF {values['vif']:.4f} (noise {noise['vif']:.4f})")
+    parts.append(f"MeanSRMSE {values['srmse_mean' + suffix]:.4g}, MaxSRMSE {values['srmse_max' + suffix]:.4g} "
+                 f"(noise {noise['srmse_mean' + suffix]:.4g}, {noise['srmse_max' + suffix]:.4g})")
+    parts.append(f"RFS {values['rfs' + suffix]:.4f} (noise {noise['rfs' + suffix]:.4f})")
+    return ", ".join(parts)
+
+
+def clinical_lines(result) -> list[str]:
+    """VIF, segment RMSE and RFS per comparison (noise in brackets), where MaxSRMSE is, and the high-frequency
+    share of the changes; nothing for a result without them."""
+    clinical = result.clinical or {}
+    if not clinical:
+        return []
+    segmentation = clinical["segmentation"]
+    lines = [f"clinical metrics over {segmentation['segments']} segments ({segmentation['method']}):"]
+    for anchor, values in result.metrics.items():
+        if "srmse_max" not in values:
+            continue
+        noise, where = result.noise_metrics[anchor], clinical["worst_segment"].get(anchor)
+        at = f"; MaxSRMSE at row {where['row']:.0f}, column {where['column']:.0f}" if where else ""
+        region = f"; segments touching the region: {_clinical_numbers(values, noise, '_in')}" \
+            if "srmse_max_in" in values else ""
+        lines.append(f"  {anchor.replace('_', ' ')}: {_clinical_numbers(values, noise)}{at}{region}")
+    n = result.norms
+    if "change_hf_share" in n:
+        lines.append(f"share of the change above half the Nyquist frequency: attack {n['change_hf_share']:.2f}, "
+                     f"noise {n['noise_change_hf_share_mean']:.2f} (white noise ≈ 0.80; structure: near 0)")
+    return lines
 
 
 def volume_summary(volume, experiment) -> str:

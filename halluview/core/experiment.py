@@ -37,6 +37,7 @@ class Experiment:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     region: dict | None = None
     surrogate: str | None = None  # transfer attack: optimise through this reconstruction, evaluate ``recon``
+    segments: str | None = None  # a NIfTI label map for segment RMSE / RFS; None: SLIC on the reference
     seed: int = 0
     device: str = "auto"
     image_every: int = 1

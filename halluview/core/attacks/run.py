@@ -114,6 +114,7 @@ class AttackResult:
     environment: dict = field(default_factory=dict)
     noise_example: np.ndarray | None = None  # the reconstruction under the first equal-norm noise draw
     test_time: dict | None = None  # test-time training: its record, and the network re-adapted on y + δ
+    clinical: dict = field(default_factory=dict)  # segmentation used, where MaxSRMSE is, the changes' spectra
 
 
 def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
@@ -256,14 +257,17 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
     noise = noise_baseline(problem, delta, generator)
     objectives["noise_mean"] = float(np.mean(noise.objectives))
     norms = _norms(problem, delta, perturbed, noise)
+    clinical_attack, clinical_noise, clinical = _clinical(problem, perturbed, noise.responses, norms)
     spread = refit_spread(problem)
     if spread is not None:  # the attack's change in units of the reconstruction's own variation
         spread["attack_change_ratio"] = norms["recon_change_l2"] / max(spread["recon_change_l2_mean"], 1e-30)
     verdict = _verdict(problem, objectives, norms, spread)
     return AttackResult(
         delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),
-        perturbation_image=_image_delta(problem, delta), metrics=step_metrics(problem, perturbed),
-        noise_metrics=_mean_metrics([step_metrics(problem, r) for r in noise.responses]), norms=norms,
+        perturbation_image=_image_delta(problem, delta),
+        metrics=_joined(step_metrics(problem, perturbed), clinical_attack),
+        noise_metrics=_joined(_mean_metrics([step_metrics(problem, r) for r in noise.responses]), clinical_noise),
+        norms=norms, clinical=clinical,
         history=history, config=problem.config, seconds=time.perf_counter() - started,
         objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy(),
         test_time=deployment(problem, delta))  # hook: test-time training re-adapted on y + δ (recon.test_time)
@@ -290,6 +294,38 @@ def _norms(problem: AttackProblem, delta: Tensor, perturbed: Tensor, noise: Nois
         norms["noise_recon_change_l2_in_mean"] = float(np.mean([region_change_l2(r - problem.clean, problem.region)
                                                                 for r in noise.responses]))
     return norms
+
+
+def _clinical(problem: AttackProblem, perturbed: Tensor, responses: list[Tensor],
+              norms: dict) -> tuple[dict, dict, dict]:
+    """VIF, segment RMSE and RFS of the attack and (mean) of the noise draws, vs clean and vs reference, and the
+    high-frequency share of their changes (added to ``norms``): once per attack, never per step. The segments and
+    RFS's grey-level range come from the reference (the clean reconstruction without one), or the experiment's
+    label file."""
+    from ..quality.attack_metrics import attack_segments, clinical_of_attack, spectral_of_attack
+
+    def image(tensor: Tensor):
+        return tensor[0].detach().cpu().double().numpy()
+
+    clean = image(problem.clean)
+    anchors = {"vs_clean": (clean, float(clean.max()))}
+    if problem.reference is not None:
+        reference = image(problem.reference)
+        anchors["vs_reference"] = (reference, problem.data_range or float(reference.max()))
+    base, base_range = anchors.get("vs_reference", anchors["vs_clean"])
+    segments = attack_segments(problem.config, base, base_range)
+    region = None if problem.region is None else problem.region.cpu().numpy()
+    attacked, draws = image(perturbed), [image(r) for r in responses]
+    values = clinical_of_attack(anchors, attacked, draws, segments, region, (float(base.min()), float(base.max())))
+    spectral, spectra = spectral_of_attack(clean, attacked, draws)
+    norms.update(spectral)
+    return values["attack"], values["noise"], {"segmentation": segments.describe(),
+                                               "worst_segment": values["worst_segment"], "spectrum": spectra}
+
+
+def _joined(metrics_by_anchor: dict, extra_by_anchor: dict) -> dict:
+    """Each anchor's SSIM / PSNR / MSE / NMSE followed by its clinical metrics."""
+    return {anchor: {**values, **extra_by_anchor.get(anchor, {})} for anchor, values in metrics_by_anchor.items()}
 
 
 def _verdict(problem: AttackProblem, objectives: dict, norms: dict, spread: dict | None) -> Verdict:

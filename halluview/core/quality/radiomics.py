@@ -61,11 +61,11 @@ def _first_order(values: np.ndarray, levels: np.ndarray, index: np.ndarray, n: i
                      entropy], axis=1)
 
 
-def glcm(levels: np.ndarray, labels: np.ndarray, n: int, compact: np.ndarray) -> np.ndarray:
-    """Symmetric, unnormalised co-occurrence counts per segment and angle: (n, LEVELS, LEVELS, 4).
-    ``compact`` maps each pixel to its segment's index 0 … n − 1 (−1: in none)."""
-    height, width = labels.shape
-    counts = np.zeros((n, LEVELS, LEVELS, len(OFFSETS)))
+def glcm(levels: np.ndarray, n: int, compact: np.ndarray) -> np.ndarray:
+    """Symmetric, unnormalised co-occurrence counts per segment and angle, the (i, j) plane flattened:
+    (n, angles, LEVELS²). ``compact`` maps each pixel to its segment's index 0 … n − 1 (−1: in none)."""
+    height, width = compact.shape
+    counts = np.zeros((n, len(OFFSETS), LEVELS * LEVELS))
     for angle, (drow, dcol) in enumerate(OFFSETS):
         rows = slice(max(0, -drow), height - max(0, drow))
         cols = slice(max(0, -dcol), width - max(0, dcol))
@@ -74,63 +74,75 @@ def glcm(levels: np.ndarray, labels: np.ndarray, n: int, compact: np.ndarray) ->
         first, second = compact[rows, cols], compact[rows2, cols2]
         same = (first == second) & (first >= 0)
         a, b, s = levels[rows, cols][same], levels[rows2, cols2][same], first[same]
-        flat = np.bincount((s * LEVELS + a) * LEVELS + b, minlength=n * LEVELS * LEVELS)
-        matrix = flat.reshape(n, LEVELS, LEVELS)
-        counts[..., angle] = matrix + matrix.transpose(0, 2, 1)
+        matrix = np.bincount((s * LEVELS + a) * LEVELS + b, minlength=n * LEVELS * LEVELS).reshape(n, LEVELS, LEVELS)
+        counts[:, angle] = (matrix + matrix.transpose(0, 2, 1)).reshape(n, -1)
     return counts
 
 
 def _glcm_features(counts: np.ndarray) -> np.ndarray:
     """graycoprops' contrast, dissimilarity, homogeneity, ASM, correlation, averaged over the angles that have a
-    pair of pixels in the segment: (n, 5)."""
-    totals = counts.sum(axis=(1, 2), keepdims=True)
-    p = counts / np.where(totals > 0, totals, 1.0)
-    i, j = np.meshgrid(np.arange(LEVELS), np.arange(LEVELS), indexing="ij")
-    i, j = i[None, :, :, None], j[None, :, :, None]
-    contrast = np.sum(p * (i - j) ** 2, axis=(1, 2))
-    dissimilarity = np.sum(p * np.abs(i - j), axis=(1, 2))
-    homogeneity = np.sum(p / (1.0 + (i - j) ** 2), axis=(1, 2))
-    asm = np.sum(p ** 2, axis=(1, 2))
-    mean_i, mean_j = np.sum(p * i, axis=(1, 2)), np.sum(p * j, axis=(1, 2))
-    std_i = np.sqrt(np.sum(p * (i - mean_i[:, None, None]) ** 2, axis=(1, 2)))
-    std_j = np.sqrt(np.sum(p * (j - mean_j[:, None, None]) ** 2, axis=(1, 2)))
-    cov = np.sum(p * (i - mean_i[:, None, None]) * (j - mean_j[:, None, None]), axis=(1, 2))
-    flat = (std_i < 1e-15) | (std_j < 1e-15)  # graycoprops: correlation 1 for a constant segment
-    correlation = np.where(flat, 1.0, cov / np.where(flat, 1.0, std_i * std_j))
-    features = np.stack([contrast, dissimilarity, homogeneity, asm, correlation], axis=-1)  # (n, angles, 5)
-    has_pairs = totals[:, 0, 0, :, None] > 0  # an angle with no pair in the segment has no texture: left out
+    pair of pixels in the segment: (n, 5). Sums run as matrix products over the flattened (i, j) plane."""
+    n, angles = counts.shape[:2]
+    totals = counts.sum(axis=2)  # (n, angles)
+    p = (counts / np.where(totals > 0, totals, 1.0)[..., None]).reshape(n * angles, -1)
+    i, j = (grid.ravel().astype(np.float64) for grid in np.meshgrid(np.arange(LEVELS), np.arange(LEVELS),
+                                                                     indexing="ij"))
+    weights = np.stack([(i - j) ** 2, np.abs(i - j), 1.0 / (1.0 + (i - j) ** 2), i, j, i * i, j * j, i * j], 1)
+    contrast, dissimilarity, homogeneity, mean_i, mean_j, ii, jj, ij = (p @ weights).reshape(n, angles, -1).T
+    asm = np.einsum("nk,nk->n", p, p).reshape(n, angles).T
+    var_i, var_j = np.maximum(ii - mean_i ** 2, 0.0), np.maximum(jj - mean_j ** 2, 0.0)
+    flat = (var_i < 1e-15) | (var_j < 1e-15)  # graycoprops: correlation 1 for a constant segment
+    correlation = np.where(flat, 1.0, (ij - mean_i * mean_j) / np.sqrt(np.where(flat, 1.0, var_i * var_j)))
+    features = np.stack([contrast, dissimilarity, homogeneity, asm, correlation], axis=-1).transpose(1, 0, 2)
+    has_pairs = (totals > 0)[..., None]  # an angle with no pair in the segment has no texture: left out
     with np.errstate(invalid="ignore", divide="ignore"):  # a segment with no pair at any angle: NaN
         return np.sum(np.where(has_pairs, features, 0.0), axis=1) / np.sum(has_pairs, axis=1)
 
 
-def segment_features(image: np.ndarray, labels: np.ndarray, ids: np.ndarray, low: float, high: float) -> np.ndarray:
-    """The :data:`FEATURES` of every segment in ``ids``: (len(ids), len(FEATURES))."""
-    compact = np.full(labels.shape, -1, dtype=np.int64)
-    inside = np.isin(labels, ids)
-    compact[inside] = np.searchsorted(ids, labels[inside])
-    levels = quantise(image, low, high)
-    index = compact[inside]
-    first = _first_order(np.asarray(image, np.float64)[inside], levels[inside], index, len(ids))
-    return np.concatenate([first, _glcm_features(glcm(levels, labels, len(ids), compact))], axis=1)
+class RadiomicBasis:
+    """The segments of one label map, ready to give any image's features on a fixed grey-level range [low, high]
+    (one basis serves a reference and every reconstruction compared with it)."""
+
+    def __init__(self, labels: np.ndarray, low: float, high: float):
+        ids, counts = np.unique(labels[labels != 0], return_counts=True)
+        self.ids, self.labels, self.low, self.high = ids[counts >= MIN_PIXELS], labels, low, high
+        self.compact = np.full(labels.shape, -1, dtype=np.int64)
+        self.inside = np.isin(labels, self.ids)
+        self.compact[self.inside] = np.searchsorted(self.ids, labels[self.inside])
+
+    def features(self, image: np.ndarray) -> np.ndarray:
+        """The :data:`FEATURES` of every segment in :attr:`ids`: (len(ids), len(FEATURES)); NaN rows for segments
+        without a pair of neighbouring pixels."""
+        n = len(self.ids)
+        if not n:
+            return np.zeros((0, len(FEATURES)))
+        levels = quantise(image, self.low, self.high)
+        first = _first_order(np.asarray(image, np.float64)[self.inside], levels[self.inside],
+                             self.compact[self.inside], n)
+        return np.concatenate([first, _glcm_features(glcm(levels, n, self.compact))], axis=1)
+
+
+def cosine_similarity(reference: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    """Per segment (row), the cosine of the z-scored feature vectors (normalised over the reference's rows);
+    rows with a NaN feature are NaN."""
+    usable = np.all(np.isfinite(reference), axis=1)
+    cosine = np.full(len(reference), np.nan)
+    if not usable.any():
+        return cosine
+    centre, spread = reference[usable].mean(axis=0), reference[usable].std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    a, b = (reference[usable] - centre) / spread, (reconstruction[usable] - centre) / spread
+    norm_a, norm_b = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    both_zero = (norm_a == 0) & (norm_b == 0)
+    products = norm_a * norm_b
+    cosine[usable] = np.where(both_zero, 1.0, np.sum(a * b, axis=1) / np.where(products > 0, products, 1.0))
+    return cosine
 
 
 def feature_similarity(x: np.ndarray, ref: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(segment ids, cosine similarity of each segment's normalised feature vectors) for segments of at least
-    :data:`MIN_PIXELS` pixels; empty arrays when there are none."""
-    ids, counts = np.unique(labels[labels != 0], return_counts=True)
-    ids = ids[counts >= MIN_PIXELS]
-    if not len(ids):
-        return ids, np.zeros(0)
-    low, high = float(np.min(ref)), float(np.max(ref))
-    reference, reconstruction = (segment_features(image, labels, ids, low, high) for image in (ref, x))
-    usable = np.all(np.isfinite(reference), axis=1)  # segments with no pair of neighbouring pixels: no texture
-    ids, reference, reconstruction = ids[usable], reference[usable], reconstruction[usable]
-    if not len(ids):
-        return ids, np.zeros(0)
-    centre, spread = reference.mean(axis=0), reference.std(axis=0)
-    spread = np.where(spread > 0, spread, 1.0)
-    a, b = (reference - centre) / spread, (reconstruction - centre) / spread
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    both_zero = (np.linalg.norm(a, axis=1) == 0) & (np.linalg.norm(b, axis=1) == 0)
-    cosine = np.where(both_zero, 1.0, np.sum(a * b, axis=1) / np.where(norms > 0, norms, 1.0))
-    return ids, cosine
+    """(segment ids, cosine similarity of each segment's normalised feature vectors) for the segments with
+    features (grey levels over the reference's [min, max]); empty arrays when there are none."""
+    basis = RadiomicBasis(labels, float(np.min(ref)), float(np.max(ref)))
+    cosine = cosine_similarity(basis.features(ref), basis.features(x))
+    keep = np.isfinite(cosine)
+    return basis.ids[keep], cosine[keep]

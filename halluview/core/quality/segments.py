@@ -2,10 +2,10 @@
 the user loads (NIfTI; a DICOM SEG is not read).
 
 Automatic segments (SAM cannot run offline): skimage's SLIC on the reference scaled to [0, 1] by its data range,
-restricted to the object: pixels below :data:`FOREGROUND_FRACTION` of the data range (after a Gaussian smoothing
+then restricted to the object: pixels below :data:`FOREGROUND_FRACTION` of the data range (after a Gaussian smoothing
 of sigma 1 px, so noise does not punch holes) are background, label 0, and belong to no segment. The number of
-segments is the foreground area over :data:`SEGMENT_AREA_PX`; compactness :data:`COMPACTNESS` (low: the segments
-follow edges, so a small bright structure tends to get a segment of its own); segments down to
+segments asked of SLIC is the image area over :data:`SEGMENT_AREA_PX`; compactness :data:`COMPACTNESS` (low: the
+segments follow edges, so a small bright structure tends to get a segment of its own); segments down to
 :data:`MIN_SIZE_FACTOR` × the target area survive the connectivity pass (skimage's default 0.5 would merge a
 4-pixel-wide disc into its neighbour); 10 iterations; deterministic.
 """
@@ -63,10 +63,13 @@ def auto_segments(ref: np.ndarray, data_range: float) -> Segmentation:
                   "min_size_factor": MIN_SIZE_FACTOR}
     if not foreground.any():
         return Segmentation(np.zeros(scaled.shape, dtype=np.int32), "slic", parameters)
-    n_segments = max(1, int(round(foreground.sum() / SEGMENT_AREA_PX)))
-    labels = slic(scaled, n_segments=n_segments, compactness=COMPACTNESS, max_num_iter=10, mask=foreground,
-                  start_label=1, channel_axis=None, enforce_connectivity=True, min_size_factor=MIN_SIZE_FACTOR)
-    return Segmentation(labels.astype(np.int32), "slic", {**parameters, "n_segments": n_segments})
+    # SLIC over the whole image (its grid start is fast; its masked start runs k-means), then the background cut
+    # away: a segment across the object's edge keeps only its part inside.
+    n_segments = max(1, int(round(scaled.size / SEGMENT_AREA_PX)))
+    labels = slic(scaled, n_segments=n_segments, compactness=COMPACTNESS, max_num_iter=10, start_label=1,
+                  channel_axis=None, enforce_connectivity=True, min_size_factor=MIN_SIZE_FACTOR)
+    return Segmentation(np.where(foreground, labels, 0).astype(np.int32), "slic",
+                        {**parameters, "n_segments": n_segments})
 
 
 def load_segments(path: str | Path, shape: tuple[int, int], slice_index: int = 0) -> Segmentation:

@@ -22,18 +22,25 @@ _EPS = 1e-10
 
 
 def _window(size: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The normalised 1-D Gaussian taps; the 2-D window is their outer product (it separates exactly)."""
     coords = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
-    squared = coords ** 2
-    weights = torch.exp(-(squared[None, :] + squared[:, None]) / (2 * (size / 5) ** 2))
-    return (weights / weights.sum())[None, None]
+    weights = torch.exp(-coords ** 2 / (2 * (size / 5) ** 2))
+    return weights / weights.sum()
 
 
-def _scale_information(x: Tensor, ref: Tensor, window: Tensor, sigma_n_sq: float) -> tuple[Tensor, Tensor]:
+def _filter(images: Tensor, taps: Tensor) -> Tensor:
+    """'Valid' 2-D Gaussian filtering of (N, 1, H, W) images, as two 1-D passes."""
+    rows = conv2d(images, taps.reshape(1, 1, 1, -1))
+    return conv2d(rows, taps.reshape(1, 1, -1, 1))
+
+
+def _scale_information(x: Tensor, ref: Tensor, taps: Tensor, sigma_n_sq: float) -> tuple[Tensor, Tensor]:
     """(information kept by x, information in ref) at one scale, summed over positions: shapes (B,)."""
-    mu_x, mu_r = conv2d(x, window), conv2d(ref, window)
-    var_r = torch.clamp(conv2d(ref * ref, window) - mu_r ** 2, min=0.0)
-    var_x = torch.clamp(conv2d(x * x, window) - mu_x ** 2, min=0.0)
-    cov = conv2d(ref * x, window) - mu_r * mu_x
+    mu_x, mu_r, mean_xx, mean_rr, mean_rx = _filter(torch.cat([x, ref, x * x, ref * ref, ref * x]),
+                                                    taps).split(x.shape[0])
+    var_r = torch.clamp(mean_rr - mu_r ** 2, min=0.0)
+    var_x = torch.clamp(mean_xx - mu_x ** 2, min=0.0)
+    cov = mean_rx - mu_r * mu_x
     gain = cov / (var_r + _EPS)
     var_v = var_x - gain * cov
     flat_ref = var_r < _EPS  # no signal in the reference: all of x's variance is distortion
@@ -77,10 +84,10 @@ def vif_p(x: Tensor, ref: Tensor, data_range: float | Tensor, sigma_n_sq: float 
     x4, ref4 = x3.to(dtype)[:, None] * scale, ref3.to(dtype)[:, None] * scale
     kept = total = torch.zeros(x4.shape[0], dtype=dtype, device=x4.device)
     for k in range(SCALES):
-        window = _window(2 ** (SCALES - k) + 1, dtype, x4.device)
+        taps = _window(2 ** (SCALES - k) + 1, dtype, x4.device)
         if k > 0:
-            x4, ref4 = conv2d(x4, window)[..., ::2, ::2], conv2d(ref4, window)[..., ::2, ::2]
-        scale_kept, scale_total = _scale_information(x4, ref4, window, sigma_n_sq)
+            x4, ref4 = (_filter(image, taps)[..., ::2, ::2] for image in (x4, ref4))
+        scale_kept, scale_total = _scale_information(x4, ref4, taps, sigma_n_sq)
         kept, total = kept + scale_kept, total + scale_total
     values = kept / total
     return values[0] if single else values

@@ -1,0 +1,60 @@
+"""The clinical metrics and the spectral share of one finished attack, computed once (never per step).
+
+Everything comes in as CPU numpy arrays, so this module knows nothing of the attack's types: the attack's
+``finish`` passes the clean and perturbed reconstructions, the noise draws' reconstructions, the images the
+metrics compare against and the segmentation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .clinical import ClinicalComparison, worst_segment
+from .radiomics import RadiomicBasis
+from .segments import Segmentation, auto_segments, load_segments
+from .spectral import high_frequency_share, radial_power
+
+
+def attack_segments(config: dict, image: np.ndarray, data_range: float) -> Segmentation:
+    """The experiment's label file (``config["segments"]``, on the attacked slice), else SLIC on ``image`` (the
+    reference when the scan has one, else the clean reconstruction)."""
+    path = config.get("segments")
+    if path:
+        return load_segments(path, image.shape, (config.get("source") or {}).get("slice") or 0)
+    return auto_segments(image, data_range)
+
+
+def _mean(draws: list[dict]) -> dict:
+    return {key: float(np.mean([d[key] for d in draws])) for key in draws[0]}
+
+
+def clinical_of_attack(anchors: dict[str, tuple[np.ndarray, float]], perturbed: np.ndarray,
+                       noise: list[np.ndarray], segments: Segmentation, region: np.ndarray | None,
+                       grey_range: tuple[float, float]) -> dict:
+    """{"attack": {anchor: metrics}, "noise": {anchor: metrics averaged over the draws}, "worst_segment": {anchor:
+    where MaxSRMSE is for the attack}}; ``anchors`` maps "vs_clean" / "vs_reference" to (image, data range).
+    RFS's grey levels span ``grey_range`` for every comparison, so each reconstruction's features are computed
+    once."""
+    basis = RadiomicBasis(segments.labels, *grey_range)
+    images = [perturbed, *noise]
+    features = [basis.features(image) for image in images]
+    out = {"attack": {}, "noise": {}, "worst_segment": {}}
+    for name, (image, data_range) in anchors.items():
+        comparison = ClinicalComparison(image, data_range, segments, region, basis)
+        values = [comparison.metrics(x, f) for x, f in zip(images, features)]
+        out["attack"][name], out["noise"][name] = values[0], _mean(values[1:])
+        out["worst_segment"][name] = worst_segment(perturbed, image, segments)
+    return out
+
+
+def spectral_of_attack(clean: np.ndarray, perturbed: np.ndarray, noise: list[np.ndarray]) -> tuple[dict, dict]:
+    """(norms: "change_hf_share" of f(y+δ) − f(y) and "noise_change_hf_share_mean" over the draws; spectra: the
+    radially averaged power of the attack's change and the mean over the noise draws' changes)."""
+    change = perturbed - clean
+    noise_shares = [high_frequency_share(r - clean) for r in noise]
+    noise_spectra = [radial_power(r - clean)["power"] for r in noise]
+    attack_spectrum = radial_power(change)
+    norms = {"change_hf_share": high_frequency_share(change),
+             "noise_change_hf_share_mean": float(np.mean(noise_shares))}
+    spectra = {"frequency": attack_spectrum["frequency"], "attack_power": attack_spectrum["power"],
+               "noise_power_mean": np.mean(noise_spectra, axis=0).tolist()}
+    return norms, spectra
