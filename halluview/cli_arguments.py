@@ -198,6 +198,9 @@ def _add_threat_arguments(p: argparse.ArgumentParser) -> None:
     reg.add_argument("--region", type=_xywh, metavar="X,Y,W,H", help="rectangular region (pixels)")
     reg.add_argument("--region-ellipse", type=_xywh, metavar="X,Y,W,H", help="elliptic region in that box")
     reg.add_argument("--region-mask", metavar="MASK.npy", help="boolean mask of the image's size")
+    reg.add_argument("--segments", metavar="FILE", help="a NIfTI label map (aligned with the scan) whose labels "
+                     "are the segments of segment RMSE and radiomic feature similarity; default: SLIC "
+                     "over-segmentation of the reference")
 
 
 def _add_objective_arguments(p: argparse.ArgumentParser) -> None:
@@ -270,7 +273,15 @@ def choices_from_args(args: argparse.Namespace):
     return Choices(source=source, operator=operator, recon=_recon(args), threat=_given(args, THREAT_ARGUMENTS),
                    objective=_objective(args), optimizer=_given(args, OPTIMIZER_ARGUMENTS),
                    surrogate=DIRECT if args.surrogate == "none" else args.surrogate, region=_region(args),
-                   seed=args.seed, device=args.device)
+                   seed=args.seed, device=args.device, segments=_segments(args))
+
+
+def _segments(args: argparse.Namespace) -> str | None:
+    """--segments: the label file, absolute (it must exist; its contents are checked when it is used)."""
+    path = getattr(args, "segments", None)
+    if path and not Path(path).is_file():
+        raise CliError(f"{path}: no such label file (--segments)")
+    return str(Path(path).resolve()) if path else None
 
 
 def _contents(pairs: list[str]) -> dict:

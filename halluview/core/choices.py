@@ -53,6 +53,7 @@ class Choices:
     region: dict | None = None
     seed: int | None = None
     device: str | None = None
+    segments: str | None = None  # a label file for segment RMSE / RFS; None: SLIC
 
     @classmethod
     def of(cls, experiment: Experiment) -> Choices:
@@ -62,7 +63,7 @@ class Choices:
         sections = {name: dict(data[name]) for name in SECTIONS}
         sections["recon"]["allow_pickle"] = False
         return cls(**sections, surrogate=experiment.surrogate or DIRECT, region=experiment.region,
-                   seed=experiment.seed, device=experiment.device)
+                   seed=experiment.seed, device=experiment.device, segments=experiment.segments)
 
 
 def experiment_for(facts: ScanFacts | None, choices: Choices) -> Experiment:
@@ -85,7 +86,8 @@ def experiment_for(facts: ScanFacts | None, choices: Choices) -> Experiment:
         optimizer=_section("optimizer", choices.optimizer), region=choices.region,
         surrogate=brought.get("surrogate") if choices.surrogate is None else _direct(choices.surrogate),
         seed=Experiment.seed if choices.seed is None else choices.seed,
-        device=Experiment.device if choices.device is None else choices.device, scan_facts=facts)
+        device=Experiment.device if choices.device is None else choices.device, segments=choices.segments,
+        scan_facts=facts)
     return _fitted_to_scan(experiment, facts, choices)
 
 

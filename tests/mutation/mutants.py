@@ -25,6 +25,8 @@ PHYSICS_TESTS = ("tests/core/physics", "tests/core/test_fastmri_file_kspace.py",
 SCREEN_TESTS = ("tests/core/test_display.py", "tests/core/test_units.py", "tests/core/test_session_model.py",
                 "tests/gui/test_on_screen.py", "tests/gui/test_walkthrough.py")
 
+QUALITY = "halluview/core/quality/"
+QUALITY_TESTS = ("tests/core/quality",)
 STUDY = "halluview/core/study/"
 STUDY_TESTS = ("tests/core/test_study_tasks.py", "tests/core/test_study_grid.py", "tests/test_cli_study.py")
 NATIVE_TESTS = ("tests/core/test_native_size.py", "tests/gui/test_native_resolution.py")
@@ -258,4 +260,21 @@ MUTANTS: tuple[Mutant, ...] = (
            (("    image, record = recon.readapt(problem.perturbed_measurement(delta).detach())",
              "    image, record = recon.readapt(problem.perturbed_measurement(delta).detach())\n"
              "    image = recon(problem.perturbed_measurement(delta)).detach()"),), TTT_TESTS),
+    # --- clinical metrics (issue 14) -----------------------------------------------------------------------------
+    Mutant("VIF ignores the data range (no 255 / L scaling)", QUALITY + "vif.py",
+           (("    scale = 255.0 / torch.as_tensor(data_range,", "    scale = 1.0 / torch.as_tensor(data_range,"),),
+           QUALITY_TESTS),
+    Mutant("segment RMSE divides by the image's pixel count, not the segment's", QUALITY + "srmse.py",
+           (("    return ids, np.sqrt(sums / np.maximum(counts, 1))", "    return ids, np.sqrt(sums / labels.size)"),),
+           QUALITY_TESTS),
+    Mutant("GLCM pairs are counted across segment borders", QUALITY + "radiomics.py",
+           (("        same = (first == second) & (first >= 0)", "        same = (first >= 0) & (second >= 0)"),),
+           QUALITY_TESTS),
+    Mutant("RFS normalises the reconstruction by its own statistics", QUALITY + "radiomics.py",
+           (("    a, b = (reference[usable] - centre) / spread, (reconstruction[usable] - centre) / spread",
+             "    a = (reference[usable] - centre) / spread\n"
+             "    b = (reconstruction[usable] - reconstruction[usable].mean(0)) / spread"),), QUALITY_TESTS),
+    Mutant("the high-frequency share counts from a quarter of Nyquist", QUALITY + "spectral.py",
+           (("    return float(power[radius > HIGH_FREQUENCY_CUTOFF]", "    return float(power[radius > 0.125]"),),
+           QUALITY_TESTS),
 )

@@ -6,7 +6,15 @@ from scipy import stats
 from skimage.feature import graycomatrix, graycoprops
 
 from halluview.core.quality import auto_segments
-from halluview.core.quality.radiomics import FEATURES, GLCM, LEVELS, RadiomicBasis, feature_similarity, quantise
+from halluview.core.quality.radiomics import (
+    FEATURES,
+    GLCM,
+    LEVELS,
+    RadiomicBasis,
+    cosine_similarity,
+    feature_similarity,
+    quantise,
+)
 
 ANGLES = [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4]
 
@@ -50,3 +58,15 @@ def test_tiny_segments_are_left_out():
     labels[:4, :4], labels[10, 10] = 1, 2
     ids, cosine = feature_similarity(np.ones((16, 16)), np.ones((16, 16)), labels)
     assert list(ids) == [1] and cosine[0] == pytest.approx(1.0)
+
+
+def test_rfs_normalises_both_images_by_the_reference_segments(images):
+    ref, noisy = images
+    basis = RadiomicBasis(auto_segments(ref, float(ref.max())).labels, float(ref.min()), float(ref.max()))
+    reference, reconstruction = basis.features(ref), basis.features(noisy + 0.1 * ref.max())
+    usable = np.all(np.isfinite(reference), axis=1)
+    centre, spread = reference[usable].mean(0), reference[usable].std(0)
+    for row in np.flatnonzero(usable)[::3]:
+        a, b = (reference[row] - centre) / spread, (reconstruction[row] - centre) / spread
+        expected = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+        assert cosine_similarity(reference, reconstruction)[row] == pytest.approx(expected, rel=1e-12)
