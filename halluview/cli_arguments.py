@@ -163,6 +163,12 @@ def _add_recon_arguments(p: argparse.ArgumentParser) -> None:
                                                f"{P['wavelet']['n_iter']})")
     rec.add_argument("--threshold", type=float, help=f"wavelet soft threshold (default "
                                                      f"{P['wavelet']['threshold']:g})")
+    d = P["diffusion-mri-4x"]
+    rec.add_argument("--sampling-steps", type=int, help=f"diffusion sampler: network evaluations per "
+                                                        f"reconstruction (default {d['sampling_steps']})")
+    rec.add_argument("--eta", type=float, help=f"diffusion sampler: DDIM η, 0 deterministic given the start, 1 "
+                                               f"DDPM-like (default {d['eta']:g})")
+    rec.add_argument("--sampler-seed", type=int, help=f"diffusion sampler's seed (default {d['sampler_seed']})")
     rec.add_argument("--allow-pickle", action="store_true", help="allow a checkpoint with pickled code (trusted "
                                                                  "files only)")
 
@@ -246,7 +252,9 @@ RECON_PARAMETERS = {"lam": ("lam", ("tv",)), "iters": ("n_iter", ("tv", "wavelet
                     "threshold": ("threshold", ("wavelet",)), "arch": ("arch", ("checkpoint",)),
                     "chans": ("chans", ("checkpoint",)), "pools": ("num_pool_layers", ("checkpoint",)),
                     "cascades": ("num_cascades", ("checkpoint",)), "sens_chans": ("sens_chans", ("checkpoint",)),
-                    "sens_pools": ("sens_pools", ("checkpoint",))}
+                    "sens_pools": ("sens_pools", ("checkpoint",)),
+                    "sampling_steps": ("sampling_steps", ("diffusion-mri-4x",)),
+                    "eta": ("eta", ("diffusion-mri-4x",)), "sampler_seed": ("sampler_seed", ("diffusion-mri-4x",))}
 """--argument: (parameter name, the reconstructions it applies to)."""
 TTT_ARGUMENTS = {"steps": "ttt_steps", "lr": "ttt_lr", "split": "ttt_split", "seed": "ttt_seed"}
 

@@ -75,6 +75,8 @@ WRONG = [
     (["attack", "--demo", "--surrogate", "fbpconvnet-ct-sparse"], "reconstructs CT, not MRI"),
     (["attack", "--demo", "--surrogate", "nonsense"], "unknown reconstruction 'nonsense'"),
     (["attack", "--demo", "--noise", "poisson:1:2:3"], "poisson:INCIDENT_FLUX[:MU_SCALE]"),
+    (["attack", "--demo", "--sampling-steps", "3"], "--sampling-steps applies to --recon diffusion-mri-4x"),
+    (["attack", "--demo", "--recon", "diffusion-mri-4x", "--eta", "2"], "eta must be between 0 and 1, not 2"),
 ]
 
 

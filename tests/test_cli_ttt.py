@@ -15,6 +15,8 @@ def test_attack_adapts_first_reports_before_after_and_reruns_identically(tmp_pat
     assert "deployed test-time training (re-adapted on y + δ): SSIM" in printed
     report = json.loads((out / "report.json").read_text())
     assert report["config"]["recon"]["ttt"] == {"steps": 2, "lr": 2e-4, "split": 0.0, "seed": 0}
+    record = report["test_time"]  # what the adaptation did, and the deployed (re-adapted) numbers
+    assert len(record["adaptation"]["losses"]) == 3 and "ssim" in str(record)
     assert main(["rerun", str(out / "report.json"), "--quiet"]) == 0
     assert "identical numbers" in capsys.readouterr().out
 
@@ -27,6 +29,8 @@ def test_ttt_settings_without_steps_or_for_a_classical_method_exit_2_writing_not
                              "with --ttt-steps N")
     assert main([*TTT[:4], "tv", *TTT[5:], "--ttt-steps", "3", "--out", str(out)]) == 2
     assert "and tv has none: turn it off or pick a network" in capsys.readouterr().err
+    assert main([*TTT[:4], "diffusion-mri-4x", *TTT[5:], "--ttt-steps", "3", "--out", str(out)]) == 2
+    assert "keeps every acquired sample by construction" in capsys.readouterr().err
     assert main([*TTT, "--ttt-steps", "3", "--ttt-split", "0.95", "--out", str(out)]) == 2
     assert "must be in [0, 0.9], not 0.95" in capsys.readouterr().err
     assert not out.exists()

@@ -59,6 +59,7 @@ def report_dict(result: AttackResult) -> dict:
         "norms": result.norms,
         "refit_spread": result.refit_spread,
         "clinical": result.clinical,  # segmentation, where MaxSRMSE is, the changes' radial power spectra
+        "test_time": result.test_time,  # test-time training: its record, and the network re-adapted on y + δ
         "final": {"attack": result.metrics, "equal_norm_noise": result.noise_metrics},
         "history": result.history,
     })
@@ -108,7 +109,7 @@ def write_volume_outputs(volume, config: dict, out_dir: str | Path) -> Path:
             "versions": versions(), "environment": first.environment, "seconds": round(volume.seconds, 3),
             "volume_metrics": volume.metrics,
             "per_slice": [{"slice": index, "verdict": r.verdict.to_dict() if r.verdict else None,
-                           "norms": r.norms, "clinical": r.clinical,
+                           "norms": r.norms, "clinical": r.clinical, "test_time": r.test_time,
                            "final": {"attack": r.metrics, "equal_norm_noise": r.noise_metrics}}
                           for index, r in zip(volume.slices, volume.results)]}))
     return Path(out_dir) / "report.json"

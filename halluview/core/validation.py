@@ -139,10 +139,15 @@ def check_recon_params(recon) -> None:
     """Whole numbers where the method counts (iterations, channels, pooling layers), finite weights."""
     from .recon.config import resolved_params
 
-    counts = ("n_iter", "levels", "chans", "num_pool_layers", "num_cascades", "sens_chans", "sens_pools")
+    counts = ("n_iter", "levels", "chans", "num_pool_layers", "num_cascades", "sens_chans", "sens_pools",
+              "sampling_steps")
     for key, value in resolved_params(recon.name, recon.params).items():
         if key in counts:
             _require(_whole(value) and value >= 1, f"{recon.name} {key} must be a whole number ≥ 1, not {value}")
+        elif key == "sampler_seed":
+            _require(_whole(value) and value >= 0, f"{recon.name} sampler seed must be a whole number ≥ 0, not {value}")
+        elif key == "eta":
+            _require(_finite(value) and 0 <= value <= 1, f"{recon.name} eta must be between 0 and 1, not {value}")
         elif key in ("lam", "threshold"):
             _require(_finite(value) and value >= 0, f"{recon.name} {key} must be a number ≥ 0, not {value}")
 

@@ -34,6 +34,8 @@ ANALYSES = "halluview/core/analyses/"
 ANALYSIS_TESTS = ("tests/core/analyses",)
 TTT = "halluview/core/recon/test_time.py"
 TTT_TESTS = ("tests/core/recon/test_test_time.py", "tests/core/recon/test_test_time_study.py")
+DIFFUSION = "halluview/core/recon/diffusion.py"
+DIFFUSION_TESTS = ("tests/core/recon/test_diffusion.py", "tests/core/attacks/test_diffusion_attacks.py")
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- the issue's list --------------------------------------------------------------------------------------
@@ -254,12 +256,25 @@ MUTANTS: tuple[Mutant, ...] = (
            (("    candidates = np.flatnonzero(acquired & ~centre)", "    candidates = np.flatnonzero(acquired)"),),
            TTT_TESTS),
     Mutant("the deployment re-adapts the already adapted network", TTT,
-           (("        model, record = adapt(self.original, self.op, y,", "        model, record = adapt(self.adapted, self.op, "
-             "y,"),), TTT_TESTS),
+           (("        model, record = adapt(self.original, self.op, y,",
+             "        model, record = adapt(self.adapted, self.op, y,"),), TTT_TESTS),
     Mutant("the deployment scores the frozen network instead of the re-adapted one", TTT,
            (("    image, record = recon.readapt(problem.perturbed_measurement(delta).detach())",
              "    image, record = recon.readapt(problem.perturbed_measurement(delta).detach())\n"
              "    image = recon(problem.perturbed_measurement(delta)).detach()"),), TTT_TESTS),
+    # --- diffusion reconstruction (issue 14) --------------------------------------------------------------------
+    Mutant("data consistency steps away from the measurement", DIFFUSION,
+           (("        image = image + self.op.adjoint(y - self.op(image))",
+             "        image = image - self.op.adjoint(y - self.op(image))"),), DIFFUSION_TESTS),
+    Mutant("the sampler ignores its seed", DIFFUSION,
+           (("        generator = torch.Generator().manual_seed(self.seed)",
+             "        generator = torch.Generator().manual_seed(0)"),), DIFFUSION_TESTS),
+    Mutant("DDIM steps without the predicted noise direction", DIFFUSION,
+           (("        return torch.sqrt(alpha_prev) * x0 + direction + sigma * noise, image",
+             "        return torch.sqrt(alpha_prev) * x0 + sigma * noise, image"),), DIFFUSION_TESTS),
+    Mutant("a random reconstruction's spread is taken over images, not seeds", "halluview/core/recon/evaluate.py",
+           (("        scores[\"ssim_seed_std\"] = float(ssim.mean(dim=1).std())",
+             "        scores[\"ssim_seed_std\"] = float(ssim.mean(dim=0).std())"),), DIFFUSION_TESTS),
     # --- clinical metrics (issue 14) -----------------------------------------------------------------------------
     Mutant("VIF ignores the data range (no 255 / L scaling)", QUALITY + "vif.py",
            (("    scale = 255.0 / torch.as_tensor(data_range,", "    scale = 1.0 / torch.as_tensor(data_range,"),),

@@ -81,8 +81,8 @@ def assess(kind: str, objectives: dict, changes: dict, budget_used: float, sprea
         warnings.append(f"the attack used only {budget_used:.0%} of its budget ε")
     if spread is not None and changes["attack"] < REFIT_MARGIN * spread["change"]:
         warnings.append(f"the change ({changes['attack']:.3g}) is comparable to the reconstruction's own variation "
-                        f"between refits from other random starts ({spread['change']:.3g}): it is not told apart "
-                        "from refitting")
+                        f"between refits or samples from other random seeds ({spread['change']:.3g}): it is not told "
+                        "apart from that variation")
     found = improved and beats_noise
     progress = noise_progress = None
     if kind in ("insert", "remove"):

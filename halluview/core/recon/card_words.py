@@ -7,6 +7,9 @@ def _pair(metrics: dict, key: str, digits: int, unit: str = "") -> str:
     if model is None:
         return ""
     text = f"{key.upper()} {model:.{digits}f}{unit}"
+    spread = metrics.get(f"{key}_seed_std")  # a random reconstruction: the spread of the mean over sampler seeds
+    if spread is not None:
+        text = f"{key.upper()} {model:.{digits}f} ± {spread:.{digits}f}{unit} ({metrics['sampler_seeds']} seeds)"
     return text + (f" vs {baseline:.{digits}f}{unit} baseline" if baseline is not None else "")
 
 

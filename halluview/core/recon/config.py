@@ -74,7 +74,18 @@ class WaveletParams(ReconParams):
     n_iter: int = 50
 
 
-PARAMS: dict[str, type[ReconParams]] = {"tv": TVParams, "wavelet": WaveletParams}
+@dataclass(frozen=True)
+class DiffusionParams(ReconParams):
+    """Diffusion prior: network evaluations per reconstruction (DDIM steps), DDIM's η (0 deterministic given the
+    start, 1 DDPM-like) and the sampler's seed."""
+
+    sampling_steps: int = 50
+    eta: float = 1.0
+    sampler_seed: int = 0
+
+
+PARAMS: dict[str, type[ReconParams]] = {"tv": TVParams, "wavelet": WaveletParams,
+                                        "diffusion-mri-4x": DiffusionParams}
 """The typed parameters of the classical methods, by name. A checkpoint has none to default: its architecture and
 sizes are read from its weights (:mod:`.architectures`)."""
 

@@ -70,14 +70,14 @@ def real_metrics(name: str, weights_dir: str | Path | None = None, max_side: int
         x = torch.from_numpy(image)[None]
         y = held_out_measurements(entry, op, x)
         with torch.no_grad():
-            model, baseline = _model_from(entry, op, folder).eval()(y), BaselineRecon(op)(y)
+            samples, baseline = _samples(entry, _model_from(entry, op, folder).eval(), y), BaselineRecon(op)(y)
         if entry.modality == "ct":  # scored where the scanner measures: the inscribed circle (see CT_FIELD_OF_VIEW)
             inside = _inscribed_circle(image.shape[-1])
-            x, model, baseline = x * inside, model * inside, baseline * inside
-        rows.append({"slice": label, "size": list(image.shape),
-                     "ssim": float(metrics.ssim(model, x)), "psnr": float(metrics.psnr(model, x)),
-                     "baseline_ssim": float(metrics.ssim(baseline, x)),
-                     "baseline_psnr": float(metrics.psnr(baseline, x))})
+            x, samples, baseline = x * inside, [s * inside for s in samples], baseline * inside
+        row = {"slice": label, "size": list(image.shape)}
+        row.update(_sample_scores(samples, x))
+        row.update(baseline_ssim=float(metrics.ssim(baseline, x)), baseline_psnr=float(metrics.psnr(baseline, x)))
+        rows.append(row)
     result = {"held_out_slices": len(rows), "slices": rows,
               "not_installed": missing(HELD_OUT[modality_family(entry.modality)])}
     if entry.modality == "ct":
@@ -86,6 +86,10 @@ def real_metrics(name: str, weights_dir: str | Path | None = None, max_side: int
         result["largest_side"] = max_side
     for key in ("ssim", "psnr", "baseline_ssim", "baseline_psnr"):
         result[key] = float(np.mean([r[key] for r in rows])) if rows else None
+    if rows and "sampler_seeds" in rows[0]:  # a random reconstruction: each slice's spread over seeds, averaged
+        result["sampler_seeds"] = rows[0]["sampler_seeds"]
+        for key in ("ssim_seed_std", "psnr_seed_std"):
+            result[key] = float(np.mean([r[key] for r in rows]))
     if rows:
         result["verdict"] = verdict(result)
     return result
@@ -123,13 +127,30 @@ def held_out_metrics(name: str, weights_dir: str | Path | None = None) -> dict:
     images = torch.from_numpy(phantom_set(size, count, seed0=HELD_OUT_SEED))
     y = held_out_measurements(entry, op, images)
     with torch.no_grad():
-        outputs = {"model": model(y), "baseline": BaselineRecon(op)(y)}
-    result = {"held_out_images": count, "held_out_seed": HELD_OUT_SEED}
-    for label, recon in outputs.items():
-        prefix = "" if label == "model" else "baseline_"
-        result[prefix + "ssim"] = float(metrics.ssim(recon, images).mean())
-        result[prefix + "psnr"] = float(metrics.psnr(recon, images).mean())
+        samples, baseline = _samples(entry, model, y), BaselineRecon(op)(y)
+    result = {"held_out_images": count, "held_out_seed": HELD_OUT_SEED, **_sample_scores(samples, images)}
+    result["baseline_ssim"] = float(metrics.ssim(baseline, images).mean())
+    result["baseline_psnr"] = float(metrics.psnr(baseline, images).mean())
     return result
+
+
+def _samples(entry, model, y: torch.Tensor) -> list[torch.Tensor]:
+    """The model's reconstructions of ``y``: one, or one per sampler seed for a random reconstruction."""
+    seeds = entry.extra.get("sampler_seeds")
+    return [model(y)] if not seeds else [model.with_seed(seed)(y) for seed in seeds]
+
+
+def _sample_scores(samples: list[torch.Tensor], truth: torch.Tensor) -> dict:
+    """Mean SSIM / PSNR over images and samples; with several samples (sampler seeds) also their spread: the
+    standard deviation over seeds of the mean over images ("_seed_std")."""
+    ssim = torch.stack([metrics.ssim(s, truth).reshape(-1) for s in samples])  # (seeds, images)
+    psnr = torch.stack([metrics.psnr(s, truth).reshape(-1) for s in samples])
+    scores = {"ssim": float(ssim.mean()), "psnr": float(psnr.mean())}
+    if len(samples) > 1:
+        scores["sampler_seeds"] = len(samples)
+        scores["ssim_seed_std"] = float(ssim.mean(dim=1).std())
+        scores["psnr_seed_std"] = float(psnr.mean(dim=1).std())
+    return scores
 
 
 def write_card_metrics(name: str, weights_dir: str | Path | None = None) -> dict:

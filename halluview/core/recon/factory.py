@@ -77,6 +77,8 @@ def build_reconstructor(config: ReconConfig, op: Operator) -> nn.Module:
         model = RECONSTRUCTORS[config.name](op, config)
     elif config.name in MODELS:
         model = MODELS[config.name].load(op)
+        if config.name in PARAMS:  # a built-in model with settings of its own (the diffusion sampler's)
+            model = model.with_settings(**resolved_params(config.name, config.params))
     else:
         raise ValueError(f"unknown reconstruction {config.name!r}; choose one of {', '.join(reconstructor_names())}")
     for parameter in model.parameters():

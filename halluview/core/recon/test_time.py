@@ -12,7 +12,8 @@ then frozen and reconstructs from the whole measurement. The original module, an
 touched: the copy is deep, and nothing is written.
 
 Where the loss cannot say anything it is refused: methods without learned weights (classical solvers, the Deep
-Decoder, which fits a fresh network anyway), denoising (A = I: the noisy input itself minimises the loss), a
+Decoder, which fits a fresh network anyway), the diffusion reconstruction (data-consistent by construction),
+denoising (A = I: the noisy input itself minimises the loss), a
 file's raw k-space (the networks give magnitude images; the recorded k-space carries phase), a split outside MRI.
 """
 from __future__ import annotations
@@ -126,6 +127,10 @@ def _check_fit(experiment, file_kspace: bool, settings: TTTSettings) -> None:
     classical = name in RECONSTRUCTORS and name not in ("checkpoint", "torchscript")
     if classical or (model is not None and not model.trainable):
         raise ExperimentError(NO_WEIGHTS.format(name=name))
+    if model is not None and model.extra.get("trainer") == "diffusion":
+        raise ExperimentError(f"{name} keeps every acquired sample by construction (data consistency at each "
+                              "sampling step): the self-supervised loss is the noise alone, test-time training "
+                              "cannot adapt it")
     if kind == "denoise":
         raise ExperimentError(DENOISING)
     if file_kspace:

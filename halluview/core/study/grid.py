@@ -65,8 +65,14 @@ def _source_label(source: dict) -> str:
     return source.get("path") or f"demo:{source.get('demo')}"
 
 
+RECON_ENTRY_ONLY = ("label", "surrogate")
+"""Keys of a study's reconstruction entry that are not the recon section: its name in the table, and the transfer
+surrogate of this reconstruction's cells ("none": attacked directly), which overrides the shared choice."""
+
+
 def _recon_section(recon: str | dict) -> dict:
-    return {"name": recon} if isinstance(recon, str) else {k: v for k, v in recon.items() if k != "label"}
+    return {"name": recon} if isinstance(recon, str) else {k: v for k, v in recon.items()
+                                                           if k not in RECON_ENTRY_ONLY}
 
 
 def recon_label(recon: str | dict) -> str:
@@ -78,7 +84,9 @@ def recon_label(recon: str | dict) -> str:
     if isinstance(recon.get("ttt"), dict):
         plain = recon_label({k: v for k, v in recon.items() if k != "ttt"})
         return f"{plain} + TTT ({recon['ttt'].get('steps')} steps)"
-    return f"{recon['name']} ({Path(recon['weights']).name})" if recon.get("weights") else recon["name"]
+    name = f"{recon['name']} ({Path(recon['weights']).name})" if recon.get("weights") else recon["name"]
+    surrogate = recon.get("surrogate")
+    return name if not surrogate else f"{name}, {'direct' if surrogate == 'none' else 'transfer from ' + surrogate}"
 
 
 def _ttt_defaults(section: dict) -> dict:
@@ -94,6 +102,8 @@ def _experiment(config: StudyConfig, facts: ScanFacts, source: dict, index: int,
                 eps: float | None = None) -> Experiment:
     """One cell's experiment: the study's shared choices on this slice, reconstruction, seed (and ε)."""
     shared = {k: dict(v) if isinstance(v, dict) else v for k, v in config.choices.items()}
+    if isinstance(recon, dict) and recon.get("surrogate"):
+        shared["surrogate"] = recon["surrogate"]
     threat = {**shared.pop("threat", {}), **({} if eps is None else {"eps": float(eps)})}
     choices = Choices(source={**source, "slice": int(index)}, recon=_ttt_defaults(_recon_section(recon)), threat=threat,
                       seed=int(seed), **shared)
@@ -193,10 +203,14 @@ def _check_recon(recon, where: str) -> None:
     if recon.get("allow_pickle"):
         raise ExperimentError(f"{where}: a study file cannot allow unpickling (it runs code from the checkpoint); "
                               "save the model as TorchScript or as a weights-only checkpoint")
-    unknown = sorted(set(recon) - {"name", "weights", "params", "label"})
+    unknown = sorted(set(recon) - {"name", "weights", "params", "label", "surrogate"})
     if unknown:
         raise ExperimentError(f"{where}: unknown reconstruction setting{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join(unknown)}; a reconstruction takes name, weights, params and label")
+                              f"{', '.join(unknown)}; a reconstruction takes name, weights, params, label and "
+                              "surrogate")
+    if "surrogate" in recon and not (isinstance(recon["surrogate"], str) and recon["surrogate"]):
+        raise ExperimentError(f"{where}: a reconstruction's surrogate is a model name or none, not "
+                              f"{recon['surrogate']!r}")
 
 
 GRID_KEYS = ("sources", "recons", "eps", "seeds", "slices")

@@ -16,10 +16,11 @@ from halluview.core.recon.factory import ReconConfig
 from halluview.core.recon.zoo import MODELS
 
 BUILT_IN = sorted(MODELS)
-SLOW_CARDS = {"deep-decoder-mri-4x", "tv-mri-4x"}  # refits or 100 iterations on every held-out image
+SLOW_CARDS = {"deep-decoder-mri-4x", "tv-mri-4x", "diffusion-mri-4x"}  # refits, 100 iterations or 3 × 50 samplings
 # A network fitted to each image (thousands of steps) amplifies the CPU's rounding: another CPU (AVX2 / AVX-512)
 # gives SSIM up to 0.04 and PSNR up to 0.2 dB apart on one slice, 0.003 / 0.05 dB on the mean. Its baselines are exact.
-FITTED = {"deep-decoder-mri-4x": {"mean": (0.01, 0.1), "slice": (0.06, 0.3)}}
+FITTED = {"deep-decoder-mri-4x": {"mean": (0.01, 0.1), "slice": (0.06, 0.3)},
+          "diffusion-mri-4x": {"mean": (0.01, 0.1), "slice": (0.06, 0.3)}}  # 50 sampling steps, noise at each
 EXACT = {"mean": (1e-4, 1e-4), "slice": (1e-3, 1e-3)}
 
 
