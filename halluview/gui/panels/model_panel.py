@@ -80,6 +80,11 @@ class ModelPanel(QGroupBox):
         form.add_row(layout, "TV λ", self.lam)
         form.add_row(layout, "Iterations", self.iterations)
         form.add_row(layout, "Threshold τ", self.threshold)
+        self.sampling_steps = form.spin(1, 1000, 10, tooltip="How many denoising steps the diffusion model takes "
+                                        "for each image: more steps give a cleaner image and take proportionally "
+                                        "longer (its card lists what each setting scored). A direct attack "
+                                        "repeats them at every attack step: use few (about 10) for it.")
+        form.add_row(layout, "Sampling steps", self.sampling_steps)
 
         self.adapt = form.check("Adapt to this scan first (test-time training)",
                                 "Before reconstructing, the network is fine-tuned on this scan's own measurement, "
@@ -111,6 +116,7 @@ class ModelPanel(QGroupBox):
         self.lam.valueChanged.connect(lambda v: self._param("lam", v))
         self.iterations.valueChanged.connect(lambda v: self._param("n_iter", v))
         self.threshold.valueChanged.connect(lambda v: self._param("threshold", v))
+        self.sampling_steps.valueChanged.connect(lambda v: self._param("sampling_steps", v))
         self.adapt.toggled.connect(lambda _: self._adapt_changed())
         self.adapt_steps.valueChanged.connect(lambda _: self._adapt_changed())
         session.previewReady.connect(lambda _: self.adapt_status.clear())
@@ -211,6 +217,9 @@ class ModelPanel(QGroupBox):
         form.show_rows(self.layout_, recon.name == "tv", self.lam)
         form.show_rows(self.layout_, recon.name in ("tv", "wavelet"), self.iterations)
         form.show_rows(self.layout_, recon.name == "wavelet", self.threshold)
+        if "sampling_steps" in params:
+            form.set_value(self.sampling_steps, int(params["sampling_steps"]))
+        form.show_rows(self.layout_, "sampling_steps" in params, self.sampling_steps)
         ttt = recon.ttt or {}
         form.set_value(self.adapt, bool(ttt))
         if ttt:  # off, the box keeps the user's last number
@@ -226,7 +235,8 @@ def adaptable_reconstruction(name: str, kind: str) -> bool:
     image itself (the core refuses the rest with its reasons)."""
     entry = MODELS.get(name)
     network = name in ("checkpoint", "torchscript") or (entry is not None and entry.trainable)
-    return network and kind != "denoise"
+    data_consistent = entry is not None and entry.extra.get("trainer") == "diffusion"  # keeps every sample already
+    return network and not data_consistent and kind != "denoise"
 
 
 def _breakable(text: str) -> str:
