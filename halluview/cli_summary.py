@@ -27,7 +27,8 @@ def attack_summary(result) -> str:
         lines += test_time_lines(result.test_time)
     if result.refit_spread:
         spread = result.refit_spread
-        lines.append(f"refits from other random starts change the clean reconstruction by "
+        lines.append(f"the same measurement reconstructed from other random seeds (refits or samples) changes "
+                     f"the clean reconstruction by "
                      f"{spread['recon_change_l2_mean']:.4g} (mean of {spread['refits']}); the attack's change is "
                      f"{spread['attack_change_ratio']:.3g}× that")
     return "\n".join(lines)
