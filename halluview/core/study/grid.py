@@ -141,7 +141,8 @@ def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = 
     Each row holds the grid coordinates, the clean accuracy (``clean_*``: the clean reconstruction against the
     reference), the perturbed reconstruction against the clean one and the reference (``vs_clean_*``,
     ``vs_reference_*``; ``_in`` / ``_out``: in and outside the region), the change ‖f(y + δ) − f(y)‖ globally and
-    in the region, the perturbation's size, the verdict's ratio to noise, how the cell was run and what with."""
+    in the region, the perturbation's size, the verdict's ratio to noise (for a random reconstruction also to its own
+    variation between seeds, ``seed_spread_ratio``), how the cell was run and what with."""
     norms, environment = result.norms, result.environment
     verdict = result.verdict
     shared = {"key": cell.key, **cell.labels, "status": "done", "error": "", "schedule": schedule,
@@ -158,6 +159,7 @@ def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = 
                 row[f"{anchor}_{name}"] = value
         change, change_in = ("recon_change_l2", "recon_change_l2_in") if kind == "attack" else (
             "noise_recon_change_l2_mean", "noise_recon_change_l2_in_mean")
+        row["seed_spread_ratio"] = _seed_spread_ratio(result.refit_spread, norms.get(change))
         row.update({"change_l2": norms.get(change), "change_l2_in": norms.get(change_in, ""),
                     "noise_ratio": (verdict.noise_ratio if verdict is not None else "") if kind == "attack" else 1.0,
                     "realised_eps": norms.get(f"{prefix}realised_eps"), "delta_l2": size, **after})
@@ -180,6 +182,13 @@ def test_time_columns(test_time: dict | None) -> dict:
         if "vs_reference" in deployed:
             columns[f"ttt_deployed_vs_reference_{name}"] = deployed["vs_reference"][name]
     return columns
+
+
+def _seed_spread_ratio(spread: dict | None, change: float | None) -> float | str:
+    """A random reconstruction's change as a multiple of its own variation between seeds ("" for the others)."""
+    if not spread or change is None:
+        return ""
+    return change / max(spread["recon_change_l2_mean"], 1e-30)
 
 
 def failed_rows(cell: Cell, error: str) -> list[dict]:

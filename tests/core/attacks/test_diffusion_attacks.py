@@ -11,6 +11,7 @@ from halluview.core.choices import Choices, experiment_for
 from halluview.core.experiment import ScanFacts
 from halluview.core.problem import build_problem
 from halluview.core.samples import load_sample
+from halluview.core.study.grid import cell_rows, cells, study_config
 
 FEW_STEPS = {"name": "diffusion-mri-4x", "params": {"sampling_steps": 3}}
 
@@ -46,3 +47,18 @@ def test_the_diffusion_model_is_attackable_directly_through_its_sampler():
     assert result.norms["realised_eps"] <= 0.05 * (1 + 1e-5)
     assert result.verdict is not None and result.refit_spread["attack_change_ratio"] == pytest.approx(
         result.norms["recon_change_l2"] / result.refit_spread["recon_change_l2_mean"])
+
+
+def test_a_study_row_gives_the_change_in_units_of_the_seeds_own_variation():
+    config = study_config({"sources": [{"demo": "brain", "image_size": 48}], "recons": [FEW_STEPS, "zero-filled"],
+                           "eps": [0.05], "choices": {"device": "cpu", "optimizer": {"steps": 1}}})
+    grid = cells(config, lambda _source: ScanFacts.of(load_sample("brain")))
+    for cell in grid:
+        result = run_to_end(build_problem(replace(cell.experiment, noise_draws=1)))
+        attack, noise = cell_rows(cell, result, 1.0)
+        if cell.experiment.recon.name == "zero-filled":
+            assert attack["seed_spread_ratio"] == "" == noise["seed_spread_ratio"]
+            continue
+        spread = result.refit_spread["recon_change_l2_mean"]
+        assert attack["seed_spread_ratio"] == pytest.approx(result.norms["recon_change_l2"] / spread)
+        assert noise["seed_spread_ratio"] == pytest.approx(result.norms["noise_recon_change_l2_mean"] / spread)
