@@ -176,7 +176,7 @@ def edited(choices: Choices, kind_now: str, **sections) -> Choices:
             getattr(new, name).update(value)
         elif name == "surrogate":
             new.surrogate = DIRECT if value is None else value
-        elif name in ("region", "seed", "device"):
+        elif name in ("region", "seed", "device", "segments"):
             setattr(new, name, value)
         else:
             raise ExperimentError(f"unknown settings: {name}")
@@ -188,9 +188,11 @@ def opened(choices: Choices, source: dict, facts: ScanFacts, kind_now: str, adap
 
     When the current acquisition does not suit the scan (a CT opened while simulating MRI), the kind, the
     reconstruction and what a model brought are chosen afresh for it; denoising stands for any scan. A file with
-    its own k-space brings its coil count.
+    its own k-space brings its coil count. Another scan drops the label file of the segments.
     """
     new = replace(choices, source=dict(source), operator=dict(choices.operator), recon=dict(choices.recon))
+    if _source_file(source) != _source_file(choices.source):
+        new.segments = None  # a label file belongs to its scan
     if adapt and facts.kspace_coils is not None:
         new.operator.pop("n_coils", None)  # the file's own k-space brings its coils
     suited = suited_operator_kind(facts.modality, facts.units, facts.kspace_coils is not None)
@@ -199,6 +201,10 @@ def opened(choices: Choices, source: dict, facts: ScanFacts, kind_now: str, adap
         new.operator = {k: v for k, v in new.operator.items() if k not in default_model and k != "kind"}
         new.recon, new.surrogate = {}, None
     return new
+
+
+def _source_file(source: dict) -> tuple:
+    return source.get("path"), source.get("demo"), source.get("choices")
 
 
 def operator_summary(operator: OperatorConfig | dict) -> str:

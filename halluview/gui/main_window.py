@@ -32,6 +32,7 @@ from .panels.operator_panel import OperatorPanel
 from .panels.optimizer_panel import OptimizerPanel
 from .panels.scan_panel import ScanPanel
 from .panels.threat_panel import ThreatPanel
+from .segments_choice import check_segments
 from .session import Session
 from .views import ImagePanels
 
@@ -279,6 +280,7 @@ class MainWindow(QMainWindow):
         if self.session.jobs.attack_running or self.session.scan is None:
             return
         try:
+            check_segments(self.session)  # a label file that does not fit costs no attack
             self.session.start_attack()
         except ValueError as err:
             show_error(self, str(err))

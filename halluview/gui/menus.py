@@ -37,7 +37,7 @@ def _open_folder(window) -> None:
 
 
 def build(window) -> None:
-    from . import export
+    from . import export, segments_choice
 
     bar = window.menuBar()
     window.actions_by_name = acts = {
@@ -66,6 +66,12 @@ def build(window) -> None:
         "save_session": _action(window, "&Save session…", partial(_saved, window, export.save_session, "all"),
                                 "Ctrl+S"),
         "open_session": _action(window, "Open session…", partial(export.open_session, window)),
+        "load_segments": _action(window, "Load segments…",
+                                 partial(_segments, window, segments_choice.load_segments_dialog), None,
+                                 segments_choice.LOAD_TIP),
+        "automatic_segments": _action(window, "Automatic segments (SLIC)",
+                                      partial(_segments, window, segments_choice.automatic_segments), None,
+                                      segments_choice.AUTOMATIC_TIP),
         "quit": _action(window, "&Quit", window.quit_by_user, "Ctrl+Q"),
         "shortcuts": _action(window, "Keyboard shortcuts", partial(show_shortcuts, window), "F1"),
         "presentation": _action(window, "Presentation mode", window_toggle_presentation(window), "F11",
@@ -94,6 +100,12 @@ def build(window) -> None:
     attack_menu.addActions([acts["run"], acts["pause"], acts["cancel"]])
     attack_menu.addSeparator()
     attack_menu.addAction(acts["compare_recons"])
+    segments_menu = attack_menu.addMenu("Segments for the clinical metrics")
+    segments_menu.addActions([acts["load_segments"], acts["automatic_segments"]])
+    for name in ("load_segments", "automatic_segments"):
+        acts[name].setCheckable(True)
+    window.session.settingsChanged.connect(partial(show_segments, window))
+    show_segments(window)
     analyses_menu = attack_menu.addMenu("Analyses")
     for name, tip in ANALYSIS_TIPS.items():
         acts[f"analysis_{name}"] = action = _action(window, f"{_analysis_title(name)}…",
@@ -205,6 +217,22 @@ def show_paused(window, paused: bool) -> None:
     pause = window.actions_by_name["pause"]
     pause.setText("Resume ▶" if paused else "Pause")
     pause.setToolTip("The attack is paused: resume it" if paused else "Pause the attack (it keeps its progress)")
+
+
+def _segments(window, choose, *_) -> None:
+    choose(window)
+    show_segments(window)  # a cancelled choice leaves the ticks as they were
+
+
+def show_segments(window, *_) -> None:
+    """The Segments menu ticks the segments the next attack uses, and names the label file."""
+    from pathlib import Path
+
+    path = window.session.experiment.segments
+    acts = window.actions_by_name
+    acts["load_segments"].setChecked(bool(path))
+    acts["load_segments"].setText(f"Load segments… (now {Path(path).name})" if path else "Load segments…")
+    acts["automatic_segments"].setChecked(not path)
 
 
 def set_running(window, running: bool) -> None:

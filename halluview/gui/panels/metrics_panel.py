@@ -1,5 +1,6 @@
 """The live numbers of the run on screen: which run they are, a table (SSIM, PSNR, MSE, NMSE vs clean / reference /
-in and outside the region / noise of the same size) updated in place, the verdict in plain words with the noise's
+in and outside the region / noise of the same size, updated in place; VIF, segment RMSE, RFS and the change's
+high-frequency share once the run ends), where the worst segment is, the verdict in plain words with the noise's
 own image one click away, and the progress plot.
 
 Every number shown is read from an :class:`AttackStep` or :class:`AttackResult` (computed by ``core.metrics``);
@@ -28,12 +29,16 @@ from ...core.attacks.verdict import in_words
 from ...core.display import format_eps
 from ..session import RunRecord, Session
 from ..theme import ACCENT
+from .clinical_words import AT_THE_END, CLINICAL_ROWS, HF_SHARE, WHOLE, WHOLE_TIP, segments_words, worst_segment_words
 from .progress_plot import ProgressPlot
 
 ROWS = (("ssim", "SSIM", "Structural similarity: 1 means the images look the same; lower means more changed."),
         ("psnr", "PSNR (dB)", "Peak signal-to-noise ratio: higher means closer; ∞ means identical."),
         ("mse", "MSE", "Mean squared difference per pixel (image units squared)."),
-        ("nmse", "NMSE", "Squared difference relative to the image's own energy."))
+        ("nmse", "NMSE", "Squared difference relative to the image's own energy."),
+        *((key, label, f"{tip} {AT_THE_END}") for key, label, tip in (*CLINICAL_ROWS, HF_SHARE)))
+HF_ROW = len(ROWS) - 1
+ROW_HEIGHT = 20
 COLUMNS = (("vs clean", "The attacked reconstruction compared with the un-attacked one."),
            ("vs reference", "The attacked reconstruction compared with the reference (ground-truth) image."),
            ("in region", "Inside the drawn region only: attacked vs un-attacked reconstruction."),
@@ -55,8 +60,10 @@ def format_metric(key: str, value: float | None) -> str:
         return "n/a"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
-    if key == "ssim":
+    if key in ("ssim", "vif", "rfs"):
         return f"{value:.4f}"
+    if key == "hf_share":
+        return f"{value:.2f}"
     if key == "psnr":
         return f"{value:.2f}"
     if value == 0:
@@ -99,6 +106,11 @@ class MetricsPanel(QWidget):
         self.noise_button.setVisible(False)
         self.status = QLabel(EMPTY)
         self.status.setToolTip(EPS_USED_TIP)
+        self.where = QLabel("")
+        self.where.setWordWrap(True)
+        self.where.setToolTip("Where the largest segment error (MaxSRMSE) is, in the panels' pixel coordinates "
+                              "(the pixel readout in the status bar uses the same): look there in the difference.")
+        self.where.setVisible(False)
         self.plot = ProgressPlot()
         layout = QGridLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
@@ -109,10 +121,11 @@ class MetricsPanel(QWidget):
         layout.addWidget(self.verdict, 1, 1)
         layout.addWidget(self.status, 2, 0)
         layout.addWidget(self.noise_button, 2, 1, Qt.AlignLeft)
-        layout.addWidget(self.plot, 3, 0, 1, 2)
+        layout.addWidget(self.where, 3, 0, 1, 2)
+        layout.addWidget(self.plot, 4, 0, 1, 2)
         layout.setColumnStretch(0, 3)
         layout.setColumnStretch(1, 2)
-        layout.setRowStretch(3, 1)
+        layout.setRowStretch(4, 1)
         session.runStarted.connect(self._on_run_started)
         session.stepArrived.connect(self._on_step)
         session.runEnded.connect(self._on_run_ended)
@@ -140,10 +153,10 @@ class MetricsPanel(QWidget):
                 table.setItem(row, col, item)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
-        table.verticalHeader().setDefaultSectionSize(22)
+        table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + 22 * len(ROWS) + 4)
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + ROW_HEIGHT * len(ROWS) + 4)
         return table
 
     # the curves live in the plot; tests and exports read them here
@@ -222,6 +235,8 @@ class MetricsPanel(QWidget):
                 self._cell(row, col, None)
         self.plot.clear_curves()
         self.status.setText(EMPTY)
+        self._describe_segments("")
+        self.where.setVisible(False)
         self.verdict.setVisible(False)
         self.noise_button.setChecked(False)
         self.noise_button.setVisible(False)
@@ -238,6 +253,11 @@ class MetricsPanel(QWidget):
     def show_result(self, result: AttackResult, threat: dict | None = None) -> None:
         """The worst case found, with the equal-norm noise baseline."""
         self._fill(result.metrics, result.noise_metrics)
+        self._fill_change_share(result.norms, "ssim_in" in result.noise_metrics.get("vs_clean", {}))
+        self._describe_segments(segments_words(result))
+        where = worst_segment_words(result, format_metric)
+        self.where.setText(where)
+        self.where.setVisible(bool(where))
         eps = result.norms.get("realised_eps")
         eps_text = format_eps(eps, threat, plain=True) if eps is not None else EMPTY
         steps = len(result.history)
@@ -291,15 +311,29 @@ class MetricsPanel(QWidget):
             else:  # with a region, noise is judged where the attack aimed: set against the "in region" column
                 noise_clean = noise.get("vs_clean", {})
                 suffix = "_in" if key + "_in" in noise_clean else ""
-                self._cell(row, 4, noise_clean.get(key + suffix), key)
+                self._cell(row, 4, noise_clean.get(key + suffix), key, whole="ssim_in" in noise_clean and not suffix)
         if noise is not None:
             in_region = "ssim_in" in noise.get("vs_clean", {})
             self.table.horizontalHeaderItem(4).setText("noise, in region" if in_region else "noise baseline")
 
-    def _cell(self, row: int, col: int, value: float | None, key: str = "") -> None:
+    def _fill_change_share(self, norms: dict, in_region: bool) -> None:
+        """The high-frequency share of the attack's change (vs clean) and of the noise's (noise column)."""
+        self._cell(HF_ROW, 0, norms.get("change_hf_share"), "hf_share")
+        self._cell(HF_ROW, 4, norms.get("noise_change_hf_share_mean"), "hf_share", whole=in_region)
+
+    def _describe_segments(self, words: str) -> None:
+        """The clinical rows' tooltips say which segments their numbers ran over."""
+        for row, (key, _, tip) in enumerate(ROWS):
+            if key in ("srmse_mean", "srmse_max", "rfs"):
+                self.table.verticalHeaderItem(row).setToolTip(f"{tip} {words}".strip())
+
+    def _cell(self, row: int, col: int, value: float | None, key: str = "", whole: bool = False) -> None:
+        """A number as the table formats it; ``whole``: a whole-image number in the in-region noise column."""
         item = self.table.item(row, col)
-        item.setText(format_metric(key, value))
-        item.setToolTip("" if value is None else repr(float(value)))
+        whole = whole and value is not None
+        item.setText(format_metric(key, value) + (f" {WHOLE}" if whole else ""))
+        exact = "" if value is None else repr(float(value))
+        item.setToolTip(f"{WHOLE_TIP} {exact}" if whole else exact)
 
     def _append(self, step: int, objective: float, metrics: dict, total: int) -> None:
         clean = metrics.get("vs_clean", {})
