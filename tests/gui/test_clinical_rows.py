@@ -102,3 +102,20 @@ def test_with_a_region_whole_image_noise_numbers_say_so(qtbot):
     assert texts(panel, "vif")[4] == "0.9500 (whole)" and texts(panel, "hf_share")[4] == "0.80 (whole)"
     assert "no in-region variant" in panel.table.item(ROW["vif"], 4).toolTip()
     assert panel.where.isHidden()  # no segments recorded: nothing said
+
+
+def test_where_maxsrmse_is_in_the_panels_coordinates_at_a_working_size(qtbot):
+    panel = MetricsPanel(Session())
+    qtbot.addWidget(panel)
+    images = dict.fromkeys(("delta", "perturbed", "clean", "perturbation_image"), np.zeros((64, 64)))
+    worst = {"label": 3, "srmse": 0.0123, "row": 10.3, "column": 20.6, "pixels": 17}
+    clinical = {"segmentation": {"method": "slic", "parameters": {}, "segments": 40},
+                "worst_segment": {"vs_clean": worst}}
+    config = {"source": {"image_size": 64}, "scan_facts": {"shape": [128, 128]}}  # shown over the scan's 128²
+    panel.show_result(AttackResult(**images, metrics={"vs_clean": {"ssim": 0.9}}, noise_metrics={"vs_clean": {}},
+                                   norms={"realised_eps": 0.01}, history=[{}], config=config, seconds=1.0,
+                                   clinical=clinical))
+    assert panel.where.text() == ("MaxSRMSE against the un-attacked reconstruction (0.0123): the segment of 17 "
+                                  "pixels around row 21, column 42.")
+    assert "40 segments of the un-attacked reconstruction (no reference)" in \
+        panel.table.verticalHeaderItem(ROW["srmse_mean"]).toolTip()

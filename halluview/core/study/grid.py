@@ -142,11 +142,15 @@ def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = 
     reference), the perturbed reconstruction against the clean one and the reference (``vs_clean_*``,
     ``vs_reference_*``; ``_in`` / ``_out``: in and outside the region), the change ‖f(y + δ) − f(y)‖ globally and
     in the region, the perturbation's size, the verdict's ratio to noise (for a random reconstruction also to its own
-    variation between seeds, ``seed_spread_ratio``), how the cell was run and what with."""
+    variation between seeds, ``seed_spread_ratio``), how the cell was run and what with. The clinical metrics are
+    among the ``vs_*`` columns; ``hf_share`` is the high-frequency share of the row's change, ``segments`` and
+    ``segments_method`` the segments they ran over."""
     norms, environment = result.norms, result.environment
     verdict = result.verdict
+    segmentation = (result.clinical or {}).get("segmentation") or {}
     shared = {"key": cell.key, **cell.labels, "status": "done", "error": "", "schedule": schedule,
-              **{f"clean_{name}": value for name, value in (clean_accuracy or {}).items()}}
+              **{f"clean_{name}": value for name, value in (clean_accuracy or {}).items()},
+              "segments": segmentation.get("segments", ""), "segments_method": segmentation.get("method", "")}
     after = {"seconds": round(seconds, 3), "steps": len(result.history), "device": environment.get("device", ""),
              "threads": environment.get("threads", ""), "halluview": halluview_version(),
              "torch": environment.get("torch", "")}
@@ -160,6 +164,7 @@ def cell_rows(cell: Cell, result, seconds: float, clean_accuracy: dict | None = 
         change, change_in = ("recon_change_l2", "recon_change_l2_in") if kind == "attack" else (
             "noise_recon_change_l2_mean", "noise_recon_change_l2_in_mean")
         row["seed_spread_ratio"] = _seed_spread_ratio(result.refit_spread, norms.get(change))
+        row["hf_share"] = norms.get("change_hf_share" if kind == "attack" else "noise_change_hf_share_mean", "")
         row.update({"change_l2": norms.get(change), "change_l2_in": norms.get(change_in, ""),
                     "noise_ratio": (verdict.noise_ratio if verdict is not None else "") if kind == "attack" else 1.0,
                     "realised_eps": norms.get(f"{prefix}realised_eps"), "delta_l2": size, **after})
@@ -222,6 +227,15 @@ def _check_recon(recon, where: str) -> None:
                               f"{recon['surrogate']!r}")
 
 
+def _label_file(path, where: str) -> str:
+    """choices: segments: an existing label file, absolute (its contents are checked when a cell uses it)."""
+    from ..errors import ExperimentError
+
+    if not isinstance(path, str) or not Path(path).is_file():
+        raise ExperimentError(f"{where}: {path}: no such label file (choices: segments)")
+    return str(Path(path).resolve())
+
+
 GRID_KEYS = ("sources", "recons", "eps", "seeds", "slices")
 SCHEDULES = ("warm", "batched", "cold")
 # A source: an experiment's source section (path or demo, image_size, choices), and optionally its own slices.
@@ -281,4 +295,6 @@ def study_config(data: dict, where: str = "the study") -> StudyConfig:
     choices = data.get("choices", {})
     if not isinstance(choices, dict):
         raise ExperimentError(f"{where}: choices must be a mapping of sections, not {type(choices).__name__}")
+    if choices.get("segments") is not None:
+        choices = {**choices, "segments": _label_file(choices["segments"], where)}
     return StudyConfig(**values, choices=dict(choices), schedule=schedule, analyses=analyses)

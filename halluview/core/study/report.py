@@ -1,8 +1,9 @@
 """study.html: one self-contained page that says what a robustness study found, with its figures inline (SVG).
 
 What was run (the grid, the threat, the objective), the verdict per reconstruction in words at the default ε,
-ΔSSIM / ΔPSNR against ε, accuracy against stability, mean ΔSSIM per ε, the failed cells with their errors, the
-versions, and links to the table. Every text that comes from the table or the config is escaped.
+ΔSSIM / ΔPSNR against ε, accuracy against stability, mean ΔSSIM per ε, the clinical metrics (VIF, segment RMSE,
+RFS, the change's high-frequency share: attack against noise per reconstruction), the failed cells with their
+errors, the versions, and links to the table. Every text that comes from the table or the config is escaped.
 """
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from ..compare import flatten
 from ..svg_plot import svg_document
 from .figures import BASIS_WORDS, accuracy_figure, delta_figure
 from .grid import recon_label
-from .summary import default_verdict_eps, delta_basis, delta_curves, finished, percent, recons_of, verdict_table
+from .summary import (
+    clinical_table,
+    default_verdict_eps,
+    delta_basis,
+    delta_curves,
+    finished,
+    percent,
+    recons_of,
+    verdict_table,
+)
 from .table import PARQUET, TABLE
 
 PAGE = "study.html"
@@ -142,6 +152,41 @@ def _per_eps(rows: list[dict]) -> str:
             + _table(["reconstruction"] + [f"ε = {percent(e)}" for e in eps], body))
 
 
+CLINICAL_ROWS = (("vif", "VIF", "{:.4f}", "higher (1: all the visual information kept)"),
+                 ("srmse_mean", "MeanSRMSE (image units)", "{:.4g}", "lower"),
+                 ("srmse_max", "MaxSRMSE (image units)", "{:.4g}", "lower (the worst segment)"),
+                 ("rfs", "RFS", "{:.4f}", "higher (1: the same radiomic features)"),
+                 ("hf_share", "high-frequency share of the change", "{:.2f}",
+                  "random noise ≈ 0.80; structure near 0"))
+ANCHOR_WORDS = {"vs_reference": "against the reference", "vs_clean": "against the clean reconstruction (the scans "
+                                                                    "have no reference)"}
+
+
+def _clinical(rows: list[dict]) -> str:
+    """Per reconstruction at the default ε, a small table: VIF, MeanSRMSE, MaxSRMSE, RFS and the change's
+    high-frequency share, the attack's mean against the noise's."""
+    eps = default_verdict_eps(rows)
+    entries = clinical_table(rows, eps) if eps is not None else []
+    if not entries:
+        return "<p>No finished attack cell.</p>"
+
+    def value(form: str, number: float) -> str:
+        return form.format(number) if math.isfinite(number) else "—"
+
+    parts = []
+    for entry in entries:
+        body = [[f"<td class='text'>{_text(label)}</td>"]
+                + [f"<td>{value(form, entry['values'][key][kind])}</td>" for kind in ("attack", "noise")]
+                + [f"<td class='text'>{_text(better)}</td>"] for key, label, form, better in CLINICAL_ROWS]
+        cells = f"{entry['n']} cell{'s' * (entry['n'] != 1)}"
+        parts.append(f"<h3>{_text(entry['recon'])}</h3><p>{_text(ANCHOR_WORDS[entry['anchor']])}, {cells}.</p>"
+                     + _table(["metric", "attack", "noise of the same size", "better"], body))
+    return (f"<p>At ε = {_text(percent(eps))} of ‖y‖, means over slices and seeds. Segment RMSE and RFS run over "
+            "segments of the reference (SLIC, or the label file in the settings); the high-frequency share is the "
+            "share of f(y+δ) − f(y)'s energy above half the Nyquist frequency: does the change look like noise or "
+            "like structure?</p>" + "".join(parts))
+
+
 def _analyses(rows: list[dict]) -> str:
     """One table per analysis: its headline numbers per reconstruction (means over slices and seeds)."""
     from .analysis_summary import analysis_summary
@@ -195,6 +240,7 @@ def _page(rows: list[dict], config: dict, versions: dict, figures: dict[str, str
             f"<h2>Change against ε</h2>{_basis_note(rows)}{figures['delta_ssim.svg']}{figures['delta_psnr.svg']}"
             f"<h2>Accuracy against stability</h2>{figures['accuracy.svg']}{figures['accuracy_psnr.svg']}"
             f"<h2>ΔSSIM per ε</h2>{_per_eps(rows)}"
+            f"<h2>Clinical metrics</h2>{_clinical(rows)}"
             f"{_analyses(rows)}"
             f"<h2>Failed cells</h2>{_failures(rows)}"
             f"<h2>Versions</h2>{_table(['component', 'version'], version_rows)}"

@@ -190,3 +190,31 @@ def verdict_lines(rows: list[dict], eps: float) -> list[str]:
         else:
             lines.append(entry["sentence"])
     return lines
+
+
+CLINICAL = ("vif", "srmse_mean", "srmse_max", "rfs")
+"""The clinical metrics' columns (after the anchor: ``vs_reference_vif``, ...); ``hf_share`` has no anchor."""
+
+
+def _anchor(kinds: dict[str, list[dict]]) -> str:
+    """vs_reference when every row of the reconstruction has it (the scans have a reference), else vs_clean."""
+    both = kinds["attack"] + kinds["noise"]
+    return "vs_reference" if all(math.isfinite(_number(r.get("vs_reference_srmse_max"))) for r in both) \
+        else "vs_clean"
+
+
+def clinical_table(rows: list[dict], eps: float) -> list[dict]:
+    """Per reconstruction with finished cells at ``eps``: {"recon", "eps", "n" (cells), "anchor" ("vs_reference"
+    or "vs_clean": what the images were compared with, :func:`_anchor`), "values": {"vif", "srmse_mean",
+    "srmse_max", "rfs", "hf_share": {"attack", "noise"}}}: means over slices and seeds (NaN where no row has the
+    column, e.g. VIF of images under 41 pixels a side)."""
+    table = []
+    for recon, kinds in sorted(_at(rows, eps).items()):
+        if not (kinds["attack"] and kinds["noise"]):
+            continue
+        anchor = _anchor(kinds)
+        columns = {name: f"{anchor}_{name}" for name in CLINICAL} | {"hf_share": "hf_share"}
+        values = {name: {kind: _mean(_number(r.get(column)) for r in kinds[kind]) for kind in ("attack", "noise")}
+                  for name, column in columns.items()}
+        table.append({"recon": recon, "eps": eps, "n": len(kinds["attack"]), "anchor": anchor, "values": values})
+    return table
