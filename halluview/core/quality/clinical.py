@@ -3,12 +3,11 @@ feature similarity, globally and over the segments that touch a region."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .radiomics import RadiomicBasis, cosine_similarity
 from .segments import Segmentation
 from .srmse import segment_rmse
-from .vif import MIN_SIDE, vif_p
+from .vif import MIN_SIDE, VifReference
 
 CLINICAL_NAMES = ("vif", "srmse_mean", "srmse_max", "rfs")
 """The metric names, in display order; with a region also "srmse_mean_in", "srmse_max_in", "rfs_in"."""
@@ -30,8 +29,8 @@ def _summary(ids: np.ndarray, srmse: np.ndarray, rfs_ids: np.ndarray, cosine: np
 
 class ClinicalComparison:
     """Many reconstructions against one reference on one segmentation: the reference's radiomic features are
-    computed once. ``basis`` (grey-level range and segments) may be shared between references, so that a
-    reconstruction's features serve every comparison (:meth:`features`)."""
+    computed once, and so is its side of VIF. ``basis`` (grey-level range and segments) may be shared between
+    references, so that a reconstruction's features serve every comparison (:meth:`features`)."""
 
     def __init__(self, ref: np.ndarray, data_range: float, segments: Segmentation,
                  region: np.ndarray | None = None, basis: RadiomicBasis | None = None):
@@ -39,6 +38,7 @@ class ClinicalComparison:
         self.basis = basis or RadiomicBasis(segments.labels, float(self.ref.min()), float(self.ref.max()))
         self.ref_features = self.basis.features(self.ref)
         self.region_ids = None if region is None else touching(segments.labels, region)
+        self.vif = VifReference(self.ref, self.data_range) if min(self.ref.shape) >= MIN_SIDE else None
 
     def features(self, x: np.ndarray) -> np.ndarray:
         return self.basis.features(np.asarray(x, np.float64))
@@ -48,8 +48,8 @@ class ClinicalComparison:
         :func:`clinical_metrics`."""
         x = np.asarray(x, np.float64)
         values = {}
-        if min(x.shape) >= MIN_SIDE:
-            values["vif"] = float(vif_p(torch.from_numpy(x), torch.from_numpy(self.ref), self.data_range))
+        if self.vif is not None:
+            values["vif"] = float(self.vif(x))
         ids, srmse = segment_rmse(x, self.ref, self.segments.labels)
         cosine = cosine_similarity(self.ref_features, self.features(x) if x_features is None else x_features)
         values.update(_summary(ids, srmse, self.basis.ids, cosine, ""))

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from halluview.core.quality.vif import vif_p
+from halluview.core.quality.vif import VifReference, vif_p
 
 tm_image = pytest.importorskip("torchmetrics.functional.image")
 
@@ -39,3 +39,13 @@ def test_vif_of_identical_images_is_one_and_batches():
 def test_vif_refuses_images_too_small_for_four_scales():
     with pytest.raises(ValueError, match="41"):
         vif_p(torch.zeros(32, 32), torch.zeros(32, 32), 1.0)
+
+
+def test_one_reference_serves_many_images_off_square():
+    _, ref = _images(size=96)
+    ref = ref[:, :80]  # 96 × 80: rows and columns cropped apart
+    reference = VifReference(ref.numpy(), 1.5)
+    for seed in (1, 2):
+        noise = torch.randn(ref.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        x = ref + 0.03 * seed * noise
+        assert float(reference(x.numpy())) == pytest.approx(_independent(x, ref, 1.5), rel=1e-9)
