@@ -51,8 +51,11 @@ def cell_key(experiment: Experiment, schedule: str = "cold", analysis: dict | No
     starts from its neighbour's worst case (``schedule`` "warm"; batched and cold cells are the single attack),
     or the analysis it runs with its settings."""
     record = experiment.to_dict()
-    if record["recon"].get("ttt") is None:  # settings added later leave the keys of the cells without them as they were
+    # Settings added later leave the keys of the cells without them as they were (finished studies resume).
+    if record["recon"].get("ttt") is None:
         record["recon"] = {k: v for k, v in record["recon"].items() if k != "ttt"}
+    if record.get("segments") is None:
+        record.pop("segments", None)
     if analysis is not None:
         record = {**record, "analysis": analysis}
     elif schedule == "warm":

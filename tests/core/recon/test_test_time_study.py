@@ -36,3 +36,9 @@ def test_cells_without_ttt_keep_the_keys_they_had(monkeypatch):
 
     monkeypatch.setattr(Experiment, "to_dict", without_ttt)
     assert cell_key(Experiment()) == key
+
+
+def test_a_default_cell_keeps_the_key_it_had_before_test_time_training_and_segments():
+    """The keys the code of issue 13 (cfd9ba7) gave: a finished study resumes instead of running again."""
+    assert cell_key(Experiment()) == "6abb0b504bc42efb"
+    assert cell_key(Experiment(), "warm") == "c25cee69bcb41a9a"
