@@ -29,3 +29,16 @@ def test_adapt_option_reaches_the_experiment_and_shows_its_progress(qtbot):
     assert session.experiment.recon.ttt is None and panel.adapt.isHidden() and panel.adapt_steps.isHidden()
     session.jobs.cancel()
     session.jobs.wait()
+
+
+def test_the_finished_run_says_what_tuning_did_in_plain_words(qtbot, window):
+    from window_helpers import open_and_wait, run_and_wait
+
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    with qtbot.waitSignal(window.session.previewReady, timeout=TIMEOUT_MS):
+        window.session.update(recon={"name": "unet-mri-4x", "ttt": {"steps": 2}}, optimizer={"steps": 2})
+    record = run_and_wait(qtbot, window)
+    text = window.metrics_panel.verdict.text()
+    before = record.result.test_time["adaptation"]["clean"]["before"]["ssim"]
+    assert "Tuned to this scan first (2 steps): without attack, SSIM against the reference" in text
+    assert f"{before:.3f} → " in text and "Tuned afresh on the attacked data" in text

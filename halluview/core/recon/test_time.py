@@ -348,3 +348,18 @@ def test_time_lines(test_time: dict) -> list[str]:
             f"before: {_scored(clean.get('before'))}; after: {_scored(clean.get('after'))}",
             f"deployed test-time training (re-adapted on y + δ): {_scored(deployed.get('vs_reference'))} vs "
             f"reference, SSIM {deployed['vs_clean']['ssim']:.4f} vs the clean adapted reconstruction"]
+
+
+def test_time_words(test_time: dict) -> str:
+    """The same in plain words for the app, e.g. "Tuned to this scan first (20 steps): without attack, SSIM against
+    the reference 0.705 → 0.822. Tuned afresh on the attacked data, as a scanner using it would: SSIM 0.815."."""
+    done, deployed = test_time["adaptation"], test_time["deployed"]
+    clean = done.get("clean") or {}
+    text = f"Tuned to this scan first ({done['settings']['steps']} steps)"
+    if clean.get("before") and clean.get("after"):
+        text += (f": without attack, SSIM against the reference {clean['before']['ssim']:.3f} → "
+                 f"{clean['after']['ssim']:.3f}")
+    anchor, words = ("vs_reference", "against the reference") if deployed.get("vs_reference") else (
+        "vs_clean", "against the un-attacked image")
+    return (text + f". Tuned afresh on the attacked data, as a scanner using it would: SSIM "
+                   f"{deployed[anchor]['ssim']:.3f} {words}.")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ...core.attacks.run import AttackResult, AttackStep
 from ...core.attacks.verdict import in_words
 from ...core.display import format_eps
+from ...core.recon.test_time import test_time_words
 from ..session import RunRecord, Session
 from ..theme import ACCENT
 from .clinical_words import AT_THE_END, CLINICAL_ROWS, HF_SHARE, WHOLE, WHOLE_TIP, segments_words, worst_segment_words
@@ -278,6 +279,8 @@ class MetricsPanel(QWidget):
         words = in_words(kind, verdict, result.metrics, result.noise_metrics)
         warnings = [w for w in verdict.warnings if not verdict.headline.endswith(w + ".")]
         text = html.escape(words) + "".join(f"<br>⚠ {html.escape(w)}" for w in warnings)
+        if result.test_time:  # what tuning to the scan did, and the network tuned afresh on the attacked data
+            text += f"<br>{html.escape(test_time_words(result.test_time))}"
         colour = "#dcdcdc" if verdict.found and not warnings else ACCENT
         self.verdict.setText(f"<span style='color:{colour}'>{text}</span>")
         self.verdict.setToolTip(f"{verdict.headline}\n(the exact numbers: noise ratio {verdict.noise_ratio!r}, "
