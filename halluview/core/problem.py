@@ -321,6 +321,10 @@ def bind(experiment: Experiment, r: Reconstruction) -> AttackProblem:
     else:
         mask = region_mask(experiment.region, grid)
     region = None if mask is None else torch.from_numpy(mask).to(r.clean.device)
+    if experiment.segments:  # a label map that does not fit this slice is refused before the attack, not after it
+        from .quality.segments import load_segments
+
+        load_segments(experiment.segments, grid, experiment.source.slice or 0)
     threat = _threat(experiment, r, region)
     common = dict(op=r.op, y=r.y, threat=threat, optimizer=experiment.optimizer, x_true=r.x_true,
                   reference=r.reference, region=region, data_range=r.data_range, seed=experiment.seed,
