@@ -99,7 +99,7 @@ def test_with_a_region_whole_image_noise_numbers_say_so(qtbot):
                                           "noise_change_hf_share_mean": 0.8}, history=[{}], config={}, seconds=1.0))
     assert panel.table.horizontalHeaderItem(4).text() == "noise, in region"
     assert texts(panel, "srmse_max")[2:] == ["0.0300", "—", "0.00400"]  # in region against in region
-    assert texts(panel, "vif")[4] == "0.9500 (whole)" and texts(panel, "hf_share")[4] == "0.80 (whole)"
+    assert texts(panel, "vif")[4] == "0.9500 *" and texts(panel, "hf_share")[4] == "0.80 *"
     assert "no in-region variant" in panel.table.item(ROW["vif"], 4).toolTip()
     assert panel.where.isHidden()  # no segments recorded: nothing said
 

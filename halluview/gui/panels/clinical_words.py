@@ -30,7 +30,7 @@ HF_SHARE = ("hf_share", "HF share of Δ",
             "(above half the finest frequency the pixels can show). Random noise puts about 0.80 there; a smooth, "
             "blob-like structure (a lesion added or removed) puts almost none. 'vs clean': the attack's change "
             "f(y+δ) − f(y); noise column: the mean over the noise draws' changes.")
-WHOLE = "(whole)"
+WHOLE = "*"  # marks a whole-image value in an in-region column (its tooltip says so)
 WHOLE_TIP = ("Over the whole image: this metric has no in-region variant; compare it with the 'vs clean' column, "
              "not with the in-region numbers.")
 
