@@ -288,7 +288,8 @@ def _segments(args: argparse.Namespace) -> str | None:
     """--segments: the label file, absolute (it must exist; its contents are checked when it is used)."""
     path = getattr(args, "segments", None)
     if path and not Path(path).is_file():
-        raise CliError(f"{path}: no such label file (--segments)")
+        raise CliError(f"{path}: {'a folder, not a label file' if Path(path).is_dir() else 'no such label file'} "
+                       "(--segments)")
     return str(Path(path).resolve()) if path else None
 
 

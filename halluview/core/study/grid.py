@@ -235,7 +235,8 @@ def _label_file(path, where: str) -> str:
     from ..errors import ExperimentError
 
     if not isinstance(path, str) or not Path(path).is_file():
-        raise ExperimentError(f"{where}: {path}: no such label file (choices: segments)")
+        what = "a folder, not a label file" if isinstance(path, str) and Path(path).is_dir() else "no such label file"
+        raise ExperimentError(f"{where}: {path}: {what} (choices: segments)")
     return str(Path(path).resolve())
 
 

@@ -19,6 +19,8 @@ def test_wrong_label_files_exit_2_and_write_nothing(tmp_path, capsys):
     assert "30×30" in capsys.readouterr().err and not (tmp_path / "out").exists()
     assert main([*ATTACK, "--segments", str(tmp_path / "none.nii"), "--out", str(tmp_path / "out")]) == 2
     assert "no such label file" in capsys.readouterr().err
+    assert main([*ATTACK, "--segments", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "a folder, not a label file" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_a_label_file_that_does_not_fit_is_refused_when_the_attack_is_set_up(tmp_path):
