@@ -90,6 +90,31 @@ def _metrics_table(result: AttackResult) -> str:
     return f"<table class='metrics'><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+CLINICAL = (("vif", "VIF"), ("srmse_mean", "MeanSRMSE"), ("srmse_max", "MaxSRMSE"), ("rfs", "RFS"))
+
+
+def _clinical_table(result: AttackResult) -> str:
+    """VIF, segment RMSE and RFS of the attack and of the noise (the CLI summary's numbers), and the changes'
+    high-frequency share; empty for a result without them."""
+    rows = []
+    for group, anchor in (("vs_clean", "vs clean"), ("vs_reference", "vs reference")):
+        for who, source in (("attack", result.metrics), ("equal-norm noise", result.noise_metrics)):
+            values = (source or {}).get(group) or {}
+            if "srmse_max" in values:
+                cells = "".join(f"<td>{values[key]:.4g}</td>" if key in values else "<td>—</td>"
+                                for key, _ in CLINICAL)
+                rows.append(f"<tr><th scope='row'>{who} {anchor}</th>{cells}</tr>")
+    if not rows:
+        return ""
+    head = "".join(f"<th>{name}</th>" for _, name in CLINICAL)
+    norms = result.norms
+    share = (f"<p>Share of the change's energy above half the Nyquist frequency (white noise ≈ 0.80, a smooth "
+             f"structure near 0): attack {norms['change_hf_share']:.2f}, equal-norm noise "
+             f"{norms['noise_change_hf_share_mean']:.2f}.</p>") if "change_hf_share" in norms else ""
+    return (f"<h2>Clinical metrics</h2><table class='metrics'><thead><tr><th></th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>{share}")
+
+
 def _curves(result: AttackResult) -> str:
     history = result.history or []
     if not history:
@@ -183,7 +208,7 @@ def report_page(result: AttackResult, versions: dict, json_name: str = "report.j
             f"<h1>HalluView attack report</h1><p class='what'>{html.escape(what)}</p>"
             f"<h2>Verdict</h2>{_verdict(result)}"
             f"<h2>Images</h2>{_images(result)}"
-            f"<h2>Metrics</h2>{_metrics_table(result)}"
+            f"<h2>Metrics</h2>{_metrics_table(result)}{_clinical_table(result)}"
             f"<h2>Per-step curves</h2>{_curves(result)}"
             f"<h2>Noise baseline</h2>{_noise(result)}"
             f"<h2>Settings</h2>{_key_value_table(flatten(result.config), 'settings', 'setting')}"

@@ -72,7 +72,8 @@ def test_headings_read_as_a_report(report):
     _, _, page = report
     assert page.headings[0] == ("h1", "HalluView attack report")
     assert [text for tag, text in page.headings if tag == "h2"] == [
-        "Verdict", "Images", "Metrics", "Per-step curves", "Noise baseline", "Settings", "Versions and environment"]
+        "Verdict", "Images", "Metrics", "Clinical metrics", "Per-step curves", "Noise baseline", "Settings",
+        "Versions and environment"]
 
 
 def test_verdict_and_settings_as_a_table_not_a_json_dump(report):
@@ -136,3 +137,14 @@ def test_ct_report_gives_the_difference_in_hu(tmp_path):
     text = (tmp_path / "ct" / "report.html").read_text(encoding="utf-8")
     limit = robust_limit((result.perturbed - result.clean) * 1000)
     assert f"+{limit:.3g} HU" in text
+
+
+def test_the_clinical_metrics_table_gives_the_results_numbers(report):
+    result, text, page = report
+    table = [t for t in page.tables if t["class"] == "metrics"][1]
+    assert table["rows"][0][1:] == ["VIF", "MeanSRMSE", "MaxSRMSE", "RFS"]
+    rows = {row[0]: row[1:] for row in table["rows"][1:]}
+    noise = rows["equal-norm noise vs clean"]
+    assert float(noise[2]) == pytest.approx(result.noise_metrics["vs_clean"]["srmse_max"], rel=1e-3)
+    assert float(rows["attack vs clean"][3]) == pytest.approx(result.metrics["vs_clean"]["rfs"], rel=1e-3)
+    assert f"attack {result.norms['change_hf_share']:.2f}" in text
