@@ -4,8 +4,6 @@ import torch
 
 from halluview.core.quality.vif import VifReference, vif_p
 
-tm_image = pytest.importorskip("torchmetrics.functional.image")
-
 
 def _images(seed: int = 0, size: int = 64):
     generator = torch.Generator().manual_seed(seed)
@@ -16,6 +14,8 @@ def _images(seed: int = 0, size: int = 64):
 
 
 def _independent(x, ref, data_range):
+    """torchmetrics' VIF (the test extra installs it; only the tests that compare with it need it)."""
+    tm_image = pytest.importorskip("torchmetrics.functional.image")
     scaled = [(image / data_range * 255)[None, None] for image in (x, ref)]
     return float(tm_image.visual_information_fidelity(*scaled, sigma_n_sq=2.0))
 
