@@ -103,9 +103,7 @@ class DiffusionRecon(nn.Module):
 
     def with_seed(self, seed: int) -> DiffusionRecon:
         """The same reconstruction drawing from another seed (its own variation, against which attacks are judged)."""
-        other = copy.copy(self)
-        other.seed = int(seed)
-        return other
+        return self.with_settings(sampler_seed=seed)
 
     def with_settings(self, sampling_steps: int | None = None, eta: float | None = None,
                       sampler_seed: int | None = None) -> DiffusionRecon:
