@@ -50,7 +50,8 @@ def _run(problem, quiet: bool):
     total = problem.optimizer.steps * problem.optimizer.restarts
     with tqdm(total=total, unit="step", file=sys.stderr) as bar:
         def on_step(step):
-            bar.set_postfix(ssim=f"{step.metrics['vs_clean']['ssim']:.3f}", eps=f"{step.realised_eps:.4g}")
+            if step.metrics:  # steps read between paints carry no metrics
+                bar.set_postfix(ssim=f"{step.metrics['vs_clean']['ssim']:.3f}", eps=f"{step.realised_eps:.4g}")
             bar.update(1)
         return run_to_end(problem, on_step)
 

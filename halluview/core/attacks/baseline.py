@@ -33,18 +33,19 @@ def region_change_l2(change: Tensor, region: Tensor | None) -> float | None:
 
 
 def noise_baseline(problem, delta: Tensor, generator: torch.Generator) -> NoiseBaseline:
-    """``problem.noise_draws`` random perturbations as large as ``delta`` in the threat's norm, on its support."""
-    responses, objectives, l2, linf, eps = [], [], [], [], []
+    """``problem.noise_draws`` random perturbations as large as ``delta`` in the threat's norm, on its support,
+    reconstructed as one batch (drawn one after another, as one-by-one runs draw them)."""
+    draws = [problem.threat.random_like_norm(delta, generator) for _ in range(problem.noise_draws)]
+    noise = torch.cat(draws)
     with torch.no_grad():
-        for _ in range(problem.noise_draws):
-            noise = problem.threat.random_like_norm(delta, generator)
-            response = problem.recon(problem.perturbed_measurement(noise))
-            responses.append(response)
-            objectives.append(float(problem.objective.value(response).sum()))
-            l2.append(float(torch.linalg.vector_norm(noise)))
-            linf.append(float(noise.abs().max()))
-            eps.append(problem.threat.realised_eps(noise))
-    return NoiseBaseline(responses, objectives, float(np.mean(l2)), float(np.mean(linf)), float(np.mean(eps)))
+        responses = problem.recon(problem.perturbed_measurement(noise))
+        objectives = problem.objective.value(responses).reshape(len(draws)).double().cpu().tolist()
+        flat = noise.reshape(len(draws), -1)
+        l2 = torch.linalg.vector_norm(flat, dim=1).double().cpu().tolist()
+        linf = flat.abs().amax(dim=1).double().cpu().tolist()
+    eps = [problem.threat.realised_eps(d) for d in draws]
+    return NoiseBaseline([responses[i:i + 1] for i in range(len(draws))], objectives, float(np.mean(l2)),
+                         float(np.mean(linf)), float(np.mean(eps)))
 
 
 REFIT_SEEDS = (1, 2, 3)

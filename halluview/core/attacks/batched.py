@@ -13,7 +13,8 @@ import torch
 from torch import Tensor
 
 from ..environment import run_environment
-from .run import Ascent, AttackProblem, AttackResult, finish
+from .ascent import Ascent, PaintClock
+from .run import AttackProblem, AttackResult, finish
 
 
 def _evaluate_batch(problem: AttackProblem, deltas: Tensor, with_grad: bool) -> tuple[Tensor, Tensor | None, Tensor]:
@@ -40,12 +41,23 @@ def same_but_budget(problems: list[AttackProblem]) -> bool:
                and p.threat.config.domain == first.threat.config.domain for p in problems)
 
 
+def _read_all(ascents: list[Ascent], clock: PaintClock, on_step) -> None:
+    """Every ascent's steps since the last read; ``on_step`` gets them step by step, one record per ascent."""
+    due, started = clock.metrics_due(), time.perf_counter()
+    read = [ascent.read(images=True, with_metrics=due) for ascent in ascents]
+    if due:
+        clock.metrics_took(started)
+    if on_step is not None:
+        for records in zip(*read):
+            on_step(list(records))
+
+
 def run_batched(problems: list[AttackProblem], on_step=None) -> list[AttackResult]:
     """Every problem's attack, in lockstep, one batched evaluation per step; their results in order.
 
     ``problems`` must share everything but the budget (:func:`same_but_budget`); transfer attacks climb their
-    surrogates together and are then evaluated on their targets one by one. ``on_step(records)`` is called after
-    every shared evaluation with the steps' records (raise from it to stop).
+    surrogates together and are then evaluated on their targets one by one. ``on_step(records)`` is called for
+    every step with the ascents' records, in bursts at the paint rate (raise from it to stop).
     """
     if not same_but_budget(problems):
         raise ValueError("batched attacks must share the reconstruction, measurement, objective and optimizer")
@@ -54,14 +66,14 @@ def run_batched(problems: list[AttackProblem], on_step=None) -> list[AttackResul
     generators = [torch.Generator().manual_seed(p.seed) for p in problems]
     climbers = [p.surrogate or p for p in problems]
     ascents = [Ascent(c, g, started) for c, g in zip(climbers, generators)]
-    shared = climbers[0]
+    shared, clock = climbers[0], PaintClock()
     while ascents[0].pending is not None:  # the same optimizer: every ascent has the same number of evaluations
         values, grads, perturbed = _evaluate_batch(shared, torch.cat([a.pending for a in ascents]),
                                                    ascents[0].wants_grad)
-        records = [ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])
-                   for i, ascent in enumerate(ascents)]
-        if on_step is not None and records[0] is not None:
-            on_step(records)
+        for i, ascent in enumerate(ascents):
+            ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])
+        if ascents[0].unread and (ascents[0].pending is None or clock.read_due()):
+            _read_all(ascents, clock, on_step)
     results = []
     for problem, ascent, generator in zip(problems, ascents, generators):
         result = finish(problem, ascent.best_delta, ascent.history, started, generator)

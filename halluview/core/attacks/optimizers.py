@@ -107,7 +107,7 @@ class AscentRule:
 
     def step(self, delta: Tensor, grad: Tensor, index: int, value: Tensor | None = None) -> Tensor:
         if self._auto and value is not None:
-            delta, grad = self._control(delta, grad, index, float(value))
+            delta, grad = self._control(delta, grad, index, torch.as_tensor(value).detach())
         direction = self._direction(grad, index)
         new = delta + self._length(index) * direction
         if not self._auto or self.config.method == "adam" or self._previous is None:
@@ -128,21 +128,23 @@ class AscentRule:
             return grad / torch.clamp(grad.abs(), min=1e-30)
         return grad / torch.clamp(self.threat.group_norm(grad), min=1e-30)
 
-    def _control(self, delta: Tensor, grad: Tensor, index: int, value: float) -> tuple[Tensor, Tensor]:
+    def _control(self, delta: Tensor, grad: Tensor, index: int, value: Tensor) -> tuple[Tensor, Tensor]:
         """Auto-PGD's bookkeeping at δ_index; at a checkpoint that saw too little progress, halve the step and
-        continue from the best point (its gradient was kept)."""
+        continue from the best point (its gradient was kept). Kept on the device: the host reads it only at the
+        checkpoints, where the schedule branches."""
         if self._last_value is not None:
             self._since += 1
-            self._improved += value > self._last_value
+            self._improved = self._improved + (value > self._last_value).to(torch.int64)
         self._last_value = value
         # The start is no candidate (δ ≈ 0 is a saddle of quadratic objectives: returning there undoes all progress).
-        if index > 0 and (self._best is None or value > self._best[0]):
-            self._best = (value, delta.detach().clone(), grad.detach().clone())
+        if index > 0:
+            self._remember_best(value, delta.detach(), grad.detach())
         if index not in self._checkpoints or self._best is None:
             return delta, grad
-        stalled = self._improved < AUTO_RHO * max(self._since, 1)
-        stuck = self._scale == self._scale_at_checkpoint and self._best[0] == self._best_at_checkpoint
-        self._scale_at_checkpoint, self._best_at_checkpoint = self._scale, self._best[0]
+        best = float(self._best[0])
+        stalled = int(self._improved) < AUTO_RHO * max(self._since, 1)
+        stuck = self._scale == self._scale_at_checkpoint and best == self._best_at_checkpoint
+        self._scale_at_checkpoint, self._best_at_checkpoint = self._scale, best
         self._improved = self._since = 0
         if not (stalled or stuck):
             return delta, grad
@@ -150,6 +152,15 @@ class AscentRule:
         self._previous = None
         self._last_value = self._best[0]
         return self._best[1].clone(), self._best[2]
+
+    def _remember_best(self, value: Tensor, delta: Tensor, grad: Tensor) -> None:
+        """The best (value, δ, gradient) so far, chosen on the device (NaN never wins; the first of equals stays)."""
+        if self._best is None:
+            self._best = (value, delta.clone(), grad.clone())
+            return
+        better = value > self._best[0]
+        self._best = (torch.where(better, value, self._best[0]), torch.where(better, delta, self._best[1]),
+                      torch.where(better, grad, self._best[2]))
 
     def _adam_direction(self, grad: Tensor, index: int, beta1: float = 0.9, beta2: float = 0.999) -> Tensor:
         """Adam's bias-corrected m / (√v + eps), on the real and imaginary parts alike (|update| ≲ 1 per entry)."""

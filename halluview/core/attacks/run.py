@@ -1,7 +1,7 @@
 """The one attack loop behind the GUI, the CLI and sweeps: a generator of step records that returns the result.
 
     problem = build_problem(experiment)          # halluview.core.experiment
-    for step in (attack := run_attack(problem)): # each: AttackStep with CPU numpy only
+    for step in (attack := run_attack(problem)): # each: AttackStep with CPU numpy only (every step, in bursts)
         ...                                      # stop iterating to cancel
 """
 from __future__ import annotations
@@ -14,17 +14,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import metrics
 from ..environment import run_environment
 from ..physics.base import Operator
 from ..recon.test_time import deployment
+from .ascent import Ascent, AttackStep, PaintClock, step_metrics
 from .baseline import NoiseBaseline, noise_baseline, refit_spread, region_change_l2
 from .objectives import Objective
-from .optimizers import AscentRule, OptimizerConfig
+from .optimizers import OptimizerConfig
 from .threat import Threat
 from .verdict import Verdict, assess
 
-NEAR_ZERO_START = 1e-3  # without a random start, δ starts at this fraction of a random point of the budget
+__all__ = ["Ascent", "AttackProblem", "AttackResult", "AttackStep", "finish", "realised_eps", "run_attack",
+           "run_to_end", "step_metrics"]
 
 
 @dataclass
@@ -76,25 +77,6 @@ class AttackProblem:
 
 
 @dataclass
-class AttackStep:
-    """One step's record (CPU only): what the GUI paints and the CLI logs."""
-
-    step: int
-    total: int
-    restart: int
-    objective: float
-    realised_eps: float
-    metrics: dict
-    elapsed_s: float
-    perturbed: np.ndarray | None = None
-    difference: np.ndarray | None = None
-
-    def summary(self) -> dict:
-        return {"step": self.step, "restart": self.restart, "objective": self.objective,
-                "realised_eps": self.realised_eps, "elapsed_s": round(self.elapsed_s, 4), "metrics": self.metrics}
-
-
-@dataclass
 class AttackResult:
     """The worst case found, with the history and everything needed to repeat it."""
 
@@ -120,20 +102,6 @@ class AttackResult:
 def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
     """‖δ‖ in the threat's own terms (see :meth:`Threat.realised_eps`)."""
     return problem.threat.realised_eps(delta)
-
-
-def step_metrics(problem: AttackProblem, perturbed: Tensor) -> dict:
-    """Perturbed vs clean (and vs reference), globally and in / out of the region: one batched pass."""
-    region = None if problem.region is None else problem.region.cpu()
-    anchors = {"vs_clean": problem.clean[0]}
-    if problem.reference is not None:
-        anchors["vs_reference"] = problem.reference[0]
-    ranges = [float(problem.clean[0].max()), problem.data_range or float(problem.reference[0].max())
-              ] if len(anchors) == 2 else [float(problem.clean[0].max())]
-    values = metrics.compare(perturbed[0].expand(len(anchors), -1, -1).cpu(),
-                             torch.stack(list(anchors.values())).cpu(), region,
-                             data_range=torch.tensor(ranges, dtype=torch.float64))
-    return {name: {key: value[i] for key, value in values.items()} for i, name in enumerate(anchors)}
 
 
 def _image_delta(problem: AttackProblem, delta: Tensor) -> np.ndarray:
@@ -175,75 +143,24 @@ def _evaluate(problem: AttackProblem, delta: Tensor, with_grad: bool) -> tuple[T
     return value.detach(), grad, perturbed.detach()
 
 
-def _start(problem: AttackProblem, restart: int, generator: torch.Generator) -> Tensor:
-    delta = problem.threat.random_start(generator)
-    if restart == 0 and problem.warm_start is not None:
-        return problem.threat.project(problem.warm_start.to(delta.device, delta.dtype))
-    if problem.optimizer.random_start or restart > 0:
-        return delta
-    return delta * NEAR_ZERO_START  # δ = 0 is a stationary point of every quadratic objective: nudge off it
-
-
-class Ascent:
-    """One problem's ascent as a state machine, so that several can share batched evaluations
-    (:mod:`halluview.core.attacks.batched`).
-
-    ``pending`` is the δ to evaluate next (None when done) and ``wants_grad`` whether its gradient is needed;
-    :meth:`advance` takes that evaluation and returns the step's record (None for a restart's start).
-
-    Step k of a restart is δ_k, the point after k updates, evaluated: N steps cost N + 1 forward and N backward
-    passes, and the last update counts. The start δ_0 is not a candidate: the result is one of δ_1 … δ_N of some
-    restart, the one with the largest objective.
-    """
-
-    def __init__(self, problem: AttackProblem, generator: torch.Generator, started: float):
-        self.problem, self.generator, self.started = problem, generator, started
-        config = problem.optimizer
-        self.total = config.steps * config.restarts
-        self.best_value, self.best_delta, self.history = -np.inf, None, []
-        self.done, self.restart, self.index = 0, 0, -1  # index -1: the restart's start is pending
-        self._begin_restart()
-
-    def _begin_restart(self) -> None:
-        problem = self.problem
-        self.rule = AscentRule(problem.optimizer, problem.threat, problem.objective.interior_optimum)
-        self.pending, self.wants_grad, self.index = _start(problem, self.restart, self.generator), True, -1
-
-    def advance(self, value: Tensor, grad: Tensor | None, perturbed: Tensor) -> AttackStep | None:
-        problem, config = self.problem, self.problem.optimizer
-        delta, record = self.pending, None
-        if self.index >= 0:
-            if self.best_delta is None or float(value) > self.best_value:
-                self.best_value, self.best_delta = float(value), delta.clone()
-            self.done += 1
-            paint = self.done % problem.image_every == 0 or self.done == self.total
-            record = AttackStep(step=self.done, total=self.total, restart=self.restart, objective=float(value),
-                                realised_eps=realised_eps(problem, delta),
-                                metrics=step_metrics(problem, perturbed), elapsed_s=time.perf_counter() - self.started,
-                                perturbed=perturbed[0].cpu().numpy() if paint else None,
-                                difference=(perturbed - problem.clean)[0].cpu().numpy() if paint else None)
-            self.history.append(record.summary())
-        self.index += 1
-        if self.index < config.steps:
-            self.pending = problem.threat.project(self.rule.step(delta, grad, self.index, value)).detach()
-            self.wants_grad = self.index < config.steps - 1
-        elif self.restart + 1 < config.restarts:
-            self.restart += 1
-            self._begin_restart()
-        else:
-            self.pending = None
-        return record
-
-
 def _optimise(problem: AttackProblem, generator: torch.Generator,
               started: float) -> Generator[AttackStep, None, tuple[Tensor, list[dict]]]:
-    """The ascent itself: yields every step, returns (worst-case δ, step summaries)."""
-    ascent = Ascent(problem, generator, started)
+    """The ascent itself: yields every step (read on the host at the paint rate), returns (worst-case δ, step
+    summaries)."""
+    ascent, clock = Ascent(problem, generator, started), PaintClock()
     while ascent.pending is not None:
-        record = ascent.advance(*_evaluate(problem, ascent.pending, ascent.wants_grad))
-        if record is not None:
-            yield record
+        ascent.advance(*_evaluate(problem, ascent.pending, ascent.wants_grad))
+        if ascent.unread and (ascent.pending is None or clock.read_due()):
+            yield from _read(ascent, clock)
     return ascent.best_delta, ascent.history
+
+
+def _read(ascent: Ascent, clock: PaintClock) -> list[AttackStep]:
+    due, started = clock.metrics_due(), time.perf_counter()
+    records = ascent.read(images=True, with_metrics=due)
+    if due:
+        clock.metrics_took(started)
+    return records
 
 
 def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,

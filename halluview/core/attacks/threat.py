@@ -90,10 +90,14 @@ class Threat:
     def realised_eps(self, delta: Tensor) -> float:
         """‖δ‖ in the budget's own terms, comparable with ε: relative to the reference's norm (the largest over the
         coils when per coil) or absolute."""
+        return float(self.realised_size(delta))
+
+    def realised_size(self, delta: Tensor) -> Tensor:
+        """:meth:`realised_eps` as a 0-dim tensor on δ's device (read on the host only when needed)."""
         size = self.group_norm(delta, self.config.norm)
         if self.config.eps_mode == "relative":
             size = size / (self.radius / self.config.eps)
-        return float(size.max())
+        return size.max()
 
     def _masked(self, delta: Tensor) -> Tensor:
         return delta if self.support is None else delta * self.support

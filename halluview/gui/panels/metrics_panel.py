@@ -243,8 +243,10 @@ class MetricsPanel(QWidget):
         self.noise_button.setVisible(False)
 
     def show_step(self, step: AttackStep, threat: dict | None = None, plot: bool = True) -> None:
-        """One step's numbers into the existing table items, and one more point on each curve."""
-        self._fill(step.metrics, None)
+        """One step's numbers into the existing table items (steps read between paints have none), and one more
+        point on each curve."""
+        if step.metrics:
+            self._fill(step.metrics, None)
         rate = step.step / step.elapsed_s if step.elapsed_s > 0 else float("nan")
         used = format_eps(step.realised_eps, threat, plain=True)
         self.status.setText(f"perturbation used: {used}  ·  step {step.step}/{step.total}  ·  {rate:.3g} steps/s")

@@ -126,14 +126,79 @@ def test_restarts_keep_the_worst_case():
     assert best >= max(h["objective"] for h in single.history)
 
 
-def test_steps_carry_cpu_images_and_stopping_cancels():
+class EveryThirdRead:
+    """A paint clock that reads the steps every third step and computes metrics on every other read."""
+
+    def __init__(self):
+        self.calls = self.reads = 0
+
+    def read_due(self):
+        self.calls += 1
+        return self.calls % 3 == 1
+
+    def metrics_due(self):
+        self.reads += 1
+        return self.reads % 2 == 1
+
+    def metrics_took(self, started):
+        pass
+
+
+def test_every_step_is_recorded_but_images_and_metrics_come_at_the_paint_rate(monkeypatch):
+    import halluview.core.attacks.run as run
+
+    monkeypatch.setattr(run, "PaintClock", EveryThirdRead)
+    problem = build_problem(experiment(optimizer=OptimizerConfig(steps=10)))
+    steps = []
+    result = run_to_end(problem, steps.append)
+    assert [s.step for s in steps] == list(range(1, 11))
+    assert all(np.isfinite(s.objective) and s.realised_eps > 0 for s in steps)
+    # Reads after steps 1, 4, 7 and 10 (the last): images on each read's newest step, metrics on every other one
+    # and on the last.
+    assert [s.step for s in steps if s.perturbed is not None] == [1, 4, 7, 10]
+    assert [s.step for s in steps if s.metrics] == [1, 7, 10]
+    assert isinstance(steps[3].perturbed, np.ndarray) and steps[3].difference.shape == (64, 64)
+    assert {"vs_clean", "vs_reference"} <= set(steps[-1].metrics)
+    assert [h["objective"] for h in result.history] == [s.objective for s in steps]
+
+
+def test_reading_on_the_host_rarely_changes_nothing_of_the_ascent(monkeypatch):
+    """The ascent never waits for the host: reading every step or every third step gives the same attack."""
+    import halluview.core.attacks.run as run
+
+    config = experiment(optimizer=OptimizerConfig(steps=12, restarts=2))
+    every = run_to_end(build_problem(config))
+    monkeypatch.setattr(run, "PaintClock", EveryThirdRead)
+    rarely = run_to_end(build_problem(config))
+    assert [h["objective"] for h in every.history] == [h["objective"] for h in rarely.history]
+    assert np.array_equal(every.delta, rarely.delta)
+    best = int(np.argmax([h["objective"] for h in every.history]))
+    assert every.objectives["attack"] == pytest.approx(every.history[best]["objective"], rel=1e-5)
+
+
+def test_stopping_cancels():
     problem = build_problem(experiment(image_every=2, optimizer=OptimizerConfig(steps=10)))
     attack = run_attack(problem)
-    steps = [next(attack) for _ in range(4)]
+    first = next(attack)
     attack.close()  # what a cancelling consumer does
-    assert [s.perturbed is None for s in steps] == [True, False, True, False]
-    assert isinstance(steps[1].perturbed, np.ndarray) and steps[1].difference.shape == (64, 64)
-    assert {"vs_clean", "vs_reference"} <= set(steps[0].metrics)
+    assert first.step == 1 and first.metrics and first.perturbed is None  # step 1 is not a multiple of 2
+
+
+def test_the_paint_clock_keeps_metrics_to_their_share(monkeypatch):
+    import halluview.core.attacks.ascent as ascent
+
+    now = [0.0]
+    monkeypatch.setattr(ascent.time, "perf_counter", lambda: now[0])
+    clock = ascent.PaintClock(interval_s=0.05, share=0.02)
+    assert clock.read_due() and not clock.read_due()  # at most one read per interval
+    now[0] = 0.06
+    assert clock.read_due()
+    assert clock.metrics_due()
+    clock.metrics_took(0.05)  # they took 10 ms: the next may come 0.5 s later
+    now[0] = 0.5
+    assert not clock.metrics_due()
+    now[0] = 0.561
+    assert clock.metrics_due()
 
 
 def test_threat_projection_is_the_closest_point():
