@@ -41,6 +41,7 @@ class AttackStep:
     elapsed_s: float
     perturbed: np.ndarray | None = None
     difference: np.ndarray | None = None
+    completed: int = 0  # steps done in all (restarts run side by side number their steps apart); 0: ``step``
 
     def summary(self) -> dict:
         return {"step": self.step, "restart": self.restart, "objective": self.objective,
@@ -87,6 +88,20 @@ def step_metrics(problem: AttackProblem, perturbed: Tensor) -> dict:
     return {name: {key: value[i] for key, value in values.items()} for i, name in enumerate(anchors)}
 
 
+def evaluate_batch(problem: AttackProblem, deltas: Tensor, with_grad: bool) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Per-item objective values (B,), their gradients (B, ...) when asked, and the perturbed reconstructions:
+    the reconstructions work image by image, so each item's gradient is its own."""
+    if not with_grad:
+        with torch.no_grad():
+            perturbed = problem.recon(problem.perturbed_measurement(deltas))
+            return problem.objective.value(perturbed), None, perturbed
+    deltas = deltas.detach().requires_grad_(True)
+    perturbed = problem.recon(problem.perturbed_measurement(deltas))
+    values = problem.objective.value(perturbed)
+    grads, = torch.autograd.grad(values.sum(), deltas)
+    return values.detach(), grads, perturbed.detach()
+
+
 def start_point(problem: AttackProblem, restart: int, generator: torch.Generator) -> Tensor:
     """A restart's δ_0: the warm start (first restart), a random point of the budget, or near 0."""
     delta = problem.threat.random_start(generator)
@@ -108,12 +123,17 @@ class Ascent:
     restart, the one with the largest objective (the first of equals).
     """
 
-    def __init__(self, problem: AttackProblem, generator: torch.Generator, started: float):
+    def __init__(self, problem: AttackProblem, generator: torch.Generator, started: float,
+                 only_restart: int | None = None):
         self.problem, self.generator, self.started = problem, generator, started
         config = problem.optimizer
         self.total = config.steps * config.restarts
         self.best_value, self.best_delta, self.history = None, None, []
-        self.done, self.restart, self.index = 0, 0, -1  # index -1: the restart's start is pending
+        # index -1: the restart's start is pending. ``only_restart``: this ascent is that one restart (the restarts
+        # then run side by side, each its own Ascent); its steps keep their numbers in the whole run.
+        self.restart = only_restart or 0
+        self.last_restart = config.restarts - 1 if only_restart is None else only_restart
+        self.done, self.index = self.restart * config.steps, -1
         self._unread: list[tuple[int, int, Tensor, Tensor, float]] = []  # step, restart, value, ε, elapsed
         self._latest: tuple[Tensor, int] | None = None  # the newest perturbed reconstruction and its step
         self._begin_restart()
@@ -146,7 +166,7 @@ class Ascent:
         if self.index < config.steps:
             self.pending = problem.threat.project(self.rule.step(delta, grad, self.index, value)).detach()
             self.wants_grad = self.index < config.steps - 1
-        elif self.restart + 1 < config.restarts:
+        elif self.restart < self.last_restart:
             self.restart += 1
             self._begin_restart()
         else:
@@ -162,7 +182,7 @@ class Ascent:
         (when ``with_metrics``, or it is the last)."""
         if not self._unread:
             return []
-        problem, last = self.problem, self.done == self.total
+        problem, last = self.problem, self.pending is None
         numbers = torch.stack([torch.stack([v.double(), e.double()]) for _, _, v, e, _ in self._unread]).cpu()
         records = [AttackStep(step=step, total=self.total, restart=restart, objective=float(pair[0]),
                               realised_eps=float(pair[1]), metrics={}, elapsed_s=elapsed)
@@ -177,3 +197,12 @@ class Ascent:
             newest.difference = (perturbed - problem.clean)[0].cpu().numpy()
         self.history.extend(record.summary() for record in records)
         return records
+
+
+def read_all(ascents: list[Ascent], clock: PaintClock) -> list[list[AttackStep]]:
+    """Every ascent's steps since the last read (metrics for all or none of them, as the clock says)."""
+    due, started = clock.metrics_due(), time.perf_counter()
+    read = [ascent.read(images=True, with_metrics=due) for ascent in ascents]
+    if due:
+        clock.metrics_took(started)
+    return read

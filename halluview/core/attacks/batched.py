@@ -10,24 +10,10 @@ from __future__ import annotations
 import time
 
 import torch
-from torch import Tensor
 
 from ..environment import run_environment
-from .ascent import Ascent, PaintClock
+from .ascent import Ascent, PaintClock, evaluate_batch, read_all
 from .run import AttackProblem, AttackResult, finish
-
-
-def _evaluate_batch(problem: AttackProblem, deltas: Tensor, with_grad: bool) -> tuple[Tensor, Tensor | None, Tensor]:
-    """Per-item objective values (B,), their gradients (B, ...) when asked, and the perturbed reconstructions."""
-    if not with_grad:
-        with torch.no_grad():
-            perturbed = problem.recon(problem.perturbed_measurement(deltas))
-            return problem.objective.value(perturbed), None, perturbed
-    deltas = deltas.detach().requires_grad_(True)
-    perturbed = problem.recon(problem.perturbed_measurement(deltas))
-    values = problem.objective.value(perturbed)
-    grads, = torch.autograd.grad(values.sum(), deltas)
-    return values.detach(), grads, perturbed.detach()
 
 
 def same_but_budget(problems: list[AttackProblem]) -> bool:
@@ -43,10 +29,7 @@ def same_but_budget(problems: list[AttackProblem]) -> bool:
 
 def _read_all(ascents: list[Ascent], clock: PaintClock, on_step) -> None:
     """Every ascent's steps since the last read; ``on_step`` gets them step by step, one record per ascent."""
-    due, started = clock.metrics_due(), time.perf_counter()
-    read = [ascent.read(images=True, with_metrics=due) for ascent in ascents]
-    if due:
-        clock.metrics_took(started)
+    read = read_all(ascents, clock)
     if on_step is not None:
         for records in zip(*read):
             on_step(list(records))
@@ -68,7 +51,7 @@ def run_batched(problems: list[AttackProblem], on_step=None) -> list[AttackResul
     ascents = [Ascent(c, g, started) for c, g in zip(climbers, generators)]
     shared, clock = climbers[0], PaintClock()
     while ascents[0].pending is not None:  # the same optimizer: every ascent has the same number of evaluations
-        values, grads, perturbed = _evaluate_batch(shared, torch.cat([a.pending for a in ascents]),
+        values, grads, perturbed = evaluate_batch(shared, torch.cat([a.pending for a in ascents]),
                                                    ascents[0].wants_grad)
         for i, ascent in enumerate(ascents):
             ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])

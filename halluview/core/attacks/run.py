@@ -17,8 +17,9 @@ from torch import Tensor, nn
 from ..environment import run_environment
 from ..physics.base import Operator
 from ..recon.test_time import deployment
-from .ascent import Ascent, AttackStep, PaintClock, step_metrics
+from .ascent import Ascent, AttackStep, PaintClock, evaluate_batch, read_all, step_metrics
 from .baseline import NoiseBaseline, noise_baseline, refit_spread, region_change_l2
+from .memory import items_that_fit
 from .objectives import Objective
 from .optimizers import OptimizerConfig
 from .threat import Threat
@@ -132,35 +133,45 @@ def run_attack(problem: AttackProblem) -> Generator[AttackStep, None, AttackResu
 
 def _evaluate(problem: AttackProblem, delta: Tensor, with_grad: bool) -> tuple[Tensor, Tensor | None, Tensor]:
     """The objective at ``delta`` (a 0-dim tensor), its gradient (when asked) and the perturbed reconstruction."""
-    if not with_grad:
-        with torch.no_grad():
-            perturbed = problem.recon(problem.perturbed_measurement(delta))
-            return problem.objective.value(perturbed).sum(), None, perturbed
-    delta = delta.detach().requires_grad_(True)
-    perturbed = problem.recon(problem.perturbed_measurement(delta))
-    value = problem.objective.value(perturbed).sum()
-    grad, = torch.autograd.grad(value, delta)
-    return value.detach(), grad, perturbed.detach()
+    values, grad, perturbed = evaluate_batch(problem, delta, with_grad)
+    return values.sum(), grad, perturbed
 
 
 def _optimise(problem: AttackProblem, generator: torch.Generator,
               started: float) -> Generator[AttackStep, None, tuple[Tensor, list[dict]]]:
     """The ascent itself: yields every step (read on the host at the paint rate), returns (worst-case δ, step
-    summaries)."""
+    summaries). Restarts run side by side, as one batch, when their evaluations fit in memory together."""
+    restarts = problem.optimizer.restarts
+    if restarts > 1 and items_that_fit(problem, problem.threat.zeros(), restarts) == restarts:
+        return (yield from _optimise_side_by_side(problem, generator, started))
     ascent, clock = Ascent(problem, generator, started), PaintClock()
     while ascent.pending is not None:
         ascent.advance(*_evaluate(problem, ascent.pending, ascent.wants_grad))
         if ascent.unread and (ascent.pending is None or clock.read_due()):
-            yield from _read(ascent, clock)
+            yield from read_all([ascent], clock)[0]
     return ascent.best_delta, ascent.history
 
 
-def _read(ascent: Ascent, clock: PaintClock) -> list[AttackStep]:
-    due, started = clock.metrics_due(), time.perf_counter()
-    records = ascent.read(images=True, with_metrics=due)
-    if due:
-        clock.metrics_took(started)
-    return records
+def _optimise_side_by_side(problem: AttackProblem, generator: torch.Generator,
+                           started: float) -> Generator[AttackStep, None, tuple[Tensor, list[dict]]]:
+    """Every restart at once, each its own ascent, evaluated as one batch: the same random starts (drawn in the
+    same order) and the same worst case as one restart after another, up to rounding."""
+    ascents = [Ascent(problem, generator, started, only_restart=r) for r in range(problem.optimizer.restarts)]
+    clock, completed = PaintClock(), 0
+    while ascents[0].pending is not None:
+        values, grads, perturbed = evaluate_batch(problem, torch.cat([a.pending for a in ascents]),
+                                                  ascents[0].wants_grad)
+        for i, ascent in enumerate(ascents):
+            ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])
+        if ascents[0].unread and (ascents[0].pending is None or clock.read_due()):
+            for records in zip(*read_all(ascents, clock)):
+                for record in records:
+                    completed += 1
+                    record.completed = completed
+                    yield record
+    bests = torch.stack([torch.nan_to_num(a.best_value.double(), nan=-torch.inf) for a in ascents])
+    best = int(torch.argmax(bests))  # the first of equals: the earliest restart, as one after another
+    return ascents[best].best_delta, [h for ascent in ascents for h in ascent.history]
 
 
 def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,

@@ -247,9 +247,10 @@ class MetricsPanel(QWidget):
         point on each curve."""
         if step.metrics:
             self._fill(step.metrics, None)
-        rate = step.step / step.elapsed_s if step.elapsed_s > 0 else float("nan")
+        done = step.completed or step.step  # restarts side by side number their steps apart
+        rate = done / step.elapsed_s if step.elapsed_s > 0 else float("nan")
         used = format_eps(step.realised_eps, threat, plain=True)
-        self.status.setText(f"perturbation used: {used}  ·  step {step.step}/{step.total}  ·  {rate:.3g} steps/s")
+        self.status.setText(f"perturbation used: {used}  ·  step {done}/{step.total}  ·  {rate:.3g} steps/s")
         if plot:
             self._append(step.step, step.objective, step.metrics, step.total)
 

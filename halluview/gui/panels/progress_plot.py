@@ -102,6 +102,8 @@ class ProgressPlot(pg.PlotWidget):
         lowest = min((v for v in self._ssim if v == v), default=0.0)
         if lowest < 0:  # SSIM can go below 0; the axis then widens once, instead of following every step
             self.getPlotItem().setYRange(min(-0.1, lowest), 1.02, padding=0)
-        measured = [(step, ssim) for step, ssim in zip(self._steps, self._ssim) if ssim == ssim]  # painted steps
+        # In step order (restarts side by side arrive interleaved); SSIM only where it was measured (painted steps).
+        points = sorted(zip(self._steps, self._objective, self._ssim))
+        measured = [(step, ssim) for step, _, ssim in points if ssim == ssim]
         self.ssim_curve.setData([s for s, _ in measured], [v for _, v in measured])
-        self.objective_curve.setData(self._steps, self._objective)
+        self.objective_curve.setData([s for s, _, _ in points], [v for _, v, _ in points])
