@@ -52,6 +52,31 @@ def test_batched_attacks_are_the_single_attacks_up_to_rounding(recon, one_thread
     assert sizes == pytest.approx(list(EPS), rel=1e-3)  # each attack kept its own budget
 
 
+def test_batches_are_as_large_as_memory_allows_and_give_the_same_attacks(monkeypatch, one_thread):
+    import halluview.core.attacks.batched as batched
+
+    whole = run_batched(_problems("zero-filled"))
+    sizes = []
+
+    def two_fit(problem, delta, wanted):
+        sizes.append(wanted)
+        return 2
+
+    batch_sizes, evaluate = set(), batched.evaluate_batch
+
+    def counted(problem, deltas, with_grad):
+        batch_sizes.add(len(deltas))
+        return evaluate(problem, deltas, with_grad)
+
+    monkeypatch.setattr(batched, "items_that_fit", two_fit)
+    monkeypatch.setattr(batched, "evaluate_batch", counted)
+    split = run_batched(_problems("zero-filled"))
+    assert sizes == [3] and batch_sizes == {2, 1}
+    for a, b in zip(whole, split):
+        assert a.norms["recon_change_l2"] == pytest.approx(b.norms["recon_change_l2"], rel=1e-5)
+        assert [h["step"] for h in a.history] == [h["step"] for h in b.history]
+
+
 def test_a_warm_start_begins_at_the_smaller_budgets_worst_case_scaled_and_finds_at_least_as_much(monkeypatch,
                                                                                                      one_thread):
     from halluview.core.attacks import run

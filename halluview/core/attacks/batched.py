@@ -13,6 +13,7 @@ import torch
 
 from ..environment import run_environment
 from .ascent import Ascent, PaintClock, evaluate_batch, read_all
+from .memory import items_that_fit
 from .run import AttackProblem, AttackResult, finish
 
 
@@ -35,9 +36,25 @@ def _read_all(ascents: list[Ascent], clock: PaintClock, on_step) -> None:
             on_step(list(records))
 
 
+def _lockstep(climbers: list[AttackProblem], generators: list[torch.Generator], started: float,
+              on_step) -> list[Ascent]:
+    """The ascents of ``climbers``, one batched evaluation per step."""
+    ascents = [Ascent(c, g, started) for c, g in zip(climbers, generators)]
+    shared, clock = climbers[0], PaintClock()
+    while ascents[0].pending is not None:  # the same optimizer: every ascent has the same number of evaluations
+        values, grads, perturbed = evaluate_batch(shared, torch.cat([a.pending for a in ascents]),
+                                                  ascents[0].wants_grad)
+        for i, ascent in enumerate(ascents):
+            ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])
+        if ascents[0].unread and (ascents[0].pending is None or clock.read_due()):
+            _read_all(ascents, clock, on_step)
+    return ascents
+
+
 def run_batched(problems: list[AttackProblem], on_step=None) -> list[AttackResult]:
     """Every problem's attack, in lockstep, one batched evaluation per step; their results in order.
 
+    As many as fit in memory together run at once (:func:`~.memory.items_that_fit`), the rest in further batches.
     ``problems`` must share everything but the budget (:func:`same_but_budget`); transfer attacks climb their
     surrogates together and are then evaluated on their targets one by one. ``on_step(records)`` is called for
     every step with the ascents' records, in bursts at the paint rate (raise from it to stop).
@@ -48,15 +65,10 @@ def run_batched(problems: list[AttackProblem], on_step=None) -> list[AttackResul
     environment = run_environment(problems[0].y.device)
     generators = [torch.Generator().manual_seed(p.seed) for p in problems]
     climbers = [p.surrogate or p for p in problems]
-    ascents = [Ascent(c, g, started) for c, g in zip(climbers, generators)]
-    shared, clock = climbers[0], PaintClock()
-    while ascents[0].pending is not None:  # the same optimizer: every ascent has the same number of evaluations
-        values, grads, perturbed = evaluate_batch(shared, torch.cat([a.pending for a in ascents]),
-                                                   ascents[0].wants_grad)
-        for i, ascent in enumerate(ascents):
-            ascent.advance(values[i], None if grads is None else grads[i:i + 1], perturbed[i:i + 1])
-        if ascents[0].unread and (ascents[0].pending is None or clock.read_due()):
-            _read_all(ascents, clock, on_step)
+    size = items_that_fit(climbers[0], climbers[0].threat.zeros(), len(problems))  # as many as memory allows
+    ascents = []
+    for first in range(0, len(problems), size):
+        ascents += _lockstep(climbers[first:first + size], generators[first:first + size], started, on_step)
     results = []
     for problem, ascent, generator in zip(problems, ascents, generators):
         result = finish(problem, ascent.best_delta, ascent.history, started, generator)
