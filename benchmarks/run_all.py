@@ -23,13 +23,14 @@ HERE = Path(__file__).resolve().parent
 # name, script, extra arguments for a full run (the scripts' defaults are the measured settings)
 BENCHMARKS = (
     ("overhead", "attack_overhead.py", ()),
+    ("gpu", "gpu_attack.py", ()),
     ("study", "study_throughput.py", ()),
     ("memory", "attack_memory.py", ()),
     ("threads", "busy_neighbour.py", ()),
     ("acceleration", "acceleration.py", ()),
     ("window", "gui_responsiveness.py", ()),
 )
-DEVICE_AWARE = {"overhead", "memory", "acceleration"}  # take --device
+DEVICE_AWARE = {"overhead", "gpu", "memory", "acceleration"}  # take --device
 
 
 def machine(device: str) -> str:
