@@ -46,19 +46,20 @@ MUTANTS: tuple[Mutant, ...] = (
            (('return draw / torch.clamp(draw.abs(), min=1e-30) * _group_norm(realised, "linf", self._dims)',
              'return 0.1 * draw / torch.clamp(draw.abs(), min=1e-30) * _group_norm(realised, "linf", self._dims)'),),
            ATTACK_TESTS),
-    Mutant("restarts keep only the first run's worst case", ATTACKS + "run.py",
-           (("            if self.best_delta is None or float(value) > self.best_value:",
-             "            if self.best_delta is None or (self.restart == 0 and float(value) > self.best_value):"),),
+    Mutant("restarts keep only the first run's worst case", ATTACKS + "ascent.py",
+           (("        better = value > self.best_value",
+             "        better = (value > self.best_value) & (self.restart == 0)"),),
            ATTACK_TESTS),
-    Mutant("the last step is not evaluated (the point before each update is the candidate)", ATTACKS + "run.py",
-           (("        delta, record = self.pending, None",
-             "        delta, record = self.pending, None\n"
+    Mutant("side-by-side restarts return the first restart's worst case", ATTACKS + "run.py",
+           (("    best = int(torch.argmax(bests))", "    best = 0"),), ATTACK_TESTS),
+    Mutant("the last step is not evaluated (the point before each update is the candidate)", ATTACKS + "ascent.py",
+           (("        delta = self.pending\n",
+             "        delta = self.pending\n"
              "        previous = getattr(self, '_previous_delta', delta)\n"
-             "        self._previous_delta = delta"),
-            ("                self.best_value, self.best_delta = float(value), delta.clone()",
-             "                self.best_value, self.best_delta = float(value), previous.clone()")),
+             "        self._previous_delta = delta\n"),
+            ("            self._keep_if_best(value, delta)", "            self._keep_if_best(value, previous)")),
            ATTACK_TESTS),
-    Mutant("projection skipped in the loop", ATTACKS + "run.py",
+    Mutant("projection skipped in the loop", ATTACKS + "ascent.py",
            (("            self.pending = problem.threat.project(self.rule.step(delta, grad, self.index, value))"
              ".detach()",
              "            self.pending = self.rule.step(delta, grad, self.index, value).detach()"),),
@@ -97,12 +98,26 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("insert and remove start the auto schedule at 2 eps", ATTACKS + "optimizers.py",
            (('        return 2.0 if self.schedule == "auto" and not interior_optimum else 2.5 / self.steps',
              '        return 2.0 if self.schedule == "auto" else 2.5 / self.steps'),), ATTACK_TESTS),
-    Mutant("the start is a candidate for the worst case", ATTACKS + "run.py",
+    Mutant("the start is a candidate for the worst case", ATTACKS + "ascent.py",
            (("        if self.index >= 0:\n",
-             "        if self.index < 0 and (self.best_delta is None or float(value) > self.best_value):\n"
-             "            self.best_value, self.best_delta = float(value), delta.clone()\n"
+             "        if self.index < 0:\n"
+             "            self._keep_if_best(value.detach().reshape(()), delta)\n"
              "        if self.index >= 0:\n"),),
            ATTACK_TESTS),
+    # --- the engine's speed (issue 15) --------------------------------------------------------------------------
+    Mutant("a host read keeps only the newest step's record", ATTACKS + "ascent.py",
+           (("        self.history.extend(record.summary() for record in records)\n        return records",
+             "        records = records[-1:]\n"
+             "        self.history.extend(record.summary() for record in records)\n        return records"),),
+           ATTACK_TESTS),
+    Mutant("saved activations counted twice", ATTACKS + "memory.py",
+           (("        seen[storage.data_ptr()] = max(seen.get(storage.data_ptr(), 0), storage.nbytes())",
+             "        seen[storage.data_ptr()] = seen.get(storage.data_ptr(), 0) + storage.nbytes()"),),
+           ATTACK_TESTS),
+    Mutant("batched attacks ignore the memory chunks", ATTACKS + "batched.py",
+           (("    size = items_that_fit(climbers[0], climbers[0].threat.zeros(), len(problems))",
+             "    size = len(problems)"),),
+           STUDY_TESTS),
     # --- studies (issue 12) -------------------------------------------------------------------------------------
     Mutant("a warm start is not scaled to its budget", STUDY + "tasks.py",
            (('scale = 1.0 if problem.objective.interior_optimum else cell.labels["eps"] / eps_before',
