@@ -100,6 +100,7 @@ def add_attack_arguments(p: argparse.ArgumentParser) -> None:
     _add_threat_arguments(p)
     _add_objective_arguments(p)
     _add_optimizer_arguments(p)
+    _add_compute_arguments(p)
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--device", help="auto (CUDA when present), cpu, cuda, cuda:1, … (default auto)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; recorded in the report: "
@@ -239,6 +240,18 @@ def _add_optimizer_arguments(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--restarts", type=int, help=f"default {_default(Opt, 'restarts')}")
 
 
+def _add_compute_arguments(p: argparse.ArgumentParser) -> None:
+    from .core.recon.acceleration import PRECISIONS
+
+    co = p.add_argument_group("compute (the attacked network only; FFTs and final numbers stay fp32)")
+    co.add_argument("--precision", choices=PRECISIONS, help="bf16: autocast around the network's CNN; the report "
+                                                            "records its effect on SSIM / PSNR (default fp32)")
+    co.add_argument("--compile", action="store_true", default=None, help="torch.compile the CNN (inductor: needs "
+                                                                         "a C++ compiler on the CPU)")
+    co.add_argument("--channels-last", action="store_true", default=None, help="the CNN in channels-last memory")
+
+
+COMPUTE_ARGUMENTS = {"precision": "precision", "compile": "compile", "channels_last": "channels_last"}
 OPERATOR_ARGUMENTS = {"kind": "operator", "acceleration": "acceleration", "center_fraction": "center_fraction",
                       "mask_type": "mask", "n_coils": "coils", "angles": "angles", "n_angles": "n_angles",
                       "max_angle_deg": "max_angle", "noise": "noise", "mask_seed": "mask_seed",
@@ -281,7 +294,8 @@ def choices_from_args(args: argparse.Namespace):
     return Choices(source=source, operator=operator, recon=_recon(args), threat=_given(args, THREAT_ARGUMENTS),
                    objective=_objective(args), optimizer=_given(args, OPTIMIZER_ARGUMENTS),
                    surrogate=DIRECT if args.surrogate == "none" else args.surrogate, region=_region(args),
-                   seed=args.seed, device=args.device, segments=_segments(args))
+                   seed=args.seed, device=args.device, segments=_segments(args),
+                   compute=_given(args, COMPUTE_ARGUMENTS))
 
 
 def _segments(args: argparse.Namespace) -> str | None:

@@ -39,12 +39,14 @@ def checked(check, *args):
 
 
 def use_threads(threads: int | None) -> None:
+    """torch's thread count: ``--threads`` as given, else :func:`~halluview.core.threads.choose_threads`'s."""
+    from .core.threads import set_threads, use_chosen
+
     if threads is None:
+        use_chosen()
         return
     if threads < 1:
         raise CliError(f"--threads must be at least 1, not {threads}")
-    import torch
-
-    torch.set_num_threads(threads)
+    set_threads(threads, f"{threads} given with --threads")
 
 

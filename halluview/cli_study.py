@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .cli_arguments import CliError
+from .cli_common import use_threads
 
 EXAMPLE = """\
 # A HalluView robustness study: every combination below is one attack (a "cell"), seeded and keyed.
@@ -63,6 +64,8 @@ def cmd_study(args) -> int:
         raise CliError("halluview-cli: error: --jobs and --threads must be at least 1")
     if args.engine == "ray":
         _check_ray()
+    elif args.jobs == 1 and args.threads is None:  # one task at a time, in this process: the chosen count
+        use_threads(None)
     path = Path(args.config)
     config = _read_config(path)
     out = Path(args.out) if args.out else path.with_suffix("")
@@ -116,8 +119,8 @@ def add_study_parser(sub) -> None:
                        help="skip the cells already in the study's table (the default)")
     study.add_argument("--no-resume", dest="resume", action="store_false", help="run every cell again")
     study.add_argument("--jobs", type=int, default=1, help="tasks run at once on this machine (default 1)")
-    study.add_argument("--threads", type=int, help="torch threads per task (default: the cores shared by the "
-                                                   "jobs; the numbers depend on it)")
+    study.add_argument("--threads", type=int, help="torch threads per task (default: the free physical cores "
+                                                   "shared by the jobs; the numbers depend on it)")
     study.add_argument("--engine", choices=("local", "ray"), default="local",
                        help="where the cells run: here, or as Ray tasks (--address; needs halluview[cluster])")
     study.add_argument("--address", help="a running Ray cluster's address (default: start a local Ray)")

@@ -25,6 +25,10 @@ def attack_summary(result) -> str:
         from .core.recon.test_time import test_time_lines
 
         lines += test_time_lines(result.test_time)
+    if result.precision:
+        from .core.attacks.precision import precision_line
+
+        lines.append(precision_line(result.precision))
     if result.refit_spread:
         spread = result.refit_spread
         lines.append(f"the same measurement reconstructed from other random seeds (refits or samples) changes "
@@ -79,7 +83,8 @@ def volume_summary(volume, experiment) -> str:
     found = sum(bool(r.verdict and r.verdict.found) for r in volume.results)
     lines = [attacked_line(experiment.to_dict()),
              f"{len(volume.slices)} slices ({', '.join(map(str, volume.slices))}): a worst case beyond noise in "
-             f"{found} of them",
+             f"{found} of them ({'side by side as one batch' if volume.side_by_side else 'one after another'}, "
+             f"{volume.seconds:.1f} s)",
              f"fastMRI volume metrics, attack vs clean: {numbers(m['attack_vs_clean'])} (equal-norm noise: "
              f"{numbers(m['noise_vs_clean'])})"]
     if "attack_vs_reference" in m:

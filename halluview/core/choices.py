@@ -54,6 +54,7 @@ class Choices:
     seed: int | None = None
     device: str | None = None
     segments: str | None = None  # a label file for segment RMSE / RFS; None: SLIC
+    compute: dict = field(default_factory=dict)  # how the attacked network is computed (bf16, compile, ...)
 
     @classmethod
     def of(cls, experiment: Experiment) -> Choices:
@@ -83,7 +84,8 @@ def experiment_for(facts: ScanFacts | None, choices: Choices) -> Experiment:
         recon=_section("recon", {**choices.recon, "name": recon_name,
                                  "params": resolved_params(recon_name, choices.recon.get("params") or {})}),
         threat=_section("threat", choices.threat), objective=_section("objective", choices.objective),
-        optimizer=_section("optimizer", choices.optimizer), region=choices.region,
+        optimizer=_section("optimizer", choices.optimizer), compute=_section("compute", choices.compute),
+        region=choices.region,
         surrogate=brought.get("surrogate") if choices.surrogate is None else _direct(choices.surrogate),
         seed=Experiment.seed if choices.seed is None else choices.seed,
         device=Experiment.device if choices.device is None else choices.device, segments=choices.segments,

@@ -8,6 +8,7 @@ measurement. Each is an :class:`~halluview.core.validation.ExperimentError` with
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import torch
@@ -76,8 +77,20 @@ def clean_reconstruction(recon: torch.nn.Module, y: torch.Tensor, name: str) -> 
     return clean
 
 
+_gradient_checked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> weak ref to the y it passed
+
+
 def check_gradient(recon: torch.nn.Module, y: torch.Tensor, name: str) -> None:
-    """One gradient probe: the attack climbs ∂f/∂y, so f(y) must depend on y differentiably (not detached)."""
+    """One gradient probe: the attack climbs ∂f/∂y, so f(y) must depend on y differentiably (not detached). Once
+    per module and measurement: a study's cells that share both are probed once."""
+    passed = _gradient_checked.get(recon)
+    if passed is not None and passed() is y:
+        return
+    _probe_gradient(recon, y, name)
+    _gradient_checked[recon] = weakref.ref(y)
+
+
+def _probe_gradient(recon: torch.nn.Module, y: torch.Tensor, name: str) -> None:
     probe = y.detach().clone().requires_grad_(True)
     try:
         with torch.enable_grad():

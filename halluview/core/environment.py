@@ -13,6 +13,8 @@ import platform
 import numpy as np
 import torch
 
+from .threads import set_threads, threads_reason
+
 # What can change the numbers, as (key, words for a person).
 _DETERMINANTS = (("device_type", "device"), ("device_name", "device model"), ("threads", "torch thread count"),
                  ("cpu_capability", "CPU instruction set used by torch"), ("torch", "torch version"),
@@ -32,11 +34,14 @@ def _cpu_model() -> str:
 
 def run_environment(device: torch.device | str) -> dict:
     """The facts of this process that determine a run's numbers on ``device`` (call it in the thread that runs
-    the attack: the thread count is per thread for OpenMP)."""
+    the attack: the thread count is per thread for OpenMP). "threads_reason" says in words why the count is what
+    it is; unlike the count it does not change the numbers."""
     device = torch.device(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_model()
+    threads = torch.get_num_threads()
     return {"device": str(device), "device_type": device.type, "device_name": name,
-            "threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": threads, "threads_reason": threads_reason(threads),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()}
 
 
@@ -54,8 +59,7 @@ def apply_threads(recorded: dict) -> int | None:
     on how reductions are split, not on how many cores run them). Returns the count set, or None."""
     threads = recorded.get("threads")
     if isinstance(threads, int) and threads >= 1:
-        torch.set_num_threads(threads)
-        return threads
+        return set_threads(threads, f"{threads} as recorded in the report rerun (the numbers depend on it)")
     return None
 
 

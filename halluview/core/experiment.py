@@ -12,15 +12,16 @@ from dataclasses import asdict, dataclass, field, fields
 from .attacks.objectives import ObjectiveConfig
 from .attacks.optimizers import OptimizerConfig
 from .attacks.threat import ThreatConfig
+from .recon.acceleration import AccelerationSettings
 from .recon.config import ReconConfig
 from .settings import OPERATOR_KINDS, OperatorConfig, ScanFacts, SourceConfig
 
-__all__ = ["DEFAULT_RECON", "OPERATOR_KINDS", "Experiment", "OperatorConfig", "ReconConfig", "ScanFacts",
-           "SourceConfig", "model_choice", "suited_operator_kind"]
+__all__ = ["DEFAULT_RECON", "OPERATOR_KINDS", "AccelerationSettings", "Experiment", "OperatorConfig", "ReconConfig",
+           "ScanFacts", "SourceConfig", "model_choice", "suited_operator_kind"]
 
 
 SECTIONS = {"source": SourceConfig, "operator": OperatorConfig, "recon": ReconConfig, "threat": ThreatConfig,
-            "objective": ObjectiveConfig, "optimizer": OptimizerConfig}
+            "objective": ObjectiveConfig, "optimizer": OptimizerConfig, "compute": AccelerationSettings}
 """The experiment's sections a user chooses, by name (the app's and the CLI's choices edit them)."""
 _SECTIONS = {**SECTIONS, "scan_facts": ScanFacts}
 
@@ -43,6 +44,8 @@ class Experiment:
     image_every: int = 1
     noise_draws: int = 4
     scan_facts: ScanFacts | None = None  # what it was built for (set by experiment_for); None: not recorded
+    # How the attacked network is computed (bf16, channels-last, torch.compile); reports before it: the default.
+    compute: AccelerationSettings = field(default_factory=AccelerationSettings)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -29,6 +29,7 @@ from .physics.base import Operator
 from .physics.factory import build_operator
 from .physics.mri import MRIOperator, center_crop, sample_mask
 from .physics.noise import noisy_measurement
+from .recon.acceleration import accelerated
 from .recon.config import ttt_settings
 from .recon.factory import ReconConfig, build_reconstructor
 from .recon.learned import UnetPostProcessing
@@ -336,9 +337,10 @@ def bind(experiment: Experiment, r: Reconstruction) -> AttackProblem:
         surrogate = AttackProblem(recon=surrogate_recon, clean=surrogate_clean,
                                   objective=_objective(experiment, surrogate_clean, mask, region, r.reference),
                                   **common)
-    attacked = surrogate.recon if surrogate is not None else r.recon
+    recon = accelerated(r.recon, experiment.compute)  # bf16 / compile / channels-last; recon.exact: fp32
+    attacked = surrogate.recon if surrogate is not None else recon
     check_gradient(attacked, r.y, experiment.surrogate or recon_label(experiment.recon))
-    return AttackProblem(recon=r.recon, clean=r.clean,
+    return AttackProblem(recon=recon, clean=r.clean,
                          objective=_objective(experiment, r.clean, mask, region, r.reference), surrogate=surrogate,
                          **common)
 

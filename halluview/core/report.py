@@ -60,6 +60,7 @@ def report_dict(result: AttackResult) -> dict:
         "refit_spread": result.refit_spread,
         "clinical": result.clinical,  # segmentation, where MaxSRMSE is, the changes' radial power spectra
         "test_time": result.test_time,  # test-time training: its record, and the network re-adapted on y + δ
+        "precision": result.precision,  # bf16 / compiled network vs fp32 on y + δ (None: plain fp32)
         "final": {"attack": result.metrics, "equal_norm_noise": result.noise_metrics},
         "history": result.history,
     })
@@ -107,7 +108,7 @@ def write_volume_outputs(volume, config: dict, out_dir: str | Path) -> Path:
         save_json(out / "report.json", _finite({
             "report_version": REPORT_VERSION, "mode": "volume", "config": config, "slices": volume.slices,
             "versions": versions(), "environment": first.environment, "seconds": round(volume.seconds, 3),
-            "volume_metrics": volume.metrics,
+            "slices_side_by_side": volume.side_by_side, "volume_metrics": volume.metrics,
             "per_slice": [{"slice": index, "verdict": r.verdict.to_dict() if r.verdict else None,
                            "norms": r.norms, "clinical": r.clinical, "test_time": r.test_time,
                            "final": {"attack": r.metrics, "equal_norm_noise": r.noise_metrics}}

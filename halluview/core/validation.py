@@ -14,7 +14,9 @@ Rules worth knowing (documented in the README too):
   "identity" only MRI / CT / denoising; multi-coil networks (E2E-VarNet) need at least two coils. Single-coil
   networks (U-Net, DnCNN) accept multi-coil data: they post-process the coil-combined (root-sum-of-squares)
   zero-filled image, as fastMRI's multi-coil U-Net baseline does;
-* the file's own k-space (fastMRI) is attacked as recorded: its coil count comes from the file, no resizing.
+* the file's own k-space (fastMRI) is attacked as recorded: its coil count comes from the file, no resizing;
+* bf16, channels-last and torch.compile (the ``compute`` section) apply to a feed-forward network only: a
+  classical solver, the Deep Decoder, the diffusion sampler or test-time training is refused with the reason.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import NEEDS_REGION, NEEDS_WEIGHTS, NO_SUCH_DEVICE, ExperimentError
+from .errors import CLI, NEEDS_REGION, NEEDS_WEIGHTS, NO_SUCH_DEVICE, ExperimentError
 from .settings import LesionSettings, check_noise
 
 MIN_IMAGE_SIZE = 16
@@ -182,6 +184,33 @@ def check_device(name: str) -> None:
     _require(callable(available) and available(), f"device {name} is not available here; use cpu or auto")
 
 
+def check_compute(experiment) -> None:
+    """How the attacked network is computed (:mod:`.recon.acceleration`): known values, a feed-forward network
+    to apply them to, a torch.compile backend torch knows, a device with bf16."""
+    from .recon.acceleration import PRECISIONS, refusal
+
+    compute = experiment.compute
+    _require(compute.precision in PRECISIONS, f"precision must be {' or '.join(PRECISIONS)}, not "
+                                              f"{compute.precision!r}")
+    for name in ("compile", "channels_last"):
+        _require(isinstance(getattr(compute, name), bool), f"{name} must be true or false, not "
+                                                           f"{getattr(compute, name)!r}")
+    reason = refusal(compute, experiment.recon.name, experiment.recon.ttt)
+    _require(reason is None, f"{compute.words()} applies to a network reconstruction only: {reason}",
+             {CLI: "drop --precision bf16, --compile and --channels-last"})
+    if compute.compile:
+        from torch._dynamo import list_backends
+
+        known = list_backends(exclude_tags=())
+        _require(compute.backend in known, f"unknown torch.compile backend {compute.backend!r}; torch knows "
+                                           f"{', '.join(known)}")
+    if compute.precision == "bf16" and experiment.device != "auto":
+        kind = torch.device(experiment.device).type
+        _require(kind in ("cpu", "cuda"), f"bf16 autocast runs on the CPU or a CUDA GPU, not on {kind}")
+    if compute.precision == "bf16" and experiment.device != "cpu" and torch.cuda.is_available():
+        _require(torch.cuda.is_bf16_supported(), "this GPU has no bf16 arithmetic: use precision fp32")
+
+
 # --- the reconstruction against the acquisition and the scan --------------------------------------------------
 def uses_file_kspace(experiment, facts) -> bool:
     """Whether the attack reads the file's own k-space (an MRI acquisition of a file that holds raw data)."""
@@ -282,6 +311,7 @@ def validate_settings(experiment, facts=None, scan_known: bool = True) -> None:
     _require(experiment.image_every >= 1 and experiment.noise_draws >= 1,
              "image_every and noise_draws must be at least 1")
     check_device(experiment.device)
+    check_compute(experiment)
     if scan_known:
         check_fit(experiment, facts)
 

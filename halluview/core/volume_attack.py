@@ -1,18 +1,24 @@
 """An attack on several slices of one scan, judged as fastMRI judges a volume.
 
-Each slice is attacked on its own (the same settings, the slice's own measurement and seed), and the stacks of
+Each slice is attacked on its own terms (the same settings, the slice's own measurement and seed; side by side as
+one batch when one reconstruction serves them all), and the stacks of
 clean, perturbed and equal-norm-noise reconstructions are then scored with fastMRI's volume metrics
 (:mod:`~halluview.core.volume_metrics`: SSIM per slice with one data range for the volume, PSNR and NMSE over the
 volume), next to the per-slice numbers each slice's own result carries.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 
-from .attacks.run import AttackResult, AttackStep, run_attack
+from .attacks.batched import finish_all, lockstep, stacked
+from .attacks.memory import items_that_fit
+from .attacks.run import AttackProblem, AttackResult, AttackStep, run_attack
+from .environment import run_environment
 from .experiment import Experiment
 from .scan import Scan
 from .volume_metrics import volume_metrics
@@ -51,10 +57,8 @@ class VolumeResult:
     slices: list[int]
     results: list[AttackResult]
     metrics: dict
-
-    @property
-    def seconds(self) -> float:
-        return float(sum(result.seconds for result in self.results))
+    seconds: float = 0.0  # the whole volume's wall time (slices side by side overlap)
+    side_by_side: bool = False  # whether the slices ran as one batch (in as many chunks as memory required)
 
 
 def _stack(results: list[AttackResult], name: str) -> np.ndarray:
@@ -77,15 +81,41 @@ def volume_summary(results: list[AttackResult], references: list[np.ndarray | No
 
 def attack_volume(experiment: Experiment, scan: Scan, slices: list[int],
                   build: Callable | None = None) -> Generator[tuple[int, AttackStep], None, VolumeResult]:
-    """Attack ``slices`` of ``scan`` one after another; yields (slice, step) and returns the :class:`VolumeResult`.
+    """Attack ``slices`` of ``scan``; yields (slice, step) and returns the :class:`VolumeResult`.
 
-    ``build(experiment, scan) -> AttackProblem`` defaults to :func:`~halluview.core.problem.build_problem`.
+    The slices run as one batch, as many at a time as memory allows, when one reconstruction gives every slice's
+    clean image (:func:`~halluview.core.attacks.batched.stacked`); otherwise one after another. Either way each
+    slice keeps its own measurement, budget, seed and result. ``build(experiment, scan) -> AttackProblem`` defaults
+    to :func:`~halluview.core.problem.build_problem`.
     """
     if build is None:
         from .problem import build_problem as build
-    results, references, data_range = [], [], None
-    for index in slices:
-        problem = build(replace(experiment, source=replace(experiment.source, slice=index)), scan)
+
+    def problem_of(index: int) -> AttackProblem:
+        return build(replace(experiment, source=replace(experiment.source, slice=index)), scan)
+
+    results, references, data_range, batched = [], [], None, False
+    started, pending = time.perf_counter(), list(slices)
+    first = problem_of(pending[0])
+    size = items_that_fit(first, first.threat.zeros(), len(pending)) if len(pending) > 1 else 1
+    while pending:
+        chunk, pending = pending[:size], pending[size:]
+        problems = [first, *[problem_of(i) for i in chunk[1:]]] if first is not None else [problem_of(i) for i in chunk]
+        first = None
+        shared = stacked(problems) if len(problems) > 1 else None
+        batched |= shared is not None
+        chunk_results = yield from (_side_by_side(chunk, problems, shared) if shared is not None
+                                    else _one_by_one(chunk, problems))
+        results += chunk_results
+        references += [None if p.reference is None else p.reference[0].cpu().numpy() for p in problems]
+        data_range = problems[-1].data_range
+    return VolumeResult(slices, results, volume_summary(results, references, data_range),
+                        time.perf_counter() - started, batched)
+
+
+def _one_by_one(chunk: list[int], problems: list[AttackProblem]):
+    results = []
+    for index, problem in zip(chunk, problems):
         attack = run_attack(problem)
         while True:
             try:
@@ -94,6 +124,21 @@ def attack_volume(experiment: Experiment, scan: Scan, slices: list[int],
                 results.append(stop.value)
                 break
             yield index, step
-        references.append(None if problem.reference is None else problem.reference[0].cpu().numpy())
-        data_range = problem.data_range
-    return VolumeResult(slices, results, volume_summary(results, references, data_range))
+    return results
+
+
+def _side_by_side(chunk: list[int], problems: list[AttackProblem], shared: AttackProblem):
+    """The chunk's slices in lockstep, one batched evaluation of ``shared`` per step, then each finished."""
+    started = time.perf_counter()
+    environment = run_environment(shared.y.device)
+    generators = [torch.Generator().manual_seed(p.seed) for p in problems]
+    steps = lockstep(problems, generators, started, shared)
+    while True:
+        try:
+            records = next(steps)
+        except StopIteration as done:
+            ascents = done.value
+            break
+        for index, record in zip(chunk, records):
+            yield index, record
+    return finish_all(problems, ascents, generators, started, environment)

@@ -20,17 +20,14 @@ from ..core.scan import Scan
 
 
 def reserve_a_core_for_the_interface() -> int:
-    """Let torch compute on all cores but one, so the window keeps painting while an attack runs.
+    """Let torch compute on the physical cores other processes leave free, all but one, so the window keeps
+    painting while an attack runs (:func:`halluview.core.threads.choose_threads`).
 
     Returns the number of intra-op threads torch now uses (at least 1).
     """
-    import os
+    from ..core.threads import use_chosen
 
-    import torch
-
-    threads = max(1, (os.cpu_count() or 2) - 1)
-    torch.set_num_threads(threads)
-    return threads
+    return use_chosen(leave_for_interface=True).threads
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:

@@ -10,17 +10,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from .. import metrics
+from .attack_problem import AttackProblem
 from .optimizers import AscentRule
-
-if TYPE_CHECKING:
-    from .run import AttackProblem
 
 NEAR_ZERO_START = 1e-3  # without a random start, δ starts at this fraction of a random point of the budget
 PAINT_INTERVAL_S = 1 / 20  # the live view's refresh: at most 20 host reads (and image copies) a second

@@ -5,23 +5,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..device_memory import available_memory_bytes
+
 BATCH_SHARE = 0.5  # a batch may fill at most this share of the free memory (the rest: workspace, fragmentation)
-
-
-def available_bytes(device: torch.device | str) -> int | None:
-    """Free memory on ``device``: CUDA's free memory, or the system's MemAvailable; None when unknown."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
-    try:
-        with open("/proc/meminfo", encoding="ascii") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def saved_bytes(problem, delta: Tensor) -> int:
@@ -43,7 +29,7 @@ def items_that_fit(problem, delta: Tensor, wanted: int) -> int:
     """How many of ``wanted`` evaluations like one at ``delta`` fit in one batch (at least 1)."""
     if wanted <= 1:
         return max(wanted, 1)
-    free = available_bytes(delta.device)
+    free = available_memory_bytes(delta.device)
     if free is None:
         return 1
     per_item = max(saved_bytes(problem, delta), 1)

@@ -7,74 +7,25 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 from typing import Generator
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..environment import run_environment
-from ..physics.base import Operator
 from ..recon.test_time import deployment
 from .ascent import Ascent, AttackStep, PaintClock, evaluate_batch, read_all, step_metrics
+from .attack_problem import AttackProblem
 from .baseline import NoiseBaseline, noise_baseline, refit_spread, region_change_l2
 from .memory import items_that_fit
-from .objectives import Objective
-from .optimizers import OptimizerConfig
-from .threat import Threat
+from .precision import precision_effect
 from .verdict import Verdict, assess
 
 __all__ = ["Ascent", "AttackProblem", "AttackResult", "AttackStep", "finish", "realised_eps", "run_attack",
            "run_to_end", "step_metrics"]
-
-
-@dataclass
-class AttackProblem:
-    """Everything one attack needs, built and on its device.
-
-    Attributes
-    ----------
-    op, recon : the operator and the reconstruction f (a differentiable module y -> (B, H, W)).
-    y : clean measurement (B, ...).
-    x_true : the image the measurement was simulated from (image / patch threats perturb it); may be None.
-    reference : image the "vs reference" metrics use (ground truth or the file's reference); may be None.
-    clean : f(y), computed once.
-    threat, objective, optimizer : bound to this problem.
-    region : bool (H, W) tensor or None: the drawn region (metrics in / out of it).
-    data_range : for SSIM / PSNR vs reference (fastMRI files: attrs['max']); None = reference max.
-    seed : random starts and noise baselines draw from it.
-    config : the full serialisable experiment, recorded in the result.
-    surrogate : a transfer attack: the same measurement, threat and objective bound to another reconstruction,
-        whose gradients drive the attack (steps show it); the result is ``recon``'s response to the δ found. For
-        reconstructions too slow or not differentiable enough to attack directly (Deep Decoder).
-    warm_start : a δ to begin the first restart from (projected onto the budget), e.g. the worst case found for
-        the next smaller ε; None: near 0 (or a random point). The random draws are the same either way.
-    """
-
-    op: Operator
-    recon: nn.Module
-    y: Tensor
-    clean: Tensor
-    threat: Threat
-    objective: Objective
-    optimizer: OptimizerConfig
-    x_true: Tensor | None = None
-    reference: Tensor | None = None
-    region: Tensor | None = None
-    data_range: float | None = None
-    seed: int = 0
-    image_every: int = 1
-    noise_draws: int = 4
-    config: dict = field(default_factory=dict)
-    surrogate: AttackProblem | None = None
-    warm_start: Tensor | None = None
-
-    def perturbed_measurement(self, delta: Tensor) -> Tensor:
-        """y + δ, or y + Aδ for image-domain threats (the object changes, the measurement noise stays)."""
-        if self.threat.config.domain == "measurement":
-            return self.y + delta
-        return self.y + self.op(delta)
 
 
 @dataclass
@@ -98,6 +49,7 @@ class AttackResult:
     noise_example: np.ndarray | None = None  # the reconstruction under the first equal-norm noise draw
     test_time: dict | None = None  # test-time training: its record, and the network re-adapted on y + δ
     clinical: dict = field(default_factory=dict)  # segmentation used, where MaxSRMSE is, the changes' spectra
+    precision: dict | None = None  # bf16 / compiled runs: the accelerated vs the fp32 network on y + δ
 
 
 def realised_eps(problem: AttackProblem, delta: Tensor) -> float:
@@ -176,8 +128,11 @@ def _optimise_side_by_side(problem: AttackProblem, generator: torch.Generator,
 
 def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: float,
            generator: torch.Generator | None = None) -> AttackResult:
-    """The result for ``delta``: its reconstruction, metrics, the equal-norm noise baseline, raw norms, verdict."""
+    """The result for ``delta``: its reconstruction, metrics, the equal-norm noise baseline, raw norms, verdict.
+    Every number comes from the exact fp32 network; an accelerated run records how far its network was off."""
     generator = generator or torch.Generator().manual_seed(problem.seed)
+    precision = precision_effect(problem, delta)
+    problem = exact(problem)
     with torch.no_grad():
         perturbed = problem.recon(problem.perturbed_measurement(delta))
         objectives = {"attack": float(problem.objective.value(perturbed).sum()),
@@ -198,7 +153,14 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
         norms=norms, clinical=clinical,
         history=history, config=problem.config, seconds=time.perf_counter() - started,
         objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy(),
-        test_time=deployment(problem, delta))  # hook: test-time training re-adapted on y + δ (recon.test_time)
+        test_time=deployment(problem, delta),  # hook: test-time training re-adapted on y + δ (recon.test_time)
+        precision=precision)
+
+
+def exact(problem: AttackProblem) -> AttackProblem:
+    """The problem with its exact fp32 network (:class:`~..recon.acceleration.AcceleratedRecon` keeps it)."""
+    fp32 = getattr(problem.recon, "exact", None)
+    return problem if fp32 is None else replace(problem, recon=fp32)
 
 
 def _norms(problem: AttackProblem, delta: Tensor, perturbed: Tensor, noise: NoiseBaseline) -> dict:
@@ -227,28 +189,50 @@ def _norms(problem: AttackProblem, delta: Tensor, perturbed: Tensor, noise: Nois
 def _clinical(problem: AttackProblem, perturbed: Tensor, responses: list[Tensor],
               norms: dict) -> tuple[dict, dict, dict]:
     """VIF, segment RMSE and RFS of the attack and (mean) of the noise draws, vs clean and vs reference, and the
-    high-frequency share of their changes (added to ``norms``): once per attack, never per step. The segments and
-    RFS's grey-level range come from the reference (the clean reconstruction without one), or the experiment's
-    label file."""
-    from ..quality.attack_metrics import attack_segments, clinical_of_attack, spectral_of_attack
+    high-frequency share of their changes (added to ``norms``): once per attack, never per step."""
+    from ..quality.attack_metrics import clinical_of_attack, spectral_of_attack
 
-    def image(tensor: Tensor):
-        return tensor[0].detach().cpu().double().numpy()
+    reference = clinical_reference(problem)
+    values = clinical_of_attack(reference, _image(perturbed), [_image(r) for r in responses])
+    spectral, spectra = spectral_of_attack(reference.anchors["vs_clean"][0], _image(perturbed),
+                                           [_image(r) for r in responses])
+    norms.update(spectral)
+    return values["attack"], values["noise"], {"segmentation": reference.segments.describe(),
+                                               "worst_segment": values["worst_segment"], "spectrum": spectra}
 
-    clean = image(problem.clean)
+
+def _image(tensor: Tensor) -> np.ndarray:
+    return tensor[0].detach().cpu().double().numpy()
+
+
+_references: dict = {}  # id(clean) -> (clean, reference, what else it depends on, the reference side), weakly
+
+
+def clinical_reference(problem: AttackProblem):
+    """The reference side of the clinical metrics (:class:`~..quality.attack_metrics.ClinicalReference`), made
+    once per clean reconstruction, reference, region and segment source: the segments and RFS's grey-level range
+    come from the reference (the clean reconstruction without one) or the experiment's label file."""
+    from ..quality.attack_metrics import ClinicalReference, attack_segments
+
+    region = None if problem.region is None else problem.region.cpu().numpy()
+    depends = (problem.data_range, None if region is None else region.tobytes(), problem.config.get("segments"),
+               (problem.config.get("source") or {}).get("slice"))
+    known = _references.get(id(problem.clean))
+    if known is not None and known[0]() is problem.clean and known[1]() is problem.reference and known[2] == depends:
+        return known[3]
+    clean = _image(problem.clean)
     anchors = {"vs_clean": (clean, float(clean.max()))}
     if problem.reference is not None:
-        reference = image(problem.reference)
+        reference = _image(problem.reference)
         anchors["vs_reference"] = (reference, problem.data_range or float(reference.max()))
     base, base_range = anchors.get("vs_reference", anchors["vs_clean"])
-    segments = attack_segments(problem.config, base, base_range)
-    region = None if problem.region is None else problem.region.cpu().numpy()
-    attacked, draws = image(perturbed), [image(r) for r in responses]
-    values = clinical_of_attack(anchors, attacked, draws, segments, region, (float(base.min()), float(base.max())))
-    spectral, spectra = spectral_of_attack(clean, attacked, draws)
-    norms.update(spectral)
-    return values["attack"], values["noise"], {"segmentation": segments.describe(),
-                                               "worst_segment": values["worst_segment"], "spectrum": spectra}
+    made = ClinicalReference(anchors, attack_segments(problem.config, base, base_range), region,
+                             (float(base.min()), float(base.max())))
+    for key in [key for key, entry in _references.items() if entry[0]() is None] + list(_references)[:-7]:
+        _references.pop(key, None)  # their clean reconstructions are gone, or the oldest beyond 8
+    kept = (lambda: None) if problem.reference is None else weakref.ref(problem.reference)
+    _references[id(problem.clean)] = (weakref.ref(problem.clean), kept, depends, made)
+    return made
 
 
 def _joined(metrics_by_anchor: dict, extra_by_anchor: dict) -> dict:

@@ -27,22 +27,30 @@ def _mean(draws: list[dict]) -> dict:
     return {key: float(np.mean([d[key] for d in draws])) for key in draws[0]}
 
 
-def clinical_of_attack(anchors: dict[str, tuple[np.ndarray, float]], perturbed: np.ndarray,
-                       noise: list[np.ndarray], segments: Segmentation, region: np.ndarray | None,
-                       grey_range: tuple[float, float]) -> dict:
+class ClinicalReference:
+    """The reference side of an attack's clinical metrics, computed once and shared by every attack on the same
+    clean reconstruction (a study's ε values): the segments, the radiomic basis and, per anchor ("vs_clean" /
+    "vs_reference" → (image, data range)), the anchor's features and its side of VIF. RFS's grey levels span
+    ``grey_range`` for every comparison, so each reconstruction's features are computed once."""
+
+    def __init__(self, anchors: dict[str, tuple[np.ndarray, float]], segments: Segmentation,
+                 region: np.ndarray | None, grey_range: tuple[float, float]):
+        self.anchors, self.segments = anchors, segments
+        self.basis = RadiomicBasis(segments.labels, *grey_range)
+        self.comparisons = {name: ClinicalComparison(image, data_range, segments, region, self.basis)
+                            for name, (image, data_range) in anchors.items()}
+
+
+def clinical_of_attack(reference: ClinicalReference, perturbed: np.ndarray, noise: list[np.ndarray]) -> dict:
     """{"attack": {anchor: metrics}, "noise": {anchor: metrics averaged over the draws}, "worst_segment": {anchor:
-    where MaxSRMSE is for the attack}}; ``anchors`` maps "vs_clean" / "vs_reference" to (image, data range).
-    RFS's grey levels span ``grey_range`` for every comparison, so each reconstruction's features are computed
-    once."""
-    basis = RadiomicBasis(segments.labels, *grey_range)
+    where MaxSRMSE is for the attack}}."""
     images = [perturbed, *noise]
-    features = [basis.features(image) for image in images]
+    features = [reference.basis.features(image) for image in images]
     out = {"attack": {}, "noise": {}, "worst_segment": {}}
-    for name, (image, data_range) in anchors.items():
-        comparison = ClinicalComparison(image, data_range, segments, region, basis)
+    for name, comparison in reference.comparisons.items():
         values = [comparison.metrics(x, f) for x, f in zip(images, features)]
         out["attack"][name], out["noise"][name] = values[0], _mean(values[1:])
-        out["worst_segment"][name] = worst_segment(perturbed, image, segments)
+        out["worst_segment"][name] = worst_segment(perturbed, reference.anchors[name][0], reference.segments)
     return out
 
 

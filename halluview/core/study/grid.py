@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..choices import Choices, experiment_for
 from ..environment import halluview_version
-from ..experiment import Experiment, ScanFacts
+from ..experiment import AccelerationSettings, Experiment, ScanFacts
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ def cell_key(experiment: Experiment, schedule: str = "cold", analysis: dict | No
         record["recon"] = {k: v for k, v in record["recon"].items() if k != "ttt"}
     if record.get("segments") is None:
         record.pop("segments", None)
+    if record.get("compute") == AccelerationSettings().to_dict():
+        record.pop("compute", None)
     if analysis is not None:
         record = {**record, "analysis": analysis}
     elif schedule == "warm":

@@ -6,7 +6,6 @@ interrupted study loses at most the tasks that were running; a failed cell is re
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -42,11 +41,13 @@ def _serial(tasks: list[Task], on_done, should_stop, threads: int | None) -> Non
 
 def _pool(tasks: list[Task], on_done, should_stop, jobs: int, threads: int | None) -> None:
     """``jobs`` worker processes (spawned: torch and fork do not mix), each with ``threads`` or its share of the
-    cores."""
+    threads :func:`~halluview.core.threads.choose_threads` finds for this machine now."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+    from ..threads import choose_threads
+
+    threads = threads or max(1, choose_threads().threads // jobs)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         running = {pool.submit(run_task, task, None, threads): task for task in tasks}
         try:
@@ -72,7 +73,7 @@ def run_study(config: StudyConfig, folder: str | Path, resume: bool = True,
     whole table so far. ``should_stop()`` is polled between steps: when it returns True the running cells are
     dropped and the study stops. ``engine`` "local" runs ``jobs`` tasks at once; "ray" runs them on the Ray
     cluster at ``address`` (or a local one). ``threads``: torch threads per task (the numbers depend on it;
-    default: the machine's share per job)."""
+    default: the caller's count for one job, else each job's share of the free physical cores)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     grid = study_cells(config)

@@ -130,13 +130,16 @@ def run_task(task: Task, should_stop: Callable[[], bool] | None = None, threads:
     reason; a cell that fails one by one records its own. ``should_stop()`` is polled every step
     (:class:`StudyCancelled`). ``threads``: torch's thread count for the task (the numbers depend on it; the
     caller's count is restored after)."""
+    from ..threads import set_threads, threads_reason
+
     before = torch.get_num_threads()
+    reason_before = threads_reason(before)
     if threads is not None:
-        torch.set_num_threads(threads)
+        set_threads(threads, f"{threads} per task, set by the study")
     try:
         return _run(task, _poll(should_stop))
     finally:
-        torch.set_num_threads(before)
+        set_threads(before, reason_before)
 
 
 def _run(task: Task, check) -> list[dict]:

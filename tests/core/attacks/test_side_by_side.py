@@ -63,10 +63,10 @@ def test_only_what_fits_runs_side_by_side(monkeypatch):
     problem = build_problem(experiment("unet-mri-4x"))
     per_item = memory.saved_bytes(problem, problem.threat.zeros())
     assert per_item > 0
-    monkeypatch.setattr(memory, "available_bytes", lambda device: int(2.5 * per_item / memory.BATCH_SHARE))
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda device: int(2.5 * per_item / memory.BATCH_SHARE))
     assert memory.items_that_fit(problem, problem.threat.zeros(), 3) == 2
     assert memory.items_that_fit(problem, problem.threat.zeros(), 1) == 1
-    monkeypatch.setattr(memory, "available_bytes", lambda device: None)
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda device: None)
     assert memory.items_that_fit(problem, problem.threat.zeros(), 3) == 1
 
 

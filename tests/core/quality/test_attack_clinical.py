@@ -50,3 +50,30 @@ def test_a_label_file_gives_the_segments(tmp_path):
         if key == "rfs":  # in an attack its grey levels span the reference's range, not the clean image's
             continue
         assert math.isclose(result.metrics["vs_clean"][key], value, rel_tol=1e-9)
+
+
+def test_attacks_on_one_clean_reconstruction_share_the_reference_side_and_its_numbers(tmp_path):
+    from dataclasses import replace
+
+    import torch
+
+    from halluview.core.attacks import run
+    from halluview.core.attacks.run import finish
+
+    problem = build_problem(_experiment())
+    delta = 0.3 * problem.threat.random_start(torch.Generator().manual_seed(1))
+    first = finish(problem, delta, [], 0.0)
+    assert run.clinical_reference(problem) is run.clinical_reference(replace(problem, seed=5))  # made once
+    run._references.clear()
+    fresh = finish(problem, delta, [], 0.0)
+    assert fresh.metrics == first.metrics and fresh.noise_metrics == first.noise_metrics
+    region = torch.zeros(64, 64, dtype=torch.bool)
+    region[20:40, 20:40] = True
+    with_region = replace(problem, region=region)
+    assert run.clinical_reference(with_region) is not run.clinical_reference(problem)
+    assert "srmse_max_in" in finish(with_region, delta, [], 0.0).metrics["vs_clean"]
+    labels = np.zeros((1, 64, 64), np.int16)
+    labels[0, 10:30, 10:30] = 1
+    path = write_nifti(tmp_path / "labels.nii.gz", labels)
+    from_file = replace(problem, config={**problem.config, "segments": str(path)})
+    assert run.clinical_reference(from_file).segments.method == "file"
