@@ -144,11 +144,14 @@ def child(spec: dict) -> dict:
     else:
         problem = varnet_problem(spec)
     work = bare_step if spec["work"] == "bare" else attack
+    varnet, decisions = getattr(problem.recon, "varnet", None), []
+    if varnet is not None:  # every call's choice: the final, gradient-free evaluation never checkpoints
+        decide = varnet.wants_checkpointing
+        varnet.wants_checkpointing = lambda kspace: decisions.append(decide(kspace)) or decisions[-1]
     found = measure(lambda: work(problem), problem.y.device)
     found.update(found.pop("returned") or {})
-    varnet = getattr(problem.recon, "varnet", None)
     if varnet is not None:
-        found["checkpointed"] = varnet.last_checkpointed
+        found["checkpointed"] = any(decisions)
         found["available_bytes"] = available_memory_bytes(problem.y.device)
     return found
 
@@ -164,7 +167,7 @@ def run_child(spec: dict) -> dict:
 
 
 def row(name: str, value: float, unit: str, goal: str = "", note: str = "") -> dict:
-    return {"name": name, "value": value, "unit": unit, "goal": goal, "note": note}
+    return {"name": name, "value": float(f"{value:.4g}"), "unit": unit, "goal": goal, "note": note}
 
 
 def unet_rows(size: int, steps: int, device: str) -> list[dict]:
@@ -217,7 +220,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="U-Net attack steps")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 320], help="U-Net image sizes")
     parser.add_argument("--varnet-steps", type=int, default=2)
-    parser.add_argument("--varnet-modes", nargs="+", default=["auto", "on"], choices=["auto", "on", "off"])
+    parser.add_argument("--varnet-modes", nargs="*", default=["auto", "on"], choices=["auto", "on", "off"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", help="also write the rows (name, value, unit, goal, note) to this file")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds; nothing asserted")

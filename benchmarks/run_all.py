@@ -31,6 +31,7 @@ BENCHMARKS = (
     ("window", "gui_responsiveness.py", ()),
 )
 DEVICE_AWARE = {"overhead", "gpu", "memory", "acceleration"}  # take --device
+ON_CPU = {"gpu": ("--steps", "20", "--repeats", "1")}  # the GPU figure on a CPU: a shorter run, for the record
 
 
 def machine(device: str) -> str:
@@ -51,6 +52,8 @@ def run_one(name: str, script: str, extra: tuple, args, folder: Path) -> tuple[l
     command = [sys.executable, str(HERE / script), "--json", str(rows_file), *extra]
     if args.quick:
         command.append("--quick")
+    elif args.device != "cuda":
+        command += ON_CPU.get(name, ())
     if args.device and name in DEVICE_AWARE:
         command += ["--device", args.device]
     started = time.perf_counter()
@@ -65,10 +68,16 @@ def run_one(name: str, script: str, extra: tuple, args, folder: Path) -> tuple[l
 
 def table(rows_by_benchmark: dict, header: str) -> str:
     lines = [header, "", "| benchmark | measured | value | goal | note |", "|---|---|---|---|---|"]
+    def cell(text) -> str:
+        return str(text).replace("|", "\\|")  # a pipe inside a cell (|Δ|) would end it
+
     for name, rows in rows_by_benchmark.items():
         for row in rows:
-            value = f"{row['value']} {row['unit']}".strip()
-            lines.append(f"| {name} | {row['name']} | {value} | {row.get('goal', '')} | {row.get('note', '')} |")
+            number = row["value"]
+            shown = f"{number:.4g}" if isinstance(number, float) else number
+            value = f"{shown} {row['unit']}".strip()
+            lines.append(f"| {name} | {cell(row['name'])} | {cell(value)} | {cell(row.get('goal', ''))} | "
+                         f"{cell(row.get('note', ''))} |")
     return "\n".join(lines) + "\n"
 
 

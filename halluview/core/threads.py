@@ -143,7 +143,8 @@ def _from_environment(environ: Mapping[str, str], cores: int) -> ThreadChoice | 
     return None
 
 
-def choose_threads(leave_for_interface: bool = False, readers: Readers | None = None) -> ThreadChoice:
+def choose_threads(leave_for_interface: bool = False, readers: Readers | None = None,
+                   measure_load: bool = True) -> ThreadChoice:
     """The thread count for torch on this machine now.
 
     Parameters
@@ -152,6 +153,8 @@ def choose_threads(leave_for_interface: bool = False, readers: Readers | None = 
         Keep one core free for the app's window (never below one thread).
     readers : Readers, optional
         Where the machine is read from (default: this process's affinity, sysfs and ``/proc``).
+    measure_load : bool
+        Measure other processes' load (:data:`WINDOW_S` of waiting); False: the cores alone, at once.
 
     Returns
     -------
@@ -169,7 +172,7 @@ def choose_threads(leave_for_interface: bool = False, readers: Readers | None = 
     if leave_for_interface and cores > 1:
         threads -= 1
         words.append("one left to the interface")
-    load = busy_elsewhere(readers, cpus)
+    load = busy_elsewhere(readers, cpus) if measure_load else None
     busy = 0 if load is None else math.floor(load + 1 - BUSY_FRACTION)  # 0.5 busy: one core, 0.49: none
     if load is None:
         words.append("others' load not measured")
@@ -189,9 +192,10 @@ def set_threads(threads: int, reason: str) -> int:
     return _last[0]
 
 
-def use_chosen(leave_for_interface: bool = False, readers: Readers | None = None) -> ThreadChoice:
+def use_chosen(leave_for_interface: bool = False, readers: Readers | None = None,
+               measure_load: bool = True) -> ThreadChoice:
     """:func:`choose_threads` (same parameters), applied with :func:`set_threads`."""
-    choice = choose_threads(leave_for_interface, readers)
+    choice = choose_threads(leave_for_interface, readers, measure_load)
     set_threads(choice.threads, choice.reason)
     return choice
 

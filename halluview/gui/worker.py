@@ -23,11 +23,18 @@ def reserve_a_core_for_the_interface() -> int:
     """Let torch compute on the physical cores other processes leave free, all but one, so the window keeps
     painting while an attack runs (:func:`halluview.core.threads.choose_threads`).
 
-    Returns the number of intra-op threads torch now uses (at least 1).
+    Returns the number of intra-op threads torch uses at once (at least 1); other processes' load is measured in
+    the background and may lower it a moment later.
     """
+    import threading
+
     from ..core.threads import use_chosen
 
-    return use_chosen(leave_for_interface=True).threads
+    # The cores at once; other processes' load measured beside the window's start (0.15 s of waiting), then applied.
+    threads = use_chosen(leave_for_interface=True, measure_load=False).threads
+    threading.Thread(target=use_chosen, kwargs={"leave_for_interface": True}, name="halluview-threads",
+                     daemon=True).start()
+    return threads
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:

@@ -56,6 +56,24 @@ def test_the_app_leaves_one_core_to_the_interface_but_keeps_one_thread():
     assert choose_threads(leave_for_interface=True, readers=fake([0])).threads == 1
 
 
+def test_without_measuring_the_load_the_choice_is_immediate():
+    readers = fake(range(4), busy={0: 1.0, 2: 1.0})
+    readers.sleep = lambda s: pytest.fail("waited to measure the load")
+    choice = choose_threads(leave_for_interface=True, readers=readers, measure_load=False)
+    assert choice.threads == 3 and "others' load not measured" in choice.reason
+
+
+def test_the_app_chooses_at_once_and_measures_the_load_in_the_background(monkeypatch):
+    from halluview.gui import worker
+
+    calls = []
+    monkeypatch.setattr(threads_module, "use_chosen", lambda **kw: calls.append(kw) or ThreadChoice(1, 2, 0, "x"))
+    assert worker.reserve_a_core_for_the_interface() == 1
+    for thread in [t for t in __import__("threading").enumerate() if t.name == "halluview-threads"]:
+        thread.join(5)
+    assert calls == [{"leave_for_interface": True, "measure_load": False}, {"leave_for_interface": True}]
+
+
 def test_cores_kept_busy_by_other_processes_are_taken_off():
     choice = choose_threads(readers=fake(range(4), busy={0: 1.0, 2: 1.0}))
     assert (choice.threads, choice.busy_cores) == (2, 2)
@@ -119,7 +137,7 @@ def test_a_rerun_adopts_the_recorded_count_and_says_so():
 
 @pytest.mark.parametrize("chosen", [1, 2])
 def test_the_cli_without_threads_uses_the_chosen_count(tmp_path, monkeypatch, chosen):
-    def choose(leave_for_interface=False, readers=None):
+    def choose(leave_for_interface=False, readers=None, measure_load=True):
         assert not leave_for_interface  # the CLI has no interface to leave a core to
         return ThreadChoice(chosen, 2, 0, f"{chosen} thread(s): a test's choice")
 

@@ -114,8 +114,10 @@ class AscentRule:
             self._previous = delta
             return new
         # Auto-PGD's momentum: mix the projected step with the previous move.
+        # δ + α(z − δ) + (1 − α)(δ − δ_prev) = α z + (2 − 2α) δ − (1 − α) δ_prev, in three passes instead of six
         projected = self.threat.project(new)
-        moved = delta + AUTO_MOMENTUM * (projected - delta) + (1 - AUTO_MOMENTUM) * (delta - self._previous)
+        moved = projected.mul(AUTO_MOMENTUM).add_(delta, alpha=2 - 2 * AUTO_MOMENTUM).sub_(
+            self._previous, alpha=1 - AUTO_MOMENTUM)
         self._previous = delta
         return moved
 

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from ..environment import run_environment
 from ..recon.test_time import deployment
-from .ascent import Ascent, AttackStep, PaintClock, evaluate_batch, read_all, step_metrics
+from .ascent import Ascent, AttackStep, PaintClock, batch_metrics, evaluate_batch, read_all, step_metrics
 from .attack_problem import AttackProblem
 from .baseline import NoiseBaseline, noise_baseline, refit_spread, region_change_l2
 from .memory import items_that_fit
@@ -149,7 +149,7 @@ def finish(problem: AttackProblem, delta: Tensor, history: list[dict], started: 
         delta=delta[0].cpu().numpy(), perturbed=perturbed[0].cpu().numpy(), clean=problem.clean[0].cpu().numpy(),
         perturbation_image=_image_delta(problem, delta),
         metrics=_joined(step_metrics(problem, perturbed), clinical_attack),
-        noise_metrics=_joined(_mean_metrics([step_metrics(problem, r) for r in noise.responses]), clinical_noise),
+        noise_metrics=_joined(_mean_metrics(batch_metrics(problem, torch.cat(noise.responses))), clinical_noise),
         norms=norms, clinical=clinical,
         history=history, config=problem.config, seconds=time.perf_counter() - started,
         objectives=objectives, verdict=verdict, refit_spread=spread, noise_example=noise.responses[0][0].cpu().numpy(),

@@ -22,6 +22,7 @@ import numpy as np
 
 LEVELS = 32
 MIN_PIXELS = 9
+GLCM_CHUNK = 128  # segments whose co-occurrence matrices are made at once (128 × 4 angles × 32² × 8 B = 4 MB)
 OFFSETS = ((0, 1), (-1, 1), (-1, 0), (-1, -1))  # skimage's angles 0, π/4, π/2, 3π/4 at distance 1: (drow, dcol)
 FIRST_ORDER = ("mean", "std", "skewness", "kurtosis", "p10", "p50", "p90", "entropy")
 GLCM = ("contrast", "dissimilarity", "homogeneity", "ASM", "correlation")
@@ -119,7 +120,12 @@ class RadiomicBasis:
         levels = quantise(image, self.low, self.high)
         first = _first_order(np.asarray(image, np.float64)[self.inside], levels[self.inside],
                              self.compact[self.inside], n)
-        return np.concatenate([first, _glcm_features(glcm(levels, n, self.compact))], axis=1)
+        texture = []
+        for start in range(0, n, GLCM_CHUNK):  # a few thousand segments' co-occurrence matrices at once is 100+ MB
+            size = min(GLCM_CHUNK, n - start)
+            part = np.where((self.compact >= start) & (self.compact < start + size), self.compact - start, -1)
+            texture.append(_glcm_features(glcm(levels, size, part)))
+        return np.concatenate([first, np.concatenate(texture)], axis=1)
 
 
 def cosine_similarity(reference: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:

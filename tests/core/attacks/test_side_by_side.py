@@ -80,3 +80,22 @@ def test_noise_draws_in_one_batch_equal_draws_one_by_one():
         alone = problem.recon(problem.perturbed_measurement(noise))
         torch.testing.assert_close(response, alone, rtol=1e-5, atol=1e-6)
         assert objective == pytest.approx(float(problem.objective.value(alone).sum()), rel=1e-5)
+
+
+def test_batch_metrics_equal_each_image_alone():
+    from halluview.core import metrics as metric_module
+    from halluview.core.attacks.ascent import batch_metrics
+
+    problem = build_problem(Experiment(source=SourceConfig(demo="brain", image_size=48), device="cpu",
+                                       recon=ReconConfig(name="zero-filled"),
+                                       region={"kind": "rect", "xywh": [10, 10, 12, 12]}))
+    images = problem.clean + 0.01 * torch.randn((3, 48, 48), generator=torch.Generator().manual_seed(0))
+    together = batch_metrics(problem, images)
+    anchors = {"vs_clean": (problem.clean[0], float(problem.clean.max())),
+               "vs_reference": (problem.reference[0], problem.data_range or float(problem.reference.max()))}
+    assert len(together) == 3
+    for image, found in zip(images, together):
+        assert set(found) == set(anchors)
+        for name, (anchor, peak) in anchors.items():
+            alone = metric_module.compare(image, anchor, problem.region, data_range=peak)
+            assert found[name] == pytest.approx(alone, rel=1e-9), name
