@@ -27,6 +27,7 @@ WINDOW_S = 0.15
 _TOPOLOGY = Path("/sys/devices/system/cpu")
 _BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal; idle and iowait are 3, 4
 _last: tuple[int, str] | None = None  # the count set by set_threads, and why
+_measured = None  # a ThreadChoice measured in the background, not yet applied
 
 
 @dataclass(frozen=True)
@@ -208,3 +209,26 @@ def threads_reason(threads: int) -> str:
     if _last is None:
         return "torch's default"
     return "set directly in torch"
+
+
+def measure_in_background(leave_for_interface: bool = False) -> None:
+    """Measure other processes' load beside whatever starts now (:data:`WINDOW_S` of waiting, in a daemon thread);
+    the choice waits for :func:`apply_measured` in the thread that computes next (torch's thread count is not set
+    from a thread that is not computing)."""
+    import threading
+
+    def measure() -> None:
+        global _measured
+        _measured = choose_threads(leave_for_interface)
+
+    threading.Thread(target=measure, name="halluview-threads", daemon=True).start()
+
+
+def apply_measured() -> ThreadChoice | None:
+    """Apply the choice :func:`measure_in_background` made, once, in the calling thread; None when there is none
+    (not measured yet, or already applied)."""
+    global _measured
+    choice, _measured = _measured, None
+    if choice is not None:
+        set_threads(choice.threads, choice.reason)
+    return choice

@@ -24,16 +24,14 @@ def reserve_a_core_for_the_interface() -> int:
     painting while an attack runs (:func:`halluview.core.threads.choose_threads`).
 
     Returns the number of intra-op threads torch uses at once (at least 1); other processes' load is measured in
-    the background and may lower it a moment later.
+    the background and may lower it when the first attack starts.
     """
-    import threading
+    from ..core.threads import measure_in_background, use_chosen
 
-    from ..core.threads import use_chosen
-
-    # The cores at once; other processes' load measured beside the window's start (0.15 s of waiting), then applied.
+    # The cores at once; other processes' load measured beside the window's start (0.15 s of waiting) and applied
+    # when the first attack starts (_attack_job).
     threads = use_chosen(leave_for_interface=True, measure_load=False).threads
-    threading.Thread(target=use_chosen, kwargs={"leave_for_interface": True}, name="halluview-threads",
-                     daemon=True).start()
+    measure_in_background(leave_for_interface=True)
     return threads
 
 
@@ -48,6 +46,9 @@ def describe_error(error: BaseException) -> tuple[str, str]:
 
 
 def _attack_job(experiment: Experiment, scan: Scan, reuse: Reconstruction | None):
+    from ..core.threads import apply_measured
+
+    apply_measured()  # the thread count others' load allows, measured when the app started
     problem = build_problem(experiment, scan, reuse=reuse)
     yield ("ready", problem)
     result = yield from run_attack(problem)

@@ -63,15 +63,26 @@ def test_without_measuring_the_load_the_choice_is_immediate():
     assert choice.threads == 3 and "others' load not measured" in choice.reason
 
 
-def test_the_app_chooses_at_once_and_measures_the_load_in_the_background(monkeypatch):
+def test_the_app_chooses_at_once_and_applies_the_measured_load_when_an_attack_starts(monkeypatch):
+    import threading
+
     from halluview.gui import worker
 
     calls = []
-    monkeypatch.setattr(threads_module, "use_chosen", lambda **kw: calls.append(kw) or ThreadChoice(1, 2, 0, "x"))
+
+    def chosen(leave_for_interface=False, readers=None, measure_load=True):
+        calls.append((leave_for_interface, measure_load))
+        return ThreadChoice(1, 2, 1 if measure_load else 0, "measured" if measure_load else "at once")
+
+    monkeypatch.setattr(threads_module, "choose_threads", chosen)
     assert worker.reserve_a_core_for_the_interface() == 1
-    for thread in [t for t in __import__("threading").enumerate() if t.name == "halluview-threads"]:
+    for thread in [t for t in threading.enumerate() if t.name == "halluview-threads"]:
         thread.join(5)
-    assert calls == [{"leave_for_interface": True, "measure_load": False}, {"leave_for_interface": True}]
+    assert calls == [(True, False), (True, True)]
+    assert threads_module.threads_reason(torch.get_num_threads()) == "at once"  # not applied from that thread
+    assert threads_module.apply_measured().reason == "measured"
+    assert threads_module.threads_reason(torch.get_num_threads()) == "measured"
+    assert threads_module.apply_measured() is None  # once
 
 
 def test_cores_kept_busy_by_other_processes_are_taken_off():

@@ -59,6 +59,13 @@ def test_saved_bytes_counts_what_autograd_keeps():
     assert memory.saved_bytes(problem, torch.zeros(1, 40, 50)) == 40 * 50 * 4
 
 
+def test_a_tensor_saved_twice_is_counted_once():
+    """x * x keeps its input twice (once per factor): one storage, 4 bytes per float32 entry."""
+    problem = SimpleNamespace(recon=lambda x: x * x, perturbed_measurement=lambda d: d + 1.0,
+                              objective=SimpleNamespace(value=lambda x: x.sum(dim=(1, 2))))
+    assert memory.saved_bytes(problem, torch.zeros(1, 40, 50)) == 40 * 50 * 4
+
+
 def test_only_what_fits_runs_side_by_side(monkeypatch):
     problem = build_problem(experiment("unet-mri-4x"))
     per_item = memory.saved_bytes(problem, problem.threat.zeros())
