@@ -25,6 +25,7 @@ BENCHMARKS = (
     ("overhead", "attack_overhead.py", ()),
     ("gpu", "gpu_attack.py", ()),
     ("study", "study_throughput.py", ()),
+    ("batches", "batch_speedup.py", ()),
     ("memory", "attack_memory.py", ()),
     ("threads", "busy_neighbour.py", ()),
     ("acceleration", "acceleration.py", ()),
