@@ -15,7 +15,7 @@ import time
 from halluview.core import volume_attack
 from halluview.core.attacks import run
 from halluview.core.attacks.optimizers import OptimizerConfig
-from halluview.core.attacks.run import run_to_end
+from halluview.core.attacks.run import drive, run_to_end
 from halluview.core.experiment import Experiment, SourceConfig
 from halluview.core.problem import build_problem
 from halluview.core.recon.factory import ReconConfig
@@ -42,12 +42,8 @@ def volume_seconds(experiment, scan, slices, side_by_side: bool) -> tuple[float,
     volume_attack.stacked = real if side_by_side else (lambda problems: None)
     try:
         started = time.perf_counter()
-        attack = volume_attack.attack_volume(experiment, scan, slices)
-        while True:
-            try:
-                next(attack)
-            except StopIteration as done:
-                return time.perf_counter() - started, done.value.side_by_side
+        volume = drive(volume_attack.attack_volume(experiment, scan, slices))
+        return time.perf_counter() - started, volume.side_by_side
     finally:
         volume_attack.stacked = real
 

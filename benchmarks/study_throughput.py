@@ -20,6 +20,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from halluview.core.attacks.batched import lockstep
+from halluview.core.attacks.run import drive
 from halluview.core.problem import bind, measure, reconstruct
 from halluview.core.study.grid import StudyConfig
 from halluview.core.study.local import study_cells
@@ -54,12 +55,7 @@ def ascents_alone(problems) -> None:
     """The study's ascents in lockstep as ``run_task`` runs them (live records read as the app reads them), without
     the final evaluations: what the peer's loop does, and no more."""
     generators = [torch.Generator().manual_seed(p.seed) for p in problems]
-    steps = lockstep(problems, generators, time.perf_counter())
-    while True:
-        try:
-            next(steps)
-        except StopIteration:
-            return
+    drive(lockstep(problems, generators, time.perf_counter()))
 
 
 def timings(recon: str, steps: int, repeats: int) -> dict:

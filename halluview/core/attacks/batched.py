@@ -18,7 +18,7 @@ from ..environment import run_environment
 from .ascent import Ascent, AttackStep, PaintClock, evaluate_batch, read_all
 from .memory import items_that_fit
 from .objectives import Objective
-from .run import AttackProblem, AttackResult, finish
+from .run import AttackProblem, AttackResult, drive, finish
 
 
 def same_but_budget(problems: list[AttackProblem]) -> bool:
@@ -94,15 +94,7 @@ def run_batched(problems: list[AttackProblem], on_step=None) -> list[AttackResul
     size = items_that_fit(climbers[0], climbers[0].threat.zeros(), len(problems))  # as many as memory allows
     ascents = []
     for first in range(0, len(problems), size):
-        steps = lockstep(climbers[first:first + size], generators[first:first + size], started)
-        while True:
-            try:
-                records = next(steps)
-            except StopIteration as done:
-                ascents += done.value
-                break
-            if on_step is not None:
-                on_step(records)
+        ascents += drive(lockstep(climbers[first:first + size], generators[first:first + size], started), on_step)
     return finish_all(problems, ascents, generators, started, environment)
 
 

@@ -193,9 +193,9 @@ def _clinical(problem: AttackProblem, perturbed: Tensor, responses: list[Tensor]
     from ..quality.attack_metrics import clinical_of_attack, spectral_of_attack
 
     reference = clinical_reference(problem)
-    values = clinical_of_attack(reference, _image(perturbed), [_image(r) for r in responses])
-    spectral, spectra = spectral_of_attack(reference.anchors["vs_clean"][0], _image(perturbed),
-                                           [_image(r) for r in responses])
+    attacked, draws = _image(perturbed), [_image(r) for r in responses]
+    values = clinical_of_attack(reference, attacked, draws)
+    spectral, spectra = spectral_of_attack(reference.anchors["vs_clean"][0], attacked, draws)
     norms.update(spectral)
     return values["attack"], values["noise"], {"segmentation": reference.segments.describe(),
                                                "worst_segment": values["worst_segment"], "spectrum": spectra}
@@ -258,11 +258,15 @@ def _mean_metrics(draws: list[dict]) -> dict:
 
 def run_to_end(problem: AttackProblem, on_step=None) -> AttackResult:
     """Drive :func:`run_attack` to completion, calling ``on_step(step)`` for each record; return the result."""
-    attack = run_attack(problem)
+    return drive(run_attack(problem), on_step)
+
+
+def drive(generator: Generator, on_item=None):
+    """Run ``generator`` to its end, calling ``on_item(item)`` for each item it yields; return what it returns."""
     while True:
         try:
-            step = next(attack)
+            item = next(generator)
         except StopIteration as stop:
             return stop.value
-        if on_step is not None:
-            on_step(step)
+        if on_item is not None:
+            on_item(item)
