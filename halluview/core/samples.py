@@ -75,11 +75,12 @@ def _nibabel_file(name: str) -> Callable[[], Scan]:
     def load() -> Scan:
         from pathlib import Path
 
-        from nibabel.testing import data_path
+        import nibabel
 
         from .io import read_scan
 
-        return read_scan(Path(data_path) / name)
+        # nibabel's own test data (nibabel.testing.data_path is this folder, but importing it needs pytest)
+        return read_scan(Path(nibabel.__file__).parent / "tests" / "data" / name)
     return load
 
 
