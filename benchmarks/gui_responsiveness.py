@@ -19,11 +19,12 @@ HEARTBEAT_MS = 5
 def child_cold_start() -> None:
     """Runs in a fresh process: start the app on the built-in example, print seconds to the first paint."""
     started = float(os.environ["HALLUVIEW_T0"])
+    from halluview.gui import app as app_module  # noqa: I001  - first, as `halluview` starts: torch before Qt
+
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     import halluview.gui.main_window as main_window_module
-    from halluview.gui import app as app_module
 
     times = {}
 

@@ -4,7 +4,8 @@ The peer (AdvRec, Robustness-CS, robust-nets) runs the ε values one at a time i
 forward, loss, backward, a normalised gradient step, the projection, and PSNR / SSIM of the step on the host
 (skimage), every step. HalluView runs the study's ε values as one batch (``schedule: batched``) and still does more
 per attack: the final evaluation (equal-norm noise draws, clinical metrics, verdict). Also shown: the peer's loop
-without its host metrics (the bare floor of one-at-a-time).
+without its host metrics (the bare floor of one-at-a-time), and the ceiling of batching on this machine: the
+study's forward + backward passes alone, one by one and as one batch.
 
     python benchmarks/study_throughput.py [--steps 20] [--recon unet-mri-4x] [--repeats 3] [--quick] [--json F]
 """
@@ -58,6 +59,15 @@ def ascents_alone(problems) -> None:
     drive(lockstep(problems, generators, time.perf_counter()))
 
 
+def bare_passes(problem, batch: int, count: int) -> None:
+    """``count`` bare forward + backward passes of ``batch`` copies of the measurement at once: the ceiling of
+    batching on this machine, with no attack around it."""
+    y = problem.y.repeat(batch, *[1] * (problem.y.dim() - 1))
+    for _ in range(count):
+        delta = torch.zeros_like(y, requires_grad=True)
+        problem.recon(y + delta).sum().backward()
+
+
 def timings(recon: str, steps: int, repeats: int) -> dict:
     config = StudyConfig(recons=(recon,), eps=EPS, choices={"optimizer": {"steps": steps}, "device": "cpu"})
     (task,) = tasks_of(study_cells(config), set(), "batched")
@@ -66,7 +76,7 @@ def timings(recon: str, steps: int, repeats: int) -> dict:
     problems = [bind(cell.experiment, shared) for cell in task.cells]  # the study's own problems, one by one
     run_task(task)  # warm-up: weights, kernels, caches
     seconds = {"peer": [], "peer, no host metrics": [], "halluview, batched": [],
-               "halluview, batched ascents alone": []}
+               "halluview, batched ascents alone": [], "bare passes, one by one": [], "bare passes, one batch": []}
     for _ in range(repeats):  # interleaved, so drifting machine load hits all alike
         for name, host_metrics in (("peer", True), ("peer, no host metrics", False)):
             started = time.perf_counter()
@@ -79,6 +89,12 @@ def timings(recon: str, steps: int, repeats: int) -> dict:
         started = time.perf_counter()
         ascents_alone(problems)
         seconds["halluview, batched ascents alone"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        bare_passes(problems[0], 1, len(problems) * steps)
+        seconds["bare passes, one by one"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        bare_passes(problems[0], len(problems), steps)
+        seconds["bare passes, one batch"].append(time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
@@ -107,7 +123,12 @@ def main() -> None:
             {"name": "… the ascents alone (lockstep, no final evaluation) over the peer's loop", "value":
              round(seconds["peer"] / seconds["halluview, batched ascents alone"], 2), "unit": "×", "goal": "",
              "note": f"ascents {seconds['halluview, batched ascents alone']:.1f} s; the rest of HalluView's time: "
-                     "6 final evaluations (noise draws, clinical metrics, verdict) and the setup"}]
+                     "6 final evaluations (noise draws, clinical metrics, verdict) and the setup"},
+            {"name": f"ceiling on this machine: {len(EPS)} × {args.steps} bare forward+backward passes one by one "
+                     f"over {args.steps} passes of a batch of {len(EPS)}", "value":
+             round(seconds["bare passes, one by one"] / seconds["bare passes, one batch"], 2), "unit": "×",
+             "goal": "", "note": "no attack around them: what batching alone can gain here; the study does these "
+                                 "passes and its final evaluations"}]
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(rows, out, indent=1)

@@ -37,7 +37,7 @@ def _open_folder(window) -> None:
 
 
 def build(window) -> None:
-    from . import export, segments_choice
+    from . import segments_choice
 
     bar = window.menuBar()
     window.actions_by_name = acts = {
@@ -50,22 +50,22 @@ def build(window) -> None:
         "cancel": _action(window, "Cancel", window.session.cancel_run, "Esc", "Stop the attack"),
         "compare_recons": _action(window, "Compare reconstructions…", partial(_open_study, window), None,
                                   "Attack several reconstructions of this scan at several budgets and compare them"),
-        "export_png": _action(window, "Figure (PNG, SVG or PDF)…", partial(_saved, window, export.export_figure),
+        "export_png": _action(window, "Figure (PNG, SVG or PDF)…", partial(_saved, window, _export("export_figure")),
                               "Ctrl+E", "Clean, perturbed and difference with colour bar, scale bar and caption"),
         "export_panels": _action(window, "Panels as on screen (PNG)…",
-                                 partial(_saved, window, export.export_panels_png)),
-        "export_report": _action(window, "Report (JSON + HTML)…", partial(_saved, window, export.export_report,
+                                 partial(_saved, window, _export("export_panels_png"))),
+        "export_report": _action(window, "Report (JSON + HTML)…", partial(_saved, window, _export("export_report"),
                                                                            "shown")),
         "export_nifti": _action(window, "Perturbed reconstruction as NIfTI…",
-                                partial(_saved, window, export.export_nifti)),
+                                partial(_saved, window, _export("export_nifti"))),
         "export_dicom": _action(window, "Perturbed reconstruction as DICOM series…",
-                                partial(_saved, window, export.export_dicom)),
+                                partial(_saved, window, _export("export_dicom"))),
         "export_dicom_study": _action(window, "Perturbed reconstruction as DICOM in the source's study "
                                               "(keeps patient and study)…",
-                                      partial(_saved, window, partial(export.export_dicom, copy_identifying=True))),
-        "save_session": _action(window, "&Save session…", partial(_saved, window, export.save_session, "all"),
+                                      partial(_saved, window, _export("export_dicom", copy_identifying=True))),
+        "save_session": _action(window, "&Save session…", partial(_saved, window, _export("save_session"), "all"),
                                 "Ctrl+S"),
-        "open_session": _action(window, "Open session…", partial(export.open_session, window)),
+        "open_session": _action(window, "Open session…", partial(_export("open_session"), window)),
         "load_segments": _action(window, "Load segments…",
                                  partial(_segments, window, segments_choice.load_segments_dialog), None,
                                  segments_choice.LOAD_TIP),
@@ -141,6 +141,17 @@ def _open_study(window) -> None:
     from .study_window import show_study_window
 
     show_study_window(window)
+
+
+def _export(name: str, **options):
+    """``export.<name>``, imported when its action fires: the figure code needs PIL, which the window's start
+    does not."""
+    def run(window):
+        from . import export
+
+        return getattr(export, name)(window, **options)
+
+    return run
 
 
 def _saved(window, export_function, keeps: str | None = None) -> None:

@@ -10,7 +10,8 @@ MAX_VOLUME_BYTES : None (default: the limit follows the memory available now, se
     bytes: the most a reader allocates or decompresses for one read (assign ``halluview.core.io.MAX_VOLUME_BYTES``).
     The environment variable ``HALLUVIEW_MEMORY_LIMIT`` (e.g. ``512M``) fixes the default instead.
 
-Readers are chosen by content (magic bytes), in this order: NumPy, HDF5, NIfTI, DICOM (which also takes folders).
+Readers are chosen by content (magic bytes), in this order: NumPy, HDF5, NIfTI, DICOM (which also takes folders);
+each format's library (h5py, nibabel, pydicom) loads with the first file of that format (:mod:`.formats`).
 Only regular files and folders are read (FIFOs, sockets and devices are refused without being opened); HDF5 external
 links, external storage and virtual datasets are refused; a DICOMDIR only reads files inside its own folder.
 """
@@ -18,12 +19,22 @@ from __future__ import annotations
 
 MAX_VOLUME_BYTES: int | None = None
 
-# Importing a reader module registers it; the import order is the sniffing order.
-from . import numpy_reader, hdf5_reader, nifti_reader, dicom_reader  # noqa: E402,F401,I001
+from . import formats  # noqa: E402,F401  - registers the readers, in sniffing order
 from .errors import ContentChoice, ScanReadError, ScanWriteError  # noqa: E402
 from .lazy import LazyH5Dataset, LazySliceVolume  # noqa: E402
 from .registry import list_contents, read_scan  # noqa: E402
-from .writers import write_dicom_series, write_nifti, write_npz, write_png  # noqa: E402
+
+WRITERS = ("write_dicom_series", "write_nifti", "write_npz", "write_png")
+
+
+def __getattr__(name: str):
+    """The writers, imported on first use (the DICOM writer needs pydicom)."""
+    if name in WRITERS:
+        from . import writers
+
+        return getattr(writers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MAX_VOLUME_BYTES",

@@ -31,7 +31,7 @@ from .dicom_series import (
 from .errors import ContentChoice, ScanReadError
 from .guards import default_window, sanitise
 from .limits import open_regular_file
-from .registry import FileHead, FormatReader, ReadRequest, register_reader
+from .registry import ReadRequest
 
 #: Pixel Data larger than this is read only when the series is chosen.
 DEFER_BYTES = 16 * 1024
@@ -43,24 +43,6 @@ META_KEYWORDS = (
     "MagneticFieldStrength", "EchoTime", "RepetitionTime", "InversionTime", "FlipAngle", "KVP",
     "ConvolutionKernel", "SliceThickness", "ImageType", "PhotometricInterpretation", "BitsStored", "RescaleType",
 )
-NO_PREAMBLE_STARTS = (b"\x02\x00", b"\x08\x00")
-
-
-def sniff_dicom(head: FileHead) -> bool:
-    """A folder, a file with 'DICM' at byte 128, or a preamble-less file starting with a group 0002/0008 tag."""
-    if head.is_dir:
-        return True
-    if head.head[128:132] == b"DICM":
-        return True
-    explicit_vr_start = head.head[:2] in NO_PREAMBLE_STARTS and head.head[4:6].isalpha()
-    return explicit_vr_start or _implicit_vr_start(head.head)
-
-
-def _implicit_vr_start(start: bytes) -> bool:
-    """Implicit VR little endian without preamble: (0008,xxxx) tag followed by a small 4-byte length."""
-    if len(start) < 8 or start[:2] != b"\x08\x00":
-        return False
-    return int.from_bytes(start[4:8], "little") < 1024
 
 
 def read_dicom(path: Path, request: ReadRequest) -> Scan:
@@ -274,5 +256,3 @@ def _plain(value: Any) -> Any:
         return float(value) if isinstance(value, float) else int(value)
     return str(value)
 
-
-register_reader(FormatReader("DICOM", sniff_dicom, read_dicom, list_dicom, "series", (".dcm", ".dicom", ".ima")))

@@ -32,20 +32,12 @@ from .guards import check_volume_size, default_window, format_shape, sanitise, t
 from .hdf5_safety import checked_dataset, dataset_problem, read_checked, safe_get
 from .ismrmrd import MAX_HEADER_BYTES, IsmrmrdGeometry, parse_ismrmrd_header, recon_crop_size
 from .lazy import LazyH5Dataset, LazyH5Image, LazyZeroFilledRSS
-from .registry import FileHead, FormatReader, ReadRequest, register_reader
+from .registry import ReadRequest
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-#: HDF5 allows a user block before the superblock; the signature then sits at one of these offsets.
-SIGNATURE_OFFSETS = (0, 512, 1024, 2048)
 KSPACE = "kspace"
 REFERENCE_NAMES = ("reconstruction_rss", "reconstruction_esc")
 #: File attributes copied to ``scan.meta`` (``patient_id`` is deliberately absent: it identifies the patient).
 FASTMRI_ATTRIBUTES = ("max", "norm", "acquisition", "acceleration", "num_low_frequency", "num_low_frequencies")
-
-
-def sniff_hdf5(head: FileHead) -> bool:
-    """The HDF5 signature at byte 0 (or after a user block of 512, 1024 or 2048 bytes)."""
-    return not head.is_dir and any(head.head[o : o + 8] == HDF5_SIGNATURE for o in SIGNATURE_OFFSETS)
 
 
 def _open(path: Path) -> h5py.File:
@@ -251,5 +243,3 @@ def _read_dataset(path: Path, handle: h5py.File, name: str, request: ReadRequest
         source=os.fspath(path),
     )
 
-
-register_reader(FormatReader("HDF5", sniff_hdf5, read_hdf5, list_hdf5, "dataset", (".h5", ".hdf5", ".hdf")))

@@ -46,24 +46,12 @@ from .guards import check_volume_size, default_window, format_shape, sanitise, t
 from .lazy import LazySliceVolume
 from .limits import open_regular_file
 from .nifti_checks import check_data_length, check_gzip_integrity, check_volume_count
-from .registry import FileHead, FormatReader, ReadRequest, register_reader
+from .registry import ReadRequest
+from .sniffers import NIFTI_HEADER_SIZES
 
 DISPLAY_AXES = ("S", "P", "L")
 LAZY_NIFTI_BYTES = 512 * 1024**2
-NIFTI_HEADER_SIZES = (348, 540)
 NIFTI_MAGICS = {344: (b"n+1\x00", b"ni1\x00"), 4: (b"n+2\x00", b"ni2\x00")}
-
-
-def _looks_like_nifti(start: bytes) -> bool:
-    if len(start) < 4:
-        return False
-    sizes = {int.from_bytes(start[:4], "little"), int.from_bytes(start[:4], "big")}
-    return bool(sizes & set(NIFTI_HEADER_SIZES))
-
-
-def sniff_nifti(head: FileHead) -> bool:
-    """``sizeof_hdr`` 348 (NIfTI-1) or 540 (NIfTI-2) at byte 0, of the file or of its gzip content."""
-    return not head.is_dir and (_looks_like_nifti(head.head) or _looks_like_nifti(head.gunzipped))
 
 
 def usable_affine(image: Any, notes: list[str]) -> np.ndarray:
@@ -257,5 +245,3 @@ class LazyNiftiVolume(LazySliceVolume):
         plane = np.asarray(self._proxy[tuple(key) + self._extra])
         return apply_orientation(plane, self._plane_transform)
 
-
-register_reader(FormatReader("NIfTI", sniff_nifti, read_nifti, list_nifti, "volume", (".nii", ".nii.gz")))

@@ -14,7 +14,7 @@ import numpy as np
 from ..scan import Scan
 from .errors import ContentChoice, ScanReadError
 from .guards import check_volume_size, default_window, format_shape, sanitise, to_float32
-from .registry import FileHead, FormatReader, ReadRequest, register_reader
+from .registry import FileHead, ReadRequest
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -124,5 +124,3 @@ def _scan_of(path: Path, values: np.ndarray, name: str, request: ReadRequest) ->
         source=os.fspath(path),
     )
 
-
-register_reader(FormatReader("NumPy", sniff_numpy, read_numpy, list_numpy, "dataset", (".npy", ".npz")))
