@@ -8,8 +8,8 @@ its own hint and keeps the previous settings.
 Rules worth knowing (documented in the README too):
 
 * a relative budget ε is a fraction of the clean measurement's size: 0 < ε ≤ 1, i.e. at most 100 % of ‖y‖;
-* resized images are at least :data:`MIN_IMAGE_SIZE` pixels a side (above the 7-pixel SSIM window, and the learned
-  networks pool four times), at most :data:`MAX_IMAGE_SIZE`;
+* resized images are at least :data:`MIN_IMAGE_SIZE` pixels a side (above the 7-pixel SSIM window), at most
+  :data:`MAX_IMAGE_SIZE`; a U-Net that pools four times needs 32 pixels on one side and 16 on the other, and says so;
 * a reconstruction must read the acquisition: a built-in model its own modality, "zero-filled" / "fbp" /
   "identity" only MRI / CT / denoising; multi-coil networks (E2E-VarNet) need at least two coils. Single-coil
   networks (U-Net, DnCNN) accept multi-coil data: they post-process the coil-combined (root-sum-of-squares)
@@ -31,7 +31,7 @@ from .errors import CLI, NEEDS_REGION, NEEDS_WEIGHTS, NO_SUCH_DEVICE, Experiment
 from .settings import LesionSettings, check_noise
 
 MIN_IMAGE_SIZE = 16
-"""Smallest resized side (pixels): above the SSIM window, and 16 = 2⁴ for networks that pool four times."""
+"""Smallest resized side (pixels): above the SSIM window (the U-Nets need 32×16 and refuse less in words)."""
 MAX_IMAGE_SIZE = 2048
 """Largest resized side (pixels): beyond it one CT simulation alone needs gigabytes."""
 SSIM_WINDOW = 7

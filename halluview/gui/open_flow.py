@@ -14,12 +14,20 @@ def open_with_choice(window, path: str) -> None:
         if key != ("contents", path):
             return
         session.jobs.loaded.disconnect(on_listed)
-        choice = pick(window, path, choices)
+        choice = getattr(window, "choose_content", pick)(window, path, choices)
         if choice is not None:
             session.open_path(path, choice)
 
     session.jobs.loaded.connect(on_listed)
     session.jobs.run(("contents", path), list_contents, path)
+
+
+def first_choice(path: str, choices: list) -> tuple[dict, str | None]:
+    """What opening without asking takes: the first of several scans (the one the dialog offers first) and its
+    label, or ({}, None) when there is nothing to choose."""
+    if len(choices) <= 1:
+        return {}, None
+    return {choices[0].kind: choices[0].key}, choices[0].label
 
 
 def pick(parent, path: str, choices: list) -> dict | None:

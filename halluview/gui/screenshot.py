@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -14,6 +15,7 @@ class ScreenshotFlow(QObject):
         self.timeout_ms, self.exit_code, self._attacked = timeout_ms, 1, False
 
     def start(self) -> None:
+        self.window.choose_content = self._choose_without_asking  # nobody is there to answer a dialog
         self.window.session.previewReady.connect(self._on_preview)
         self.window.session.errorOccurred.connect(self._on_error)
         QTimer.singleShot(self.timeout_ms, self._on_timeout)
@@ -28,6 +30,16 @@ class ScreenshotFlow(QObject):
             QTimer.singleShot(100, self.window.run_attack)
         else:
             QTimer.singleShot(500, self._save)
+
+    @staticmethod
+    def _choose_without_asking(_window, path: str, choices: list) -> dict:
+        from .open_flow import first_choice
+
+        choice, label = first_choice(path, choices)
+        if label is not None:
+            print(f"halluview: {Path(path).name} holds {len(choices)} scans; opened the first, {label}",
+                  file=sys.stderr)
+        return choice
 
     def _save(self) -> None:
         QApplication.processEvents()

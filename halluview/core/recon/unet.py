@@ -75,6 +75,7 @@ class Unet(nn.Module):
                                           nn.Conv2d(ch, out_chans, kernel_size=1, stride=1)))
 
     def forward(self, image: Tensor) -> Tensor:
+        self._check_size(*image.shape[-2:])
         stack = []
         output = image
         for layer in self.down_sample_layers:
@@ -92,6 +93,14 @@ class Unet(nn.Module):
                 output = F.pad(output, [0, pad_right, 0, pad_bottom], "reflect")
             output = conv(torch.cat([output, skip], dim=1))
         return output
+
+    def _check_size(self, rows: int, cols: int) -> None:
+        """The pooling leaves floor(side / 2^pools) pixels a side, and the bottom block's instance norm needs at
+        least two of them (torch's own words for this, "... when training", would mislead)."""
+        step = 2 ** self.num_pool_layers
+        if (rows // step) * (cols // step) < 2:
+            raise ValueError(f"the U-Net halves the image {self.num_pool_layers} times and needs at least "
+                             f"{2 * step}×{step} or {step}×{2 * step} pixels; this image is {rows}×{cols}")
 
 
 def normalize_instance(x: Tensor, eps: float = 1e-11) -> tuple[Tensor, Tensor, Tensor]:

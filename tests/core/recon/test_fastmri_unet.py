@@ -124,3 +124,20 @@ def test_varnet_checkpoint_is_attacked_on_a_multicoil_fastmri_file(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["norms"]["recon_change_l2"] > 0 and "vs_reference" in report["final"]["attack"]
     assert np.load(out / "clean.npy").shape == (32, 24)  # the recon size
+
+
+@pytest.mark.parametrize("shape, fits", [((24, 24), False), ((16, 16), False), ((15, 64), False),
+                                         ((16, 32), True), ((32, 32), True)])
+def test_an_image_too_small_for_the_pooling_is_refused_in_words(shape, fits):
+    """Four halvings leave floor(side / 16) pixels a side at the bottom, whose instance norm needs at least two;
+    torch's own complaint ("... when training") would mislead, so the U-Net says what it needs."""
+    from halluview.core.data_checks import clean_reconstruction
+    from halluview.core.errors import ExperimentError
+
+    unet = Unet(1, 1, chans=4, num_pool_layers=4).eval()
+    image = torch.rand(1, 1, *shape)
+    if fits:
+        assert unet(image).shape == image.shape
+        return
+    with pytest.raises(ExperimentError, match=rf"needs at least 32×16 or 16×32 pixels.*{shape[0]}×{shape[1]}"):
+        clean_reconstruction(unet, image, "unet-mri-4x")
