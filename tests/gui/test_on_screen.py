@@ -229,3 +229,43 @@ def test_the_window_control_names_the_window_the_images_are_in(qtbot, window):
     assert window.session.window is None and combo.currentText().startswith("Auto")
     clean = window.session.preview.clean[0].numpy()
     assert window.panels.levels() == pytest.approx((clean.min(), clean.max()))
+
+
+def test_the_window_does_not_widen_when_a_run_ends(qtbot, window):
+    """The finished run's longer words (its status line, the verdict) wrap: on a small screen (a laptop at a
+    conference) the window must not grow past it when a run ends."""
+    window.show()
+    qtbot.waitExposed(window)
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    window.session.update(optimizer={"steps": 3})
+    before = window.minimumSizeHint().width()
+    run_and_wait(qtbot, window)
+    qtbot.wait(100)  # the layout settles
+    assert not window.metrics_panel.verdict.isHidden() and "done in" in window.metrics_panel.status.text()
+    assert window.minimumSizeHint().width() <= before, (before, window.metrics_panel.status.text())
+
+
+@pytest.mark.parametrize("width, beside", [(1100, False), (1800, True)])
+def test_the_verdict_goes_beside_the_table_where_both_fit_and_below_it_otherwise(qtbot, window, width, beside):
+    """No number in the table is cut to "0.9…" to make room for the verdict, and no line lies over another."""
+    window.show()
+    qtbot.waitExposed(window)
+    window.resize(width, 900)
+    open_and_wait(qtbot, window, window.open_sample, "brain")
+    window.drawing.add_shape({"kind": "ellipse", "xywh": [60, 40, 16, 16]})
+    window.session.update(objective={"kind": "region"}, optimizer={"steps": 3})
+    run_and_wait(qtbot, window)
+    qtbot.wait(100)  # the layout settles
+    panel = window.metrics_panel
+    table, box = panel.table, panel.verdict_box.geometry()
+    digits = table.fontMetrics().horizontalAdvance("0.00000 *")
+    assert all(table.columnWidth(col) > digits for col in range(table.columnCount()))
+    assert panel.verdict_beside is beside and not panel.verdict_box.isHidden()
+    if beside:
+        assert box.left() >= table.geometry().right() and box.top() < table.geometry().bottom()
+    else:
+        assert box.top() >= table.geometry().bottom()
+    below = [panel.verdict_box, panel.status, panel.where, panel.plot] if not beside else \
+        [panel.status, panel.where, panel.plot]
+    shown = [w.geometry() for w in [table, *below] if not w.isHidden()]
+    assert all(a.bottom() < b.top() for a, b in zip(shown, shown[1:])), shown  # stacked, none over another

@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -32,6 +32,7 @@ from ..session import RunRecord, Session
 from ..theme import ACCENT
 from .clinical_words import AT_THE_END, CLINICAL_ROWS, HF_SHARE, WHOLE, WHOLE_TIP, segments_words, worst_segment_words
 from .progress_plot import ProgressPlot
+from .wrapping_label import WrappingLabel
 
 ROWS = (("ssim", "SSIM", "Structural similarity: 1 means the images look the same; lower means more changed."),
         ("psnr", "PSNR (dB)", "Peak signal-to-noise ratio: higher means closer; ∞ means identical."),
@@ -46,8 +47,14 @@ COLUMNS = (("vs clean", "The attacked reconstruction compared with the un-attack
            ("outside region", "Outside the drawn region only: attacked vs un-attacked reconstruction."),
            ("noise baseline", "Random noise of exactly the attack's size, for comparison: if the attack changes "
                               "far more than this, the model is unusually fragile there. Shown when the run ends."))
+NOISE_IN_REGION = "noise, in region"
+"""The noise column's name when a region was drawn (the noise judged where the attack aimed)."""
 EMPTY, PENDING = "—", "…"
 NO_RUN = "No attack on these images yet: press Run ▶."
+VERDICT_MIN_WIDTH = 200
+"""Narrowest verdict beside the table (pixels); a narrower panel shows it below the table instead."""
+WIDEST_NUMBER = "0.00000 *"
+"""The widest text a table cell shows (a whole-image number in the in-region noise column): no column is narrower."""
 EPS_USED_TIP = ("How much the measurement was actually altered, as a share of its own size (the realised ε, in the "
                 "threat's norm), and the attack's speed.")
 
@@ -88,12 +95,11 @@ class MetricsPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.record: RunRecord | None = None
-        self.heading = QLabel(NO_RUN)
+        self.heading = WrappingLabel(NO_RUN)
         self.heading.setStyleSheet("font-weight: bold;")
         self.heading.setToolTip("The run these numbers and the images above belong to.")
         self.table = self._build_table()
-        self.verdict = QLabel("")
-        self.verdict.setWordWrap(True)
+        self.verdict = WrappingLabel("")
         self.verdict.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.verdict.setStyleSheet("font-size: 14px;")
         self.verdict.setToolTip("What the finished attack found, judged against random noise of the same size and "
@@ -105,28 +111,33 @@ class MetricsPanel(QWidget):
                                      "attack's size (its first draw) in place of the attacked one.")
         self.noise_button.toggled.connect(self._noise_toggled)
         self.noise_button.setVisible(False)
-        self.status = QLabel(EMPTY)
+        self.status = WrappingLabel(EMPTY)  # a finished run's line is long: it wraps rather than widen the window
         self.status.setToolTip(EPS_USED_TIP)
-        self.where = QLabel("")
-        self.where.setWordWrap(True)
+        self.where = WrappingLabel("")
         self.where.setToolTip("Where the largest segment error (MaxSRMSE) is, in the panels' pixel coordinates "
                               "(the pixel readout in the status bar uses the same): look there in the difference.")
         self.where.setVisible(False)
         self.plot = ProgressPlot()
+        self.verdict_box = QWidget()  # the verdict and its noise button: beside the table, or below it when narrow
+        box = QVBoxLayout(self.verdict_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.verdict)
+        box.addWidget(self.noise_button, 0, Qt.AlignLeft)
+        box.addStretch(1)
+        self.verdict_box.setVisible(False)
+        self.verdict_beside: bool | None = None
         layout = QGridLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setHorizontalSpacing(10)
         layout.setVerticalSpacing(4)
         layout.addWidget(self.heading, 0, 0, 1, 2)
         layout.addWidget(self.table, 1, 0)
-        layout.addWidget(self.verdict, 1, 1)
-        layout.addWidget(self.status, 2, 0)
-        layout.addWidget(self.noise_button, 2, 1, Qt.AlignLeft)
-        layout.addWidget(self.where, 3, 0, 1, 2)
-        layout.addWidget(self.plot, 4, 0, 1, 2)
+        layout.addWidget(self.status, 3, 0, 1, 2)
+        layout.addWidget(self.where, 4, 0, 1, 2)
+        layout.addWidget(self.plot, 5, 0, 1, 2)
         layout.setColumnStretch(0, 3)
-        layout.setColumnStretch(1, 2)
-        layout.setRowStretch(4, 1)
+        layout.setRowStretch(5, 1)
+        self._place_verdict()
         session.runStarted.connect(self._on_run_started)
         session.stepArrived.connect(self._on_step)
         session.runEnded.connect(self._on_run_ended)
@@ -158,7 +169,40 @@ class MetricsPanel(QWidget):
         table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         table.setFixedHeight(table.horizontalHeader().sizeHint().height() + ROW_HEIGHT * len(ROWS) + 4)
+        number = table.fontMetrics().horizontalAdvance(WIDEST_NUMBER) + 12
+        header = table.horizontalHeader()
+        named = [header.sectionSizeHint(col) for col in range(len(COLUMNS))]
+        named[4] += max(0, header.fontMetrics().horizontalAdvance(NOISE_IN_REGION)
+                        - header.fontMetrics().horizontalAdvance(COLUMNS[4][0]))  # its name once a run ends
+        columns = sum(max(number, width) for width in named)
+        table.setMinimumWidth(table.verticalHeader().sizeHint().width() + columns + 2 * table.frameWidth())
         return table
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_verdict()
+
+    def _place_verdict(self) -> None:
+        """The verdict beside the table where both fit, below it otherwise: the numbers are never squeezed."""
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right() - self.layout().horizontalSpacing()
+        beside = room - self.table.minimumWidth() >= VERDICT_MIN_WIDTH
+        if beside != self.verdict_beside:
+            self.verdict_beside = beside
+            self.layout().removeWidget(self.verdict_box)
+            if beside:
+                self.layout().addWidget(self.verdict_box, 1, 1)
+            else:
+                self.layout().addWidget(self.verdict_box, 2, 0, 1, 2)
+        self._share_the_width()
+
+    def _show_verdict_box(self) -> None:
+        self.verdict_box.setVisible(not self.verdict.isHidden() or not self.noise_button.isHidden())
+        self._share_the_width()
+
+    def _share_the_width(self) -> None:
+        """The table takes the width the verdict beside it does not use."""
+        self.layout().setColumnStretch(1, 2 if self.verdict_beside and not self.verdict_box.isHidden() else 0)
 
     # the curves live in the plot; tests and exports read them here
     @property
@@ -241,6 +285,7 @@ class MetricsPanel(QWidget):
         self.verdict.setVisible(False)
         self.noise_button.setChecked(False)
         self.noise_button.setVisible(False)
+        self._show_verdict_box()
 
     def show_step(self, step: AttackStep, threat: dict | None = None, plot: bool = True) -> None:
         """One step's numbers into the existing table items (steps read between paints have none), and one more
@@ -271,6 +316,7 @@ class MetricsPanel(QWidget):
                             f"done in {result.seconds:.3g} s")
         self._show_verdict(result)
         self.noise_button.setVisible(result.noise_example is not None)
+        self._show_verdict_box()
 
     def _show_verdict(self, result: AttackResult) -> None:
         """The verdict in plain words beside the table; amber, with its warnings, when it limits the result."""
@@ -320,7 +366,7 @@ class MetricsPanel(QWidget):
                 self._cell(row, 4, noise_clean.get(key + suffix), key, whole="ssim_in" in noise_clean and not suffix)
         if noise is not None:
             in_region = "ssim_in" in noise.get("vs_clean", {})
-            self.table.horizontalHeaderItem(4).setText("noise, in region" if in_region else "noise baseline")
+            self.table.horizontalHeaderItem(4).setText(NOISE_IN_REGION if in_region else COLUMNS[4][0])
 
     def _fill_change_share(self, norms: dict, in_region: bool) -> None:
         """The high-frequency share of the attack's change (vs clean) and of the noise's (noise column)."""
