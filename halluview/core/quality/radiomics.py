@@ -82,14 +82,16 @@ def glcm(levels: np.ndarray, n: int, compact: np.ndarray) -> np.ndarray:
 
 def _glcm_features(counts: np.ndarray) -> np.ndarray:
     """graycoprops' contrast, dissimilarity, homogeneity, ASM, correlation, averaged over the angles that have a
-    pair of pixels in the segment: (n, 5). Sums run as matrix products over the flattened (i, j) plane."""
+    pair of pixels in the segment: (n, 5). Sums run over the flattened (i, j) plane in numpy's own loops, not
+    BLAS: a BLAS product sums in an order that depends on its thread count, and a rerun must match bit for bit."""
     n, angles = counts.shape[:2]
     totals = counts.sum(axis=2)  # (n, angles)
     p = (counts / np.where(totals > 0, totals, 1.0)[..., None]).reshape(n * angles, -1)
     i, j = (grid.ravel().astype(np.float64) for grid in np.meshgrid(np.arange(LEVELS), np.arange(LEVELS),
                                                                      indexing="ij"))
     weights = np.stack([(i - j) ** 2, np.abs(i - j), 1.0 / (1.0 + (i - j) ** 2), i, j, i * i, j * j, i * j], 1)
-    contrast, dissimilarity, homogeneity, mean_i, mean_j, ii, jj, ij = (p @ weights).reshape(n, angles, -1).T
+    sums = np.einsum("nk,kw->nw", p, weights).reshape(n, angles, -1).T
+    contrast, dissimilarity, homogeneity, mean_i, mean_j, ii, jj, ij = sums
     asm = np.einsum("nk,nk->n", p, p).reshape(n, angles).T
     var_i, var_j = np.maximum(ii - mean_i ** 2, 0.0), np.maximum(jj - mean_j ** 2, 0.0)
     flat = (var_i < 1e-15) | (var_j < 1e-15)  # graycoprops: correlation 1 for a constant segment

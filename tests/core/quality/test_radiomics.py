@@ -74,3 +74,18 @@ def test_rfs_normalises_both_images_by_the_reference_segments(images):
         a, b = (reference[row] - centre) / spread, (reconstruction[row] - centre) / spread
         expected = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
         assert cosine_similarity(reference, reconstruction)[row] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_features_do_not_depend_on_the_blas_thread_count():
+    """A rerun must give the same numbers bit for bit, and the BLAS thread count is not recorded (OMP_NUM_THREADS
+    differs between a test worker and a shell): with OpenBLAS, a matrix product over the co-occurrence planes summed
+    in another order on two threads than on one (RFS off by 2e-15)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    image = np.random.default_rng(3).random((64, 64))
+    labels = (np.arange(64 * 64) * 59 // (64 * 64)).reshape(64, 64) + 1  # 59 segments: 236 rows, not a multiple
+    basis = RadiomicBasis(labels, 0.0, 1.0)                                # of OpenBLAS's tile
+    by_threads = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+            by_threads.append(basis.features(image))
+    np.testing.assert_array_equal(by_threads[0], by_threads[1])
