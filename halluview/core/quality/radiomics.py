@@ -89,8 +89,8 @@ def _glcm_features(counts: np.ndarray) -> np.ndarray:
     p = (counts / np.where(totals > 0, totals, 1.0)[..., None]).reshape(n * angles, -1)
     i, j = (grid.ravel().astype(np.float64) for grid in np.meshgrid(np.arange(LEVELS), np.arange(LEVELS),
                                                                      indexing="ij"))
-    weights = np.stack([(i - j) ** 2, np.abs(i - j), 1.0 / (1.0 + (i - j) ** 2), i, j, i * i, j * j, i * j], 1)
-    sums = np.einsum("nk,kw->nw", p, weights).reshape(n, angles, -1).T
+    weights = np.stack([(i - j) ** 2, np.abs(i - j), 1.0 / (1.0 + (i - j) ** 2), i, j, i * i, j * j, i * j])
+    sums = np.einsum("nk,wk->nw", p, weights).reshape(n, angles, -1).T  # rows by rows, both contiguous
     contrast, dissimilarity, homogeneity, mean_i, mean_j, ii, jj, ij = sums
     asm = np.einsum("nk,nk->n", p, p).reshape(n, angles).T
     var_i, var_j = np.maximum(ii - mean_i ** 2, 0.0), np.maximum(jj - mean_j ** 2, 0.0)
