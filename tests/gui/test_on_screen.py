@@ -260,6 +260,10 @@ def test_the_verdict_goes_beside_the_table_where_both_fit_and_below_it_otherwise
     table, box = panel.table, panel.verdict_box.geometry()
     digits = table.fontMetrics().horizontalAdvance("0.00000 *")
     assert all(table.columnWidth(col) > digits for col in range(table.columnCount()))
+    header = table.horizontalHeader()
+    for col in range(table.columnCount()):  # "noise, in region" whole, not "oise, in regior"
+        name = table.horizontalHeaderItem(col).text()
+        assert table.columnWidth(col) >= header.fontMetrics().horizontalAdvance(name) + 8, name
     assert panel.verdict_beside is beside and not panel.verdict_box.isHidden()
     if beside:
         assert box.left() >= table.geometry().right() and box.top() < table.geometry().bottom()

@@ -81,6 +81,17 @@ def format_metric(key: str, value: float | None) -> str:
     return f"{value:#.3g}".rstrip(".")  # keep trailing zeros: 0.00200 has three significant digits
 
 
+def readable_width(table: QTableWidget) -> int:
+    """The narrowest table whose names and numbers show whole: the comparisons stretch to equal widths, each as wide
+    as the widest of their names or numbers; the noise column fits its own (its name changes when a run ends)."""
+    number = table.fontMetrics().horizontalAdvance(WIDEST_NUMBER) + 12
+    header = table.horizontalHeader()
+    named = [header.sectionSizeHint(col) for col in range(len(COLUMNS))]
+    named[-1] += max(0, header.fontMetrics().horizontalAdvance(NOISE_IN_REGION)
+                     - header.fontMetrics().horizontalAdvance(COLUMNS[-1][0]))
+    columns = (len(COLUMNS) - 1) * max(number, *named[:-1]) + max(number, named[-1])
+    return table.verticalHeader().sizeHint().width() + columns + 2 * table.frameWidth()
+
 class MetricsPanel(QWidget):
     """The table, verdict and progress plot of the run on screen (the running one, or the one picked in history).
 
@@ -164,18 +175,13 @@ class MetricsPanel(QWidget):
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 table.setItem(row, col, item)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeToContents)
         table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
         table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         table.setFixedHeight(table.horizontalHeader().sizeHint().height() + ROW_HEIGHT * len(ROWS) + 4)
-        number = table.fontMetrics().horizontalAdvance(WIDEST_NUMBER) + 12
-        header = table.horizontalHeader()
-        named = [header.sectionSizeHint(col) for col in range(len(COLUMNS))]
-        named[4] += max(0, header.fontMetrics().horizontalAdvance(NOISE_IN_REGION)
-                        - header.fontMetrics().horizontalAdvance(COLUMNS[4][0]))  # its name once a run ends
-        columns = sum(max(number, width) for width in named)
-        table.setMinimumWidth(table.verticalHeader().sizeHint().width() + columns + 2 * table.frameWidth())
+        table.setMinimumWidth(readable_width(table))
         return table
 
     def resizeEvent(self, event) -> None:
