@@ -9,7 +9,8 @@ from window_helpers import open_and_wait, run_and_wait
 from halluview.core.attacks.run import AttackResult
 from halluview.core.io.writers import write_nifti
 from halluview.gui import segments_choice
-from halluview.gui.panels.metrics_panel import ROWS, MetricsPanel, format_metric
+from halluview.gui.panels.metrics_panel import MetricsPanel
+from halluview.gui.panels.metrics_table import ROWS, format_metric
 from halluview.gui.session import Session
 
 ROW = {key: row for row, (key, _, _) in enumerate(ROWS)}

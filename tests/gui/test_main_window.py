@@ -10,7 +10,7 @@ from halluview.core.attacks.run import run_to_end
 from halluview.core.experiment import Experiment
 from halluview.core.problem import build_problem
 from halluview.gui.main_window import MainWindow
-from halluview.gui.panels.metrics_panel import format_metric
+from halluview.gui.panels.metrics_table import format_metric
 
 
 def test_opens_the_example_and_shows_the_clean_reconstruction(qtbot, window):

@@ -10,7 +10,8 @@ from window_helpers import TIMEOUT_MS, open_and_wait, run_and_wait
 
 from halluview.gui import main_window as main_window_module
 from halluview.gui.main_window import MainWindow
-from halluview.gui.panels.metrics_panel import NO_RUN, format_metric
+from halluview.gui.panels.metrics_panel import NO_RUN
+from halluview.gui.panels.metrics_table import format_metric
 
 STEPS = 4
 

@@ -10,19 +10,9 @@ clears it.
 from __future__ import annotations
 
 import html
-import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QGridLayout,
-    QHeaderView,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QPushButton, QVBoxLayout, QWidget
 
 from ...core.attacks.run import AttackResult, AttackStep
 from ...core.attacks.verdict import in_words
@@ -30,67 +20,17 @@ from ...core.display import format_eps
 from ...core.recon.test_time import test_time_words
 from ..session import RunRecord, Session
 from ..theme import ACCENT
-from .clinical_words import AT_THE_END, CLINICAL_ROWS, HF_SHARE, WHOLE, WHOLE_TIP, segments_words, worst_segment_words
+from .clinical_words import segments_words, worst_segment_words
+from .metrics_table import EMPTY, MetricsTable, format_metric
 from .progress_plot import ProgressPlot
 from .wrapping_label import WrappingLabel
 
-ROWS = (("ssim", "SSIM", "Structural similarity: 1 means the images look the same; lower means more changed."),
-        ("psnr", "PSNR (dB)", "Peak signal-to-noise ratio: higher means closer; ∞ means identical."),
-        ("mse", "MSE", "Mean squared difference per pixel (image units squared)."),
-        ("nmse", "NMSE", "Squared difference relative to the image's own energy."),
-        *((key, label, f"{tip} {AT_THE_END}") for key, label, tip in (*CLINICAL_ROWS, HF_SHARE)))
-HF_ROW = len(ROWS) - 1
-ROW_HEIGHT = 20
-COLUMNS = (("vs clean", "The attacked reconstruction compared with the un-attacked one."),
-           ("vs reference", "The attacked reconstruction compared with the reference (ground-truth) image."),
-           ("in region", "Inside the drawn region only: attacked vs un-attacked reconstruction."),
-           ("outside region", "Outside the drawn region only: attacked vs un-attacked reconstruction."),
-           ("noise baseline", "Random noise of exactly the attack's size, for comparison: if the attack changes "
-                              "far more than this, the model is unusually fragile there. Shown when the run ends."))
-NOISE_IN_REGION = "noise, in region"
-"""The noise column's name when a region was drawn (the noise judged where the attack aimed)."""
-EMPTY, PENDING = "—", "…"
 NO_RUN = "No attack on these images yet: press Run ▶."
 VERDICT_MIN_WIDTH = 200
 """Narrowest verdict beside the table (pixels); a narrower panel shows it below the table instead."""
-WIDEST_NUMBER = "0.00000 *"
-"""The widest text a table cell shows (a whole-image number in the in-region noise column): no column is narrower."""
 EPS_USED_TIP = ("How much the measurement was actually altered, as a share of its own size (the realised ε, in the "
                 "threat's norm), and the attack's speed.")
 
-
-def format_metric(key: str, value: float | None) -> str:
-    """SSIM with 4 decimals, PSNR with 2, MSE / NMSE with 3 significant digits; ∞ for infinities."""
-    if value is None:
-        return EMPTY
-    value = float(value)
-    if math.isnan(value):
-        return "n/a"
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    if key in ("ssim", "vif", "rfs"):
-        return f"{value:.4f}"
-    if key == "hf_share":
-        return f"{value:.2f}"
-    if key == "psnr":
-        return f"{value:.2f}"
-    if value == 0:
-        return "0"
-    if abs(value) < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:#.3g}".rstrip(".")  # keep trailing zeros: 0.00200 has three significant digits
-
-
-def readable_width(table: QTableWidget) -> int:
-    """The narrowest table whose names and numbers show whole: the comparisons stretch to equal widths, each as wide
-    as the widest of their names or numbers; the noise column fits its own (its name changes when a run ends)."""
-    number = table.fontMetrics().horizontalAdvance(WIDEST_NUMBER) + 12
-    header = table.horizontalHeader()
-    named = [header.sectionSizeHint(col) for col in range(len(COLUMNS))]
-    named[-1] += max(0, header.fontMetrics().horizontalAdvance(NOISE_IN_REGION)
-                     - header.fontMetrics().horizontalAdvance(COLUMNS[-1][0]))
-    columns = (len(COLUMNS) - 1) * max(number, *named[:-1]) + max(number, named[-1])
-    return table.verticalHeader().sizeHint().width() + columns + 2 * table.frameWidth()
 
 class MetricsPanel(QWidget):
     """The table, verdict and progress plot of the run on screen (the running one, or the one picked in history).
@@ -109,7 +49,7 @@ class MetricsPanel(QWidget):
         self.heading = WrappingLabel(NO_RUN)
         self.heading.setStyleSheet("font-weight: bold;")
         self.heading.setToolTip("The run these numbers and the images above belong to.")
-        self.table = self._build_table()
+        self.table = MetricsTable()
         self.verdict = WrappingLabel("")
         self.verdict.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.verdict.setStyleSheet("font-size: 14px;")
@@ -155,34 +95,6 @@ class MetricsPanel(QWidget):
         session.selectedRunChanged.connect(self.show_run)
         session.scanChanged.connect(self._stale)
         session.sliceChanged.connect(self._stale)
-
-    def _build_table(self) -> QTableWidget:
-        table = QTableWidget(len(ROWS), len(COLUMNS))
-        table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        table.setSelectionMode(QAbstractItemView.NoSelection)
-        table.setFocusPolicy(Qt.NoFocus)
-        table.setAlternatingRowColors(True)
-        for col, (text, tip) in enumerate(COLUMNS):
-            header = QTableWidgetItem(text)
-            header.setToolTip(tip)
-            table.setHorizontalHeaderItem(col, header)
-        for row, (_, text, tip) in enumerate(ROWS):
-            header = QTableWidgetItem(text)
-            header.setToolTip(tip)
-            table.setVerticalHeaderItem(row, header)
-            for col in range(len(COLUMNS)):
-                item = QTableWidgetItem(EMPTY)
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                table.setItem(row, col, item)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeToContents)
-        table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
-        table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
-        table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + ROW_HEIGHT * len(ROWS) + 4)
-        table.setMinimumWidth(readable_width(table))
-        return table
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -281,12 +193,9 @@ class MetricsPanel(QWidget):
     # --- display -------------------------------------------------------------------------------------
     def clear(self) -> None:
         """Empty the table (in place), the curves, the verdict and the status line."""
-        for row in range(len(ROWS)):
-            for col in range(len(COLUMNS)):
-                self._cell(row, col, None)
+        self.table.clear_cells()
         self.plot.clear_curves()
         self.status.setText(EMPTY)
-        self._describe_segments("")
         self.where.setVisible(False)
         self.verdict.setVisible(False)
         self.noise_button.setChecked(False)
@@ -297,7 +206,7 @@ class MetricsPanel(QWidget):
         """One step's numbers into the existing table items (steps read between paints have none), and one more
         point on each curve."""
         if step.metrics:
-            self._fill(step.metrics, None)
+            self.table.fill(step.metrics, None)
         done = step.completed or step.step  # restarts side by side number their steps apart
         rate = done / step.elapsed_s if step.elapsed_s > 0 else float("nan")
         used = format_eps(step.realised_eps, threat, plain=True)
@@ -307,9 +216,9 @@ class MetricsPanel(QWidget):
 
     def show_result(self, result: AttackResult, threat: dict | None = None) -> None:
         """The worst case found, with the equal-norm noise baseline."""
-        self._fill(result.metrics, result.noise_metrics)
-        self._fill_change_share(result.norms, "ssim_in" in result.noise_metrics.get("vs_clean", {}))
-        self._describe_segments(segments_words(result))
+        self.table.fill(result.metrics, result.noise_metrics)
+        self.table.fill_change_share(result.norms, "ssim_in" in result.noise_metrics.get("vs_clean", {}))
+        self.table.describe_segments(segments_words(result))
         where = worst_segment_words(result, format_metric)
         self.where.setText(where)
         self.where.setVisible(bool(where))
@@ -356,42 +265,6 @@ class MetricsPanel(QWidget):
         if key in clean:
             name = record.experiment["recon"]["name"]
             self.plot.mark_final(record.steps[-1]["step"], clean[key], f"{name} at the end (table)")
-
-    def _fill(self, metrics: dict, noise: dict | None) -> None:
-        clean, reference = metrics.get("vs_clean", {}), metrics.get("vs_reference")
-        for row, (key, _, _) in enumerate(ROWS):
-            self._cell(row, 0, clean.get(key), key)
-            self._cell(row, 1, None if reference is None else reference.get(key), key)
-            self._cell(row, 2, clean.get(key + "_in"), key)
-            self._cell(row, 3, clean.get(key + "_out"), key)
-            if noise is None:
-                self.table.item(row, 4).setText(PENDING)
-            else:  # with a region, noise is judged where the attack aimed: set against the "in region" column
-                noise_clean = noise.get("vs_clean", {})
-                suffix = "_in" if key + "_in" in noise_clean else ""
-                self._cell(row, 4, noise_clean.get(key + suffix), key, whole="ssim_in" in noise_clean and not suffix)
-        if noise is not None:
-            in_region = "ssim_in" in noise.get("vs_clean", {})
-            self.table.horizontalHeaderItem(4).setText(NOISE_IN_REGION if in_region else COLUMNS[4][0])
-
-    def _fill_change_share(self, norms: dict, in_region: bool) -> None:
-        """The high-frequency share of the attack's change (vs clean) and of the noise's (noise column)."""
-        self._cell(HF_ROW, 0, norms.get("change_hf_share"), "hf_share")
-        self._cell(HF_ROW, 4, norms.get("noise_change_hf_share_mean"), "hf_share", whole=in_region)
-
-    def _describe_segments(self, words: str) -> None:
-        """The clinical rows' tooltips say which segments their numbers ran over."""
-        for row, (key, _, tip) in enumerate(ROWS):
-            if key in ("srmse_mean", "srmse_max", "rfs"):
-                self.table.verticalHeaderItem(row).setToolTip(f"{tip} {words}".strip())
-
-    def _cell(self, row: int, col: int, value: float | None, key: str = "", whole: bool = False) -> None:
-        """A number as the table formats it; ``whole``: a whole-image number in the in-region noise column."""
-        item = self.table.item(row, col)
-        whole = whole and value is not None
-        item.setText(format_metric(key, value) + (f" {WHOLE}" if whole else ""))
-        exact = "" if value is None else repr(float(value))
-        item.setToolTip(f"{WHOLE_TIP} {exact}" if whole else exact)
 
     def _append(self, step: int, objective: float, metrics: dict, total: int) -> None:
         clean = metrics.get("vs_clean", {})
