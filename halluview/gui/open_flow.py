@@ -14,7 +14,8 @@ def open_with_choice(window, path: str) -> None:
         if key != ("contents", path):
             return
         session.jobs.loaded.disconnect(on_listed)
-        choice = getattr(window, "choose_content", pick)(window, path, choices)
+        choose = getattr(window, "choose_content", pick)  # a headless screenshot answers without a dialog
+        choice = choose(window, path, choices)
         if choice is not None:
             session.open_path(path, choice)
 

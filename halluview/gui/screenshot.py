@@ -7,6 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from .open_flow import first_choice
+
 
 class ScreenshotFlow(QObject):
     def __init__(self, window, out_path: str, attack_steps: int | None, timeout_ms: int):
@@ -33,8 +35,6 @@ class ScreenshotFlow(QObject):
 
     @staticmethod
     def _choose_without_asking(_window, path: str, choices: list) -> dict:
-        from .open_flow import first_choice
-
         choice, label = first_choice(path, choices)
         if label is not None:
             print(f"halluview: {Path(path).name} holds {len(choices)} scans; opened the first, {label}",
